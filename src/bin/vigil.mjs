@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// `npx vigil …`: load the TypeScript CLI through tsx, so there is no build step to forget.
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import('../cli.ts');
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,41 @@
+import { userInfo } from 'node:os';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { createContainer } from './container.ts';
+import { createLogger } from './log.ts';
+import { renderJson, renderText } from './render/text.ts';
+import type { Status } from './core/reply.ts';
+
+/** Exit codes in the Nagios tradition so scripts and cron checks can branch on them. */
+const EXIT: Record<Status, number> = { ok: 0, info: 0, warn: 1, fail: 2 };
+const EX_USAGE = 64;
+
+/** `vigil health`, `vigil queue emails --json`: one command, printed, then exit. */
+export async function runCli(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
+  const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
+  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, slack: false });
+  try {
+    const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
+    const user = userInfo().username;
+    const { reply, flags, run } = await container.dispatcher.dispatch('/vigil', text, { surface: 'cli', userId: user, userName: user });
+    process.stdout.write(`${flags.json ? renderJson(reply) : renderText(reply)}\n`);
+    if (run.outcome === 'bad_args' || run.outcome === 'unknown_command') return EX_USAGE;
+    return EXIT[reply.status];
+  } finally {
+    await container.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

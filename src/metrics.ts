@@ -1,0 +1,42 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommandRun } from './core/dispatch.ts';
+
+export interface Metrics {
+  registry: Registry;
+  recordRun(run: CommandRun): void;
+  auditFailures: Counter;
+}
+
+/** A registry of our own (not prom-client's global) so tests and several apps in one process don't collide. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const runs = new Counter({
+    name: 'vigil_commands_total',
+    help: 'Slash commands run, by command and outcome',
+    labelNames: ['command', 'outcome', 'surface'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'vigil_command_duration_seconds',
+    help: 'Time to answer a slash command, by command and outcome',
+    labelNames: ['command', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
+    registers: [registry],
+  });
+  const auditFailures = new Counter({
+    name: 'vigil_audit_write_failures_total',
+    help: 'Command runs that could not be written to the audit table',
+    registers: [registry],
+  });
+  return {
+    registry,
+    auditFailures,
+    recordRun(run) {
+      // Unknown commands are user text: label them as one value so labels stay bounded.
+      const command = run.outcome === 'unknown_command' ? 'unknown' : run.command;
+      runs.inc({ command, outcome: run.outcome, surface: run.invoker.surface });
+      duration.observe({ command, outcome: run.outcome }, run.durationMs / 1000);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * The smallest database surface the probes need. A pg Pool satisfies it; tests pass the real pool,
+ * and nothing here depends on the driver.
+ */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** Run a query whose row shape the SQL itself fixes. Rows come from our own SQL, not from users. */
+export async function selectRows<R>(db: Queryable, text: string, values?: unknown[]): Promise<R[]> {
+  const result = await db.query(text, values);
+  return result.rows as R[];
+}

@@ -1,0 +1,147 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Status } from '../core/reply.ts';
+
+/** Counts by state as BullMQ reports them, plus the paused flag (v6 dropped `paused` from counts). */
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+  prioritized: number;
+  paused: boolean;
+}
+
+export interface FailureSample {
+  jobId: string;
+  jobName: string;
+  reason: string;
+  attempts: number;
+  finishedAt: number | null;
+}
+
+export interface QueueDetail extends QueueCounts {
+  name: string;
+  oldestWaitingAgeMs: number | null;
+  recentFailures: FailureSample[];
+  /** Completed / failed per minute over the last minutes, when workers record metrics. */
+  throughput: { minutes: number; completed: number; failed: number } | null;
+  workers: number;
+}
+
+export interface QueueInspector {
+  discover(): Promise<string[]>;
+  counts(name: string): Promise<QueueCounts>;
+  detail(name: string, now?: number): Promise<QueueDetail>;
+  close(): Promise<void>;
+}
+
+const THROUGHPUT_MINUTES = 15;
+const FAILURE_SAMPLES = 5;
+
+/**
+ * Read-only view of every BullMQ queue under `prefix`. BullMQ has no list-queues call, so queues
+ * are found by their `meta` hash; `skipMetasUpdate` keeps inspection from writing to them.
+ */
+export function createQueueInspector(deps: { redis: Redis; prefix: string }): QueueInspector {
+  const { redis, prefix } = deps;
+  const queues = new Map<string, Queue>();
+
+  function queue(name: string): Queue {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: redis, prefix, skipMetasUpdate: true, skipVersionCheck: true });
+      // A Queue re-emits connection errors; the probe that awaits a call reports them instead.
+      q.on('error', () => undefined);
+      queues.set(name, q);
+    }
+    return q;
+  }
+
+  async function discover(): Promise<string[]> {
+    const names = new Set<string>();
+    const head = `${prefix}:`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*:meta`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) names.add(key.slice(head.length, -':meta'.length));
+    } while (cursor !== '0');
+    return [...names].sort();
+  }
+
+  async function counts(name: string): Promise<QueueCounts> {
+    const q = queue(name);
+    const [c, paused] = await Promise.all([
+      q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+      q.isPaused(),
+    ]);
+    return {
+      waiting: c.waiting ?? 0,
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+      completed: c.completed ?? 0,
+      prioritized: c.prioritized ?? 0,
+      paused,
+    };
+  }
+
+  async function detail(name: string, now = Date.now()): Promise<QueueDetail> {
+    const q = queue(name);
+    const [base, oldest, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
+      counts(name),
+      q.getJobs(['waiting'], 0, 0, true),
+      q.getFailed(0, FAILURE_SAMPLES - 1),
+      q.getMetrics('completed', 0, THROUGHPUT_MINUTES - 1),
+      q.getMetrics('failed', 0, THROUGHPUT_MINUTES - 1),
+      q.getWorkersCount(),
+    ]);
+    const oldestJob = oldest[0];
+    const hasMetrics = completedMetrics.meta.prevTS > 0 || failedMetrics.meta.prevTS > 0;
+    return {
+      ...base,
+      name,
+      oldestWaitingAgeMs: oldestJob ? Math.max(0, now - oldestJob.timestamp) : null,
+      recentFailures: failed.map((job) => ({
+        jobId: String(job.id ?? '?'),
+        jobName: job.name,
+        reason: job.failedReason || 'no reason recorded',
+        attempts: job.attemptsMade,
+        finishedAt: job.finishedOn ?? null,
+      })),
+      throughput: hasMetrics
+        ? {
+            minutes: THROUGHPUT_MINUTES,
+            completed: sum(completedMetrics.data),
+            failed: sum(failedMetrics.data),
+          }
+        : null,
+      workers,
+    };
+  }
+
+  async function close(): Promise<void> {
+    await Promise.all([...queues.values()].map((q) => q.close()));
+    queues.clear();
+  }
+
+  return { discover, counts, detail, close };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + (Number(b) || 0), 0);
+}
+
+/** Backlog sizes from which a queue is reported as a warning (configured per queue in YAML). */
+export interface QueueThresholds {
+  waiting: number;
+  failed: number;
+}
+
+/** A queue is worth a look when it is paused, jobs fail, or work piles up. */
+export function queueStatus(c: QueueCounts, limits: QueueThresholds): Status {
+  if (c.paused || c.failed >= limits.failed || c.waiting >= limits.waiting) return 'warn';
+  return 'ok';
+}

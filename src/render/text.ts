@@ -1,0 +1,27 @@
+import type { Reply, Status } from '../core/reply.ts';
+import { tableLines } from './table.ts';
+
+const MARK: Record<Status, string> = { ok: '[ok]  ', warn: '[WARN]', fail: '[FAIL]', info: '[info]' };
+
+/** A Reply for a terminal: plain text, status as a greppable tag, tables aligned. */
+export function renderText(reply: Reply): string {
+  const out: string[] = [`${MARK[reply.status].trim()} ${reply.title}`];
+  if (reply.summary) out.push(reply.summary);
+  for (const section of reply.sections ?? []) {
+    out.push('', section.status ? `${section.heading} ${MARK[section.status].trim()}` : section.heading);
+    if (section.text) out.push(...section.text.split('\n').map((l) => `  ${l}`));
+    if (section.fields) {
+      const width = Math.max(...section.fields.map((f) => f.label.length));
+      out.push(...section.fields.map((f) => `  ${f.label.padEnd(width)}  ${f.value}`));
+    }
+    if (section.table) out.push(...tableLines(section.table, { marker: (s) => MARK[s] }).map((l) => `  ${l}`));
+  }
+  if (reply.notes?.length) out.push('', ...reply.notes.map((n) => `note: ${n}`));
+  if (reply.actions?.length) out.push('', ...reply.actions.map((a) => `next: ${a.label}: ${a.command}`));
+  return out.join('\n');
+}
+
+/** `--json`: the command's machine-readable data, or the whole reply when it has none. */
+export function renderJson(reply: Reply): string {
+  return JSON.stringify(reply.data ?? reply, null, 2);
+}

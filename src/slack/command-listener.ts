@@ -1,0 +1,70 @@
+import type { App } from '@slack/bolt';
+import { z } from 'zod';
+import type { Dispatcher, DispatchResult } from '../core/dispatch.ts';
+import { renderBlocks } from './blocks.ts';
+
+/** The fields of a slash-command payload Vigil relies on; anything else Slack sends is ignored. */
+const slashCommandSchema = z.object({
+  command: z.string().regex(/^\/[\w-]{1,31}$/),
+  text: z.string().max(4000).default(''),
+  user_id: z.string().min(1),
+  user_name: z.string().optional(),
+  channel_id: z.string().optional(),
+  team_id: z.string().optional(),
+  response_url: z.string().url().optional(),
+});
+
+export interface CommandListenerOptions {
+  dispatcher: Dispatcher;
+  /** Past this, ack with "working…" and answer through response_url. */
+  ackAfterMs: number;
+  visibility: 'ephemeral' | 'in_channel';
+  logError: (message: string) => void;
+}
+
+const WORKING = Symbol('working');
+
+/**
+ * One listener for every slash command: the dispatcher knows the names, so a command renamed in
+ * the Slack app still reaches help instead of silence. Always acks within `ackAfterMs`.
+ */
+export function registerCommandListener(app: App, opts: CommandListenerOptions): void {
+  app.command(/.*/, async ({ body, ack, respond }) => {
+    const parsed = slashCommandSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack({ response_type: 'ephemeral', text: 'Vigil could not read this command payload.' });
+      opts.logError(`bad slash command payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+      return;
+    }
+    const cmd = parsed.data;
+    const work = opts.dispatcher.dispatch(cmd.command, cmd.text, {
+      surface: 'slack',
+      userId: cmd.user_id,
+      ...(cmd.user_name ? { userName: cmd.user_name } : {}),
+      ...(cmd.channel_id ? { channelId: cmd.channel_id } : {}),
+      ...(cmd.team_id ? { teamId: cmd.team_id } : {}),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<typeof WORKING>((resolve) => {
+      timer = setTimeout(() => resolve(WORKING), opts.ackAfterMs);
+    });
+    const first = await Promise.race([work, slow]);
+    clearTimeout(timer);
+    if (first !== WORKING) {
+      await ack(message(first, opts.visibility));
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: `:hourglass_flowing_sand: Working on ${cmd.command}…` });
+    const result = await work;
+    try {
+      await respond({ ...message(result, opts.visibility), replace_original: false });
+    } catch (err) {
+      opts.logError(`response_url post failed for ${cmd.command}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}
+
+function message(result: DispatchResult, visibility: 'ephemeral' | 'in_channel') {
+  const { text, blocks, response_type } = renderBlocks(result.reply, visibility);
+  return { text, blocks, response_type };
+}

@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
+import { verifySlackSignature, type VerifyFailure } from './verify.ts';
+
+export interface SlackHttpRequest {
+  headers: IncomingMessage['headers'];
+  rawBody: Buffer;
+}
+
+export interface ReceiverLog {
+  rejected(reason: VerifyFailure | 'bad_body'): void;
+  failed(message: string): void;
+}
+
+/** Bolt answers 404 once 3 s pass without an ack; Slack has given up by then anyway. */
+const ACK_DEADLINE_MS = 3001;
+
+/**
+ * A Bolt receiver that lives inside Vigil's one HTTP server instead of opening its own. It does
+ * what Bolt's HTTPReceiver does, plus what it lacks: future timestamps are refused, and the HTTP
+ * server has already refused oversized bodies (413) before the request gets here.
+ */
+export class EmbeddedHttpReceiver implements Receiver {
+  private app: App | undefined;
+
+  constructor(
+    private readonly signingSecret: string,
+    private readonly log: ReceiverLog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  // The HTTP server owns the socket; Bolt's start/stop have nothing to do.
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  async handle(req: SlackHttpRequest, res: ServerResponse): Promise<void> {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const failure = verifySlackSignature({
+      signingSecret: this.signingSecret,
+      signature: header('x-slack-signature'),
+      timestamp: header('x-slack-request-timestamp'),
+      rawBody: req.rawBody,
+      nowMs: this.now(),
+    });
+    if (failure) {
+      this.log.rejected(failure);
+      return reply(res, 401, 'text/plain', 'invalid request signature');
+    }
+    const body = parseBody(header('content-type') ?? '', req.rawBody.toString('utf8'));
+    if (!body) {
+      this.log.rejected('bad_body');
+      return reply(res, 400, 'text/plain', 'unreadable body');
+    }
+    if (body.ssl_check) return reply(res, 200, 'text/plain', '');
+    if (body.type === 'url_verification' && typeof body.challenge === 'string') {
+      return reply(res, 200, 'application/json', JSON.stringify({ challenge: body.challenge }));
+    }
+    await this.dispatch(body, header, res);
+  }
+
+  private async dispatch(body: Record<string, unknown>, header: (n: string) => string | undefined, res: ServerResponse) {
+    if (!this.app) throw new Error('EmbeddedHttpReceiver used before Bolt called init()');
+    let acked = false;
+    const deadline = setTimeout(() => {
+      if (!acked) {
+        acked = true;
+        this.log.failed('no ack within 3 s');
+        reply(res, 404, 'text/plain', '');
+      }
+    }, ACK_DEADLINE_MS);
+    deadline.unref();
+    const retryNum = Number(header('x-slack-retry-num'));
+    const event: ReceiverEvent = {
+      body,
+      ...(Number.isInteger(retryNum) ? { retryNum } : {}),
+      ...(header('x-slack-retry-reason') ? { retryReason: header('x-slack-retry-reason') } : {}),
+      ack: async (response?: unknown) => {
+        if (acked) return;
+        acked = true;
+        clearTimeout(deadline);
+        if (response === undefined || response === '') reply(res, 200, 'text/plain', '');
+        else if (typeof response === 'string') reply(res, 200, 'text/plain', response);
+        else reply(res, 200, 'application/json', JSON.stringify(response));
+      },
+    };
+    try {
+      await this.app.processEvent(event);
+    } catch (err) {
+      this.log.failed(err instanceof Error ? err.message : String(err));
+      if (!acked) {
+        acked = true;
+        clearTimeout(deadline);
+        reply(res, 500, 'text/plain', '');
+      }
+    }
+  }
+}
+
+/** Slash commands and interactions arrive form-encoded (interactions as JSON in `payload`); events as JSON. */
+function parseBody(contentType: string, raw: string): Record<string, unknown> | null {
+  try {
+    if (contentType.startsWith('application/json')) {
+      const parsed: unknown = JSON.parse(raw);
+      return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+    }
+    const form = Object.fromEntries(new URLSearchParams(raw));
+    if (typeof form.payload === 'string') return parseBody('application/json', form.payload);
+    return form;
+  } catch {
+    return null; // malformed JSON: the caller answers 400
+  }
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

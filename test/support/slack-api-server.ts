@@ -1,0 +1,302 @@
+/**
+ * A local stand-in for the Slack Web API and for response_url endpoints.
+ *
+ * End-to-end tests and benchmarks point the real WebClient at this server
+ * (`slackApiUrl: server.url + '/api/'`) so the bot's HTTP behaviour, its
+ * Block Kit output and its handling of rate limits are exercised without
+ * network access. It deliberately enforces the limits Slack documents,
+ * because a renderer that only ever talks to a lenient fake ships messages
+ * that the real Slack rejects.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+export interface RecordedCall {
+  method: string;
+  body: Record<string, unknown>;
+  token?: string;
+  status: number;
+  at: number;
+}
+
+export interface RecordedResponse {
+  path: string;
+  body: Record<string, unknown>;
+  /** 200 when accepted; rejected posts are recorded too so tests can see them. */
+  status: number;
+  at: number;
+}
+
+export interface SlackApiServerOptions {
+  /** chat.postMessage allowance per channel per second (Slack: about 1). */
+  perChannelPerSecond?: number;
+  /** Token-bucket capacity: how many messages may go out back to back. */
+  burst?: number;
+  /** Clock in ms; inject a fake one to make rate-limit tests deterministic. */
+  now?: () => number;
+}
+
+export interface SlackApiServer {
+  url: string;
+  calls: RecordedCall[];
+  responses: RecordedResponse[];
+  responseUrl(id?: string): string;
+  waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_POSTS_PER_RESPONSE_URL = 5;
+const MAX_ID_LENGTH = 255;
+// WebClient form-encodes nested values as JSON strings; these are the ones we inspect.
+const JSON_FIELDS = ['blocks', 'attachments', 'metadata'] as const;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const textOf = (v: unknown): string | undefined => (isObj(v) && typeof v.text === 'string' ? v.text : undefined);
+const tooLong = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > max;
+
+/** Checks an interactive element (button, select, …) wherever it appears. */
+function validateElement(el: unknown, where: string, problems: string[]): void {
+  if (!isObj(el)) return;
+  if (tooLong(el.action_id, MAX_ID_LENGTH)) problems.push(`${where}: action_id longer than ${MAX_ID_LENGTH}`);
+  if (el.type === 'button' && tooLong(el.value, 2000)) problems.push(`${where}: button value longer than 2000`);
+}
+
+/**
+ * Returns the Block Kit limit violations in `blocks` (empty when valid).
+ * Only the limits our renderer can plausibly hit are checked; see
+ * https://api.slack.com/reference/block-kit/blocks for the full list.
+ */
+export function validateBlocks(blocks: unknown): string[] {
+  if (!Array.isArray(blocks)) return ['blocks must be an array'];
+  const problems: string[] = [];
+  if (blocks.length > 50) problems.push(`too many blocks: ${blocks.length} > 50`);
+  blocks.forEach((block: unknown, i) => {
+    const where = `blocks[${i}]`;
+    if (!isObj(block)) return void problems.push(`${where}: not an object`);
+    if (tooLong(block.block_id, MAX_ID_LENGTH)) problems.push(`${where}: block_id longer than ${MAX_ID_LENGTH}`);
+    if (block.type === 'section') {
+      const text = textOf(block.text);
+      if (text !== undefined && text.length > 3000) problems.push(`${where}: section text ${text.length} > 3000`);
+      if (Array.isArray(block.fields)) {
+        if (block.fields.length > 10) problems.push(`${where}: ${block.fields.length} fields > 10`);
+        block.fields.forEach((f: unknown, j) => {
+          const t = textOf(f);
+          if (t !== undefined && t.length > 2000) problems.push(`${where}.fields[${j}]: ${t.length} > 2000`);
+        });
+      }
+      validateElement(block.accessory, `${where}.accessory`, problems);
+    } else if (block.type === 'header') {
+      const text = textOf(block.text);
+      if (text !== undefined && text.length > 150) problems.push(`${where}: header text ${text.length} > 150`);
+    } else if (block.type === 'actions' && Array.isArray(block.elements)) {
+      if (block.elements.length > 25) problems.push(`${where}: ${block.elements.length} elements > 25`);
+      block.elements.forEach((el: unknown, j) => validateElement(el, `${where}.elements[${j}]`, problems));
+    } else if (block.type === 'input') {
+      validateElement(block.element, `${where}.element`, problems);
+    }
+  });
+  return problems;
+}
+
+/** Reads the whole body but never buffers more than the limit; `null` means too large. */
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Keep draining past the limit instead of destroying the socket, so the
+  // client receives a clean 413 rather than an EPIPE/ECONNRESET.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJsonObject(raw: string): Obj | null {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isObj(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseApiBody(raw: string, contentType: string): Obj | null {
+  const body = !contentType.includes('application/json')
+    ? Object.fromEntries(new URLSearchParams(raw))
+    : raw === ''
+      ? {}
+      : parseJsonObject(raw);
+  if (body === null) return null;
+  for (const key of JSON_FIELDS) {
+    const v = body[key];
+    if (typeof v !== 'string') continue;
+    try {
+      body[key] = JSON.parse(v);
+    } catch {
+      // Leave it as a string: validateBlocks then reports it, as Slack would.
+    }
+  }
+  return body;
+}
+
+function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  const isText = typeof payload === 'string';
+  const type = isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8';
+  res.writeHead(status, { 'content-type': type, ...headers });
+  res.end(isText ? payload : JSON.stringify(payload));
+}
+
+export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Promise<SlackApiServer> {
+  const rate = opts.perChannelPerSecond ?? 1;
+  const burst = opts.burst ?? 1;
+  const now = opts.now ?? Date.now;
+  const calls: RecordedCall[] = [];
+  const responses: RecordedResponse[] = [];
+  const buckets = new Map<string, { tokens: number; last: number }>();
+  const responseUrlUses = new Map<string, number>();
+  let lastTsMicros = 0;
+  let url = '';
+
+  /** Token bucket per channel: refills continuously so a steady 1/s stream never trips it. */
+  function takeToken(channel: string): boolean {
+    const t = now();
+    const b = buckets.get(channel) ?? { tokens: burst, last: t };
+    b.tokens = Math.min(burst, b.tokens + ((t - b.last) / 1000) * rate);
+    b.last = t;
+    buckets.set(channel, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Slack message ts values are unique per channel; we make them globally unique and monotonic. */
+  function nextTs(): string {
+    lastTsMicros = Math.max(lastTsMicros + 1, Math.floor(now() * 1000));
+    return `${Math.floor(lastTsMicros / 1e6)}.${String(lastTsMicros % 1e6).padStart(6, '0')}`;
+  }
+
+  /** Checks shared by every chat.* method; returns a Slack error payload or null. */
+  function checkMessage(body: Obj): Obj | null {
+    if (typeof body.channel !== 'string' || body.channel === '') return { ok: false, error: 'channel_not_found' };
+    const hasText = typeof body.text === 'string' && body.text !== '';
+    const hasBlocks = body.blocks !== undefined && !(Array.isArray(body.blocks) && body.blocks.length === 0);
+    if (!hasText && !hasBlocks) return { ok: false, error: 'no_text' };
+    if (typeof body.text === 'string' && body.text.length > 40000) return { ok: false, error: 'msg_too_long' };
+    if (body.blocks !== undefined) {
+      const errors = validateBlocks(body.blocks);
+      if (errors.length > 0) return { ok: false, error: 'invalid_blocks', errors };
+    }
+    return null;
+  }
+
+  /** Returns [httpStatus, payload, extraHeaders]. */
+  function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
+    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update'];
+    if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
+    if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
+    if (!token.startsWith('xoxb-')) return [200, { ok: false, error: 'invalid_auth' }];
+    if (method === 'auth.test') {
+      return [200, { ok: true, url: `${url}/`, team: 'Vigil Test', user: 'vigil', team_id: 'T0TEST', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' }];
+    }
+    const problem = checkMessage(body);
+    if (problem) return [200, problem];
+    const channel = body.channel as string;
+    if (method === 'chat.postMessage') {
+      // Checked after validation so a rejected message does not spend the channel's allowance.
+      if (!takeToken(channel)) return [429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' }];
+      return [200, { ok: true, channel, ts: nextTs(), message: { text: body.text, blocks: body.blocks } }];
+    }
+    if (method === 'chat.postEphemeral') return [200, { ok: true, message_ts: nextTs() }];
+    if (typeof body.ts !== 'string' || body.ts === '') return [200, { ok: false, error: 'message_not_found' }];
+    return [200, { ok: true, channel, ts: body.ts, text: body.text }];
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams): Promise<void> {
+    const raw = await readBody(req);
+    if (raw === null) return send(res, 413, 'request_too_large');
+    const body = parseApiBody(raw, req.headers['content-type'] ?? '');
+    if (body === null) return send(res, 200, { ok: false, error: 'invalid_json' });
+    for (const [k, v] of query) if (!(k in body)) body[k] = v;
+    const auth = req.headers.authorization;
+    const bodyToken = typeof body.token === 'string' ? body.token : undefined;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : bodyToken;
+    delete body.token; // recorded separately, and keeps secrets out of snapshot diffs
+    const [status, payload, headers] = dispatch(method, body, token);
+    calls.push({ method, body, ...(token !== undefined && { token }), status, at: now() });
+    send(res, status, payload, headers);
+  }
+
+  async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const raw = await readBody(req);
+    if (raw === null) return send(res, 413, 'request_too_large');
+    const parsed = parseJsonObject(raw);
+    const body = parsed ?? { raw }; // keep unparseable payloads visible to the test
+    const record = (status: number, text: string): void => {
+      responses.push({ path, body, status, at: now() });
+      send(res, status, text);
+    };
+    if (parsed === null) return record(400, 'invalid_payload');
+    // Only accepted posts count towards Slack's five-uses-per-URL allowance.
+    const used = responseUrlUses.get(path) ?? 0;
+    if (used >= MAX_POSTS_PER_RESPONSE_URL) return record(404, 'used_url');
+    if (body.blocks !== undefined && validateBlocks(body.blocks).length > 0) return record(400, 'invalid_blocks');
+    responseUrlUses.set(path, used + 1);
+    record(200, 'ok');
+  }
+
+  const server = createServer((req, res) => {
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://localhost');
+    let work: Promise<void>;
+    if (pathname.startsWith('/api/')) {
+      work = handleApi(req, res, pathname.slice('/api/'.length), searchParams);
+    } else if (pathname.startsWith('/response/') && req.method === 'POST') {
+      work = handleResponseUrl(req, res, pathname);
+    } else {
+      req.resume();
+      return send(res, 404, 'not_found');
+    }
+    // A bug in the stand-in should fail the test loudly, not hang it.
+    work.catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, String(err));
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    calls,
+    responses,
+    responseUrl: (id = randomUUID()) => `${url}/response/${encodeURIComponent(id)}`,
+    async waitFor(pred, timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    reset() {
+      // Mutate in place: tests often hold references to `calls`/`responses`.
+      calls.length = 0;
+      responses.length = 0;
+      buckets.clear();
+      responseUrlUses.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive sockets from fetch/WebClient would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
