@@ -11,7 +11,7 @@ import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
 import { commands } from '../commands/index.ts';
 import { createCommandAudit } from './audit/command-audit.ts';
 import { createSlackApp, type SlackApp } from './slack/app.ts';
-import { describeError } from './core/errors.ts';
+import { describeError, scrubSecrets } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import type { ReadinessCheck } from './http/server.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
@@ -163,7 +163,7 @@ async function resolveRedisUrl(config: Config, opts: ContainerOptions, missing: 
     opts.announce(`Redis: redis-server from PATH at ${embedded.url}`);
     return embedded.url;
   } catch (err) {
-    missing.redis = err instanceof Error ? err.message : String(err);
+    missing.redis = err instanceof Error ? scrubSecrets(err.message) : String(err);
     opts.announce(`Redis: unavailable: ${missing.redis}`);
     return null;
   }
@@ -200,8 +200,9 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
   let lastError = '';
   redis.on('error', (err: Error) => {
     // Reconnect attempts repeat the same error; log each distinct one once.
-    if (err.message !== lastError) log.warn({ err: err.message }, 'redis connection error');
-    lastError = err.message;
+    const message = scrubSecrets(err.message);
+    if (message !== lastError) log.warn({ err: message }, 'redis connection error');
+    lastError = message;
   });
   redis.on('ready', () => {
     lastError = '';

@@ -26,8 +26,17 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** A message for logs: the error's own text, never the object (which may carry a connection string). */
+/**
+ * A message for logs and audit rows: the error's own text, never the object (which may carry a
+ * connection string), with anything secret-shaped masked. Every error that becomes text does so here.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  return scrubSecrets(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+}
+
+/** Mask URL passwords and Slack tokens in free text (driver errors sometimes quote them). */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, '$1:***@')
+    .replace(/\bx(ox[abeprs]|app)-[A-Za-z0-9-]+/g, 'x$1-***');
 }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { describeError } from '../core/errors.ts';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -55,7 +56,7 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${m.version}_${m.name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`Migration ${m.version}_${m.name} failed: ${describeError(err)}`, { cause: err });
       }
       applied.push(m.version);
     }

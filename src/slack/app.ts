@@ -2,6 +2,7 @@ import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import type { SlackMode } from '../config/load.ts';
 import { EmbeddedHttpReceiver } from './receiver.ts';
+import { scrubSecrets } from '../core/errors.ts';
 
 export interface SlackApp {
   app: App;
@@ -52,7 +53,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
 /** Bolt logs through pino at our level instead of its own console logger. */
 function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: 'bolt' });
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  const text = (args: unknown[]) => scrubSecrets(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
   return {
     debug: (...args) => child.debug(text(args)),
     info: (...args) => child.info(text(args)),

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Dispatcher, DispatchResult } from '../core/dispatch.ts';
 import { renderBlocks } from './blocks.ts';
+import { describeError } from '../core/errors.ts';
 
 /** The fields of a slash-command payload Vigil relies on; anything else Slack sends is ignored. */
 const slashCommandSchema = z.object({
@@ -59,7 +60,7 @@ export function registerCommandListener(app: App, opts: CommandListenerOptions):
     try {
       await respond({ ...message(result, opts.visibility), replace_original: false });
     } catch (err) {
-      opts.logError(`response_url post failed for ${cmd.command}: ${err instanceof Error ? err.message : String(err)}`);
+      opts.logError(`response_url post failed for ${cmd.command}: ${describeError(err)}`);
     }
   });
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { verifySlackSignature, type VerifyFailure } from './verify.ts';
+import { describeError } from '../core/errors.ts';
 
 export interface SlackHttpRequest {
   headers: IncomingMessage['headers'];
@@ -93,7 +94,7 @@ export class EmbeddedHttpReceiver implements Receiver {
     try {
       await this.app.processEvent(event);
     } catch (err) {
-      this.log.failed(err instanceof Error ? err.message : String(err));
+      this.log.failed(describeError(err));
       if (!acked) {
         acked = true;
         clearTimeout(deadline);

@@ -1,0 +1,14 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+const r = new Redis('redis://127.0.0.1:6379');
+const p = 'vtcheck_' + Math.random().toString(16).slice(2);
+await r.hset(`${p}:q:meta`, 'version', 'bullmq:0.0.1');
+const q = new Queue('q', { connection: r, prefix: p });
+await q.getJobCounts('waiting');
+await q.getVersion();
+console.log(await r.hgetall(`${p}:q:meta`));
+const g = new Queue('ghost', { connection: r, prefix: p });
+await g.getJobCounts('waiting'); await g.getVersion();
+console.log(await r.keys(`${p}:*`));
+await r.del(...await r.keys(`${p}:*`));
+await q.close(); await g.close(); r.disconnect();

@@ -1,0 +1,423 @@
+/**
+ * Vigil end to end over HTTP: the real bot (config loader, container, HTTP server, Bolt, our
+ * receiver, dispatcher, commands, audit) against the machine's Postgres and Redis, with the local
+ * Slack Web API stand-in in place of slack.com. Requests are signed and shaped like Slack's own.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { stringify as toYaml } from 'yaml';
+import { loadConfig } from '../../src/config/load.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
+import { startVigil, type RunningVigil } from '../../src/vigil.ts';
+import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import {
+  postSigned,
+  signBody,
+  signedSlashCommand,
+  slashCommandBody,
+  type SignOptions,
+  type SlackPostResult,
+  type SlashCommandFields,
+} from '../support/slack-requests.ts';
+
+const SIGNING_SECRET = `e2e-signing-secret-${randomBytes(12).toString('hex')}`;
+const BOT_TOKEN = `xoxb-e2e-${randomBytes(12).toString('hex')}`;
+const QUEUE = 'e2e-emails';
+const FAILURE_REASON = 'SMTP 550 5.1.1 mailbox unavailable';
+
+// Shared by every describe: the Slack stand-in, a database of our own, a BullMQ prefix of our own.
+let slack: SlackApiServer;
+let dbName: string;
+let dbUrl: string;
+let admin: pg.Pool;
+let db: pg.Pool;
+let bullRedis: Redis;
+let prefix: string;
+let testQueue: Queue;
+let workDir: string;
+/** Every HTTP answer and response_url post either bot produced, for the secrets check. */
+const replyBodies: string[] = [];
+
+/** Text of every block a person would read: headers, sections, fields, context. */
+function blocksText(blocks: unknown): string {
+  if (!Array.isArray(blocks)) return '';
+  const out: string[] = [];
+  const textOf = (v: unknown) => (v !== null && typeof v === 'object' && 'text' in v && typeof v.text === 'string' ? v.text : '');
+  for (const block of blocks as Array<Record<string, unknown>>) {
+    out.push(textOf(block.text));
+    if (Array.isArray(block.fields)) out.push(...block.fields.map(textOf));
+    if (Array.isArray(block.elements)) out.push(...block.elements.map(textOf));
+  }
+  return out.filter(Boolean).join('\n');
+}
+
+function headerText(blocks: unknown): string {
+  if (!Array.isArray(blocks)) return '';
+  const header = (blocks as Array<Record<string, unknown>>).find((b) => b.type === 'header');
+  const text = header?.text as { text?: unknown } | undefined;
+  return typeof text?.text === 'string' ? text.text : '';
+}
+
+/** A bot started from config as `main.ts` would, with a YAML file of its own and PORT=0. */
+async function startBot(name: string, yaml: Record<string, unknown>, log: Logger): Promise<{ vigil: RunningVigil; eventsUrl: string; baseUrl: string }> {
+  const path = join(workDir, `${name}.yaml`);
+  await writeFile(path, toYaml(yaml));
+  const config = loadConfig(
+    {
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: `${slack.url}/api/`,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      PORT: '0',
+      VIGIL_CONFIG: path,
+      PATH: process.env.PATH,
+    },
+    workDir,
+  );
+  const vigil = await startVigil({ config, log, announce: () => undefined, embedded: false });
+  if (!vigil.server) throw new Error('Vigil started without its HTTP server');
+  const baseUrl = `http://127.0.0.1:${vigil.server.port}`;
+  return { vigil, baseUrl, eventsUrl: `${baseUrl}/slack/events` };
+}
+
+async function auditRows(userId: string) {
+  const { rows } = await db.query<{ surface: string; user_id: string; user_name: string | null; channel_id: string | null; team_id: string | null; command: string; args: string; outcome: string }>(
+    'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome FROM command_runs WHERE user_id = $1 ORDER BY id',
+    [userId],
+  );
+  return rows;
+}
+
+const uniqueUser = (tag: string) => `U${tag.toUpperCase()}${randomBytes(4).toString('hex').toUpperCase()}`;
+
+beforeAll(async () => {
+  slack = await startSlackApiServer();
+  workDir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
+
+  // A database of our own, with pg_stat_statements, so /slowqueries has real statistics to show.
+  dbName = uniqueId('vigil_e2e');
+  admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${dbName}`;
+  dbUrl = url.toString();
+  db = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  // The audit table exists before any rejected-request check looks for rows in it.
+  await migrate(db);
+
+  // A real BullMQ queue under a prefix nobody else uses, holding one failed job.
+  prefix = uniqueId('vigil_e2e');
+  bullRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  testQueue = new Queue(QUEUE, { connection: bullRedis, prefix });
+  const worker = new Worker(
+    QUEUE,
+    async () => {
+      throw new Error(FAILURE_REASON);
+    },
+    { connection: bullRedis, prefix },
+  );
+  const failed = new Promise<void>((resolve) => worker.once('failed', () => resolve()));
+  await testQueue.add('welcome-email', { to: 'someone@example.com' }, { attempts: 1 });
+  await failed;
+  await worker.close();
+});
+
+afterAll(async () => {
+  await testQueue?.close();
+  if (bullRedis) {
+    // Remove everything under our prefixes (the slow bot's too): the Redis is shared.
+    for (const pattern of [`${prefix}:*`, `${prefix}_slow:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await bullRedis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await bullRedis.del(...keys);
+      } while (cursor !== '0');
+    }
+    bullRedis.disconnect();
+  }
+  await db?.end();
+  if (admin) {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+  await slack?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () => {
+  let vigil: RunningVigil;
+  let eventsUrl: string;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    ({ vigil, eventsUrl, baseUrl } = await startBot('main', { bullmq: { prefix } }, createLogger('silent')));
+  });
+
+  afterAll(async () => {
+    await vigil?.stop();
+  });
+
+  const sign = (extra: Partial<SignOptions> = {}): SignOptions => ({ signingSecret: SIGNING_SECRET, ...extra });
+
+  async function send(fields: SlashCommandFields, extra: Partial<SignOptions> = {}): Promise<SlackPostResult> {
+    const result = await postSigned(eventsUrl, signedSlashCommand(fields, sign(extra)));
+    replyBodies.push(result.text);
+    return result;
+  }
+
+  /** A 200 JSON reply with valid Block Kit, returning its blocks' text for further checks. */
+  function expectGoodReply(res: SlackPostResult): { header: string; text: string; body: Record<string, unknown> } {
+    expect(res.status).toBe(200);
+    expect(res.contentType).toMatch(/^application\/json/);
+    const body = res.json;
+    if (!body) throw new Error(`expected a JSON reply, got: ${res.text.slice(0, 200)}`);
+    expect(validateBlocks(body.blocks)).toEqual([]);
+    expect(typeof body.text).toBe('string');
+    return { header: headerText(body.blocks), text: blocksText(body.blocks), body };
+  }
+
+  it('answers a signed /health with Block Kit, ephemeral by default', async () => {
+    const res = await send({ command: '/health', response_url: slack.responseUrl() });
+    const { header, text, body } = expectGoodReply(res);
+    expect(header).toMatch(/^Health: /);
+    expect(body.response_type).toBe('ephemeral');
+    expect(text).toContain('*Postgres*');
+    expect(text).toContain('*Redis*');
+    expect(text).toContain(QUEUE);
+  });
+
+  it('posts in the channel with --public', async () => {
+    const { header, body } = expectGoodReply(await send({ command: '/health', text: '--public' }));
+    expect(header).toMatch(/^Health: /);
+    expect(body.response_type).toBe('in_channel');
+  });
+
+  it('reaches the same command through /vigil health', async () => {
+    const user = uniqueUser('umbrella');
+    const { header } = expectGoodReply(await send({ command: '/vigil', text: 'health', user_id: user }));
+    expect(header).toMatch(/^Health: /);
+    await vigil.container.flushAudit();
+    expect((await auditRows(user)).map((r) => r.command)).toEqual(['health']);
+  });
+
+  it('lists every command for /vigil help', async () => {
+    const { header, text } = expectGoodReply(await send({ command: '/vigil', text: 'help' }));
+    expect(header).toBe('Vigil commands');
+    for (const name of ['/health', '/queue', '/slowqueries']) expect(text).toContain(name);
+  });
+
+  it('answers an unknown /vigil subcommand with help naming the problem', async () => {
+    const { header, text } = expectGoodReply(await send({ command: '/vigil', text: 'nope' }));
+    expect(header).toBe('Vigil commands');
+    expect(text).toContain('Unknown command "nope".');
+    expect(text).toContain('/health');
+  });
+
+  it('shows the test queue in /queue', async () => {
+    const { header, text } = expectGoodReply(await send({ command: '/queue' }));
+    expect(header).toMatch(/^Queues \(\d+\)$/);
+    expect(text).toContain(QUEUE);
+    expect(text).toContain(`/queue ${QUEUE}`); // a failed job makes it worth a suggested look
+  });
+
+  it('shows the failure reason in /queue <name>', async () => {
+    const { header, text } = expectGoodReply(await send({ command: '/queue', text: QUEUE }));
+    expect(header).toBe(`Queue ${QUEUE}`);
+    expect(text).toContain('Recent failures');
+    expect(text).toContain(FAILURE_REASON);
+    expect(text).toContain('welcome-email');
+  });
+
+  it('answers /slowqueries --limit 3 from pg_stat_statements', async () => {
+    const { header, text } = expectGoodReply(await send({ command: '/slowqueries', text: '--limit 3' }));
+    expect(header).toBe('Slow queries by total time');
+    const code = /```\n([\s\S]*?)\n```/.exec(text)?.[1] ?? '';
+    const rows = code.split('\n').slice(1); // the first line is the column header
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(3);
+  });
+
+  it('answers /slowqueries --by nope with usage saying what was wrong', async () => {
+    const user = uniqueUser('badargs');
+    const { header, text } = expectGoodReply(await send({ command: '/slowqueries', text: '--by nope', user_id: user }));
+    expect(header).toBe('/slowqueries');
+    expect(text).toContain('Bad arguments: --by: must be one of total, mean, calls');
+    expect(text).toContain('/slowqueries [--by total|mean|calls]');
+    await vigil.container.flushAudit();
+    expect((await auditRows(user)).map((r) => r.outcome)).toEqual(['bad_args']);
+  });
+
+  describe('refuses requests Slack did not sign, and runs nothing', () => {
+    const cases: Array<[string, Partial<SignOptions>]> = [
+      ['a wrong signature', { wrongSignature: true }],
+      ['a timestamp 6 minutes old', { timestampOffsetSeconds: -360 }],
+      ['a timestamp 6 minutes in the future', { timestampOffsetSeconds: 360 }],
+    ];
+    for (const [what, extra] of cases) {
+      it(`401 for ${what}`, async () => {
+        const user = uniqueUser('rejected');
+        const responseId = `rejected-${user}`;
+        const res = await send({ command: '/health', user_id: user, response_url: slack.responseUrl(responseId) }, extra);
+        expect(res.status).toBe(401);
+        expect(res.json).toBeNull();
+        // Give a (wrongly) started run time to show itself before looking for its traces.
+        await new Promise((r) => setTimeout(r, 150));
+        await vigil.container.flushAudit();
+        expect(await auditRows(user)).toEqual([]);
+        expect(slack.responses.filter((r) => r.path.endsWith(`/${responseId}`))).toEqual([]);
+      });
+    }
+  });
+
+  it('413 for a body over 256 KiB, before verifying or running anything', async () => {
+    const user = uniqueUser('huge');
+    const body = `${slashCommandBody({ command: '/health', user_id: user })}&text=${'x'.repeat(300 * 1024)}`;
+    const res = await postSigned(eventsUrl, signBody(body, sign()));
+    replyBodies.push(res.text);
+    expect(res.status).toBe(413);
+    await vigil.container.flushAudit();
+    expect(await auditRows(user)).toEqual([]);
+  });
+
+  it('writes an audit row for a successful run', async () => {
+    const user = uniqueUser('audited');
+    expectGoodReply(await send({ command: '/health', user_id: user, user_name: 'ann', channel_id: 'C0AUDIT', team_id: 'T0AUDIT' }));
+    await vigil.container.flushAudit();
+    expect(await auditRows(user)).toEqual([
+      { surface: 'slack', user_id: user, user_name: 'ann', channel_id: 'C0AUDIT', team_id: 'T0AUDIT', command: 'health', args: '', outcome: 'ok' },
+    ]);
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    const live = await fetch(`${baseUrl}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'alive' });
+
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: [
+        { name: 'postgres', ready: true },
+        { name: 'redis', ready: true },
+      ],
+    });
+
+    const metrics = await fetch(`${baseUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/^vigil_commands_total\{[^}]*command="health"[^}]*outcome="ok"[^}]*\} [1-9]\d*$/m);
+    expect(text).toMatch(/^vigil_commands_total\{[^}]*command="unknown"[^}]*\} [1-9]/m);
+  });
+});
+
+describe('a command slower than the ack threshold', () => {
+  let vigil: RunningVigil;
+  let eventsUrl: string;
+  let slowTarget: Server;
+  const logLines: string[] = [];
+  const PROBE_DELAY_MS = 600;
+
+  beforeAll(async () => {
+    // An HTTP probe target that takes its time, so /health outlives `ackAfterMs`.
+    slowTarget = createServer((_req, res) => {
+      setTimeout(() => res.end('ok'), PROBE_DELAY_MS);
+    });
+    await new Promise<void>((resolve) => slowTarget.listen(0, '127.0.0.1', resolve));
+    const targetPort = (slowTarget.address() as AddressInfo).port;
+
+    // Everything this bot logs, at debug, with none of createLogger's redaction: the secrets must
+    // never reach the logger in the first place.
+    const log: Logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+    ({ vigil, eventsUrl } = await startBot(
+      'slow',
+      {
+        slack: { ackAfterMs: 100 },
+        probes: { timeoutMs: 1500, http: [{ name: 'slow-api', url: `http://127.0.0.1:${targetPort}/status?key=abc` }] },
+        bullmq: { prefix: `${prefix}_slow` },
+      },
+      log,
+    ));
+  });
+
+  afterAll(async () => {
+    await vigil?.stop();
+    if (slowTarget) {
+      slowTarget.closeAllConnections();
+      await new Promise<void>((resolve) => slowTarget.close(() => resolve()));
+    }
+  });
+
+  async function send(fields: SlashCommandFields, extra: Partial<SignOptions> = {}): Promise<SlackPostResult> {
+    const result = await postSigned(eventsUrl, signedSlashCommand(fields, { signingSecret: SIGNING_SECRET, ...extra }));
+    replyBodies.push(result.text);
+    return result;
+  }
+
+  it('acks with "Working on" at once and answers through response_url', async () => {
+    const user = uniqueUser('slow');
+    const responseId = `slow-${user}`;
+    const started = performance.now();
+    const res = await send({ command: '/health', user_id: user, response_url: slack.responseUrl(responseId) });
+    const ackMs = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.json?.text).toBe(':hourglass_flowing_sand: Working on /health…');
+    expect(res.json?.response_type).toBe('ephemeral');
+    expect(ackMs).toBeLessThan(PROBE_DELAY_MS - 100);
+
+    await slack.waitFor(() => slack.responses.some((r) => r.path.endsWith(`/${responseId}`)), 5000);
+    const posts = slack.responses.filter((r) => r.path.endsWith(`/${responseId}`));
+    expect(posts).toHaveLength(1);
+    const post = posts[0];
+    if (!post) throw new Error('unreachable');
+    replyBodies.push(JSON.stringify(post.body));
+    expect(post.status).toBe(200); // the stand-in accepted it (it refuses invalid blocks with 400)
+    expect(validateBlocks(post.body.blocks)).toEqual([]);
+    expect(headerText(post.body.blocks)).toMatch(/^Health: /);
+    expect(post.body.response_type).toBe('ephemeral');
+    expect(post.body.replace_original).toBe(false);
+    const text = blocksText(post.body.blocks);
+    expect(text).toContain('slow-api');
+    expect(text).toMatch(/HTTP 200 in \d+/);
+
+    await vigil.container.flushAudit();
+    expect((await auditRows(user)).map((r) => [r.command, r.outcome])).toEqual([['health', 'ok']]);
+  });
+
+  it('never logs or replies with the signing secret or the bot token', async () => {
+    // Give the logger something to say: a rejected request, a bad payload, an unknown command.
+    await send({ command: '/health', user_id: uniqueUser('sneaky') }, { wrongSignature: true });
+    await send({ command: '/health' }, { timestampOffsetSeconds: -3600 });
+    await send({ command: '/vigil', text: 'nope', response_url: slack.responseUrl() });
+    const bad = await postSigned(eventsUrl, signBody('command=not-a-command&text=', { signingSecret: SIGNING_SECRET }));
+    replyBodies.push(bad.text);
+    await vigil.container.flushAudit();
+    // Let the slow /vigil nope reply reach the stand-in before reading its posts.
+    await new Promise((r) => setTimeout(r, 300));
+    replyBodies.push(...slack.responses.map((r) => JSON.stringify(r.body)));
+
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('\n')).toContain('slack request rejected');
+    expect(replyBodies.length).toBeGreaterThan(10);
+    for (const secret of [SIGNING_SECRET, BOT_TOKEN]) {
+      expect(logLines.filter((l) => l.includes(secret))).toEqual([]);
+      expect(replyBodies.filter((b) => b.includes(secret))).toEqual([]);
+    }
+    // Nor does the probe target's query string (it often carries a key).
+    expect(replyBodies.filter((b) => b.includes('key=abc'))).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'vigil-config-'));
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('uses built-in defaults when nothing is configured: shell mode, port 3000', () => {
+    const config = loadConfig({}, dir());
+    expect(config.slack.kind).toBe('none');
+    expect(config.env.PORT).toBe(3000);
+    expect(config.file.bullmq.prefix).toBe('bull');
+    expect(config.fileSource).toContain('built-in defaults');
+  });
+
+  it('picks HTTP mode with a signing secret and Socket Mode with an app token', () => {
+    const http = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'a'.repeat(32) }, dir());
+    expect(http.slack.kind).toBe('http');
+    const socket = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-abc' }, dir());
+    expect(socket.slack.kind).toBe('socket');
+  });
+
+  it('lists every problem at once and never prints a secret value', () => {
+    const secretToken = 'xoxp-user-token-that-must-not-leak';
+    const secretDb = 'mysql://admin:hunter2-secret@db/prod';
+    const found = problems(() =>
+      loadConfig({ SLACK_BOT_TOKEN: secretToken, DATABASE_URL: secretDb, PORT: 'eighty', LOG_LEVEL: 'loud' }, dir()),
+    );
+    expect(found.length).toBeGreaterThanOrEqual(4);
+    const text = found.join('\n');
+    for (const key of ['SLACK_BOT_TOKEN', 'DATABASE_URL', 'PORT', 'LOG_LEVEL']) expect(text).toContain(key);
+    expect(text).not.toContain(secretToken);
+    expect(text).not.toContain('hunter2');
+  });
+
+  it('requires a way in when a bot token is given alone, and a bot token with a signing secret', () => {
+    expect(problems(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }, dir())).join()).toMatch(/SLACK_SIGNING_SECRET.*SLACK_APP_TOKEN/);
+    expect(problems(() => loadConfig({ SLACK_SIGNING_SECRET: 'a'.repeat(32) }, dir())).join()).toMatch(/SLACK_BOT_TOKEN: required/);
+  });
+
+  it('treats empty env values as unset, as a .env file with FOO= means', () => {
+    expect(loadConfig({ DATABASE_URL: '', SLACK_BOT_TOKEN: '' }, dir()).env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads the YAML file from VIGIL_CONFIG and rejects unknown keys and bad values with their path', () => {
+    const d = dir();
+    writeFileSync(join(d, 'ok.yaml'), 'bullmq:\n  prefix: jobs\n  queues:\n    emails: { waiting: 5 }\nprobes:\n  http:\n    - { name: api, url: "http://127.0.0.1:9/health" }\n');
+    const config = loadConfig({ VIGIL_CONFIG: 'ok.yaml' }, d);
+    expect(config.file.bullmq.prefix).toBe('jobs');
+    expect(config.file.bullmq.queues.emails?.waiting).toBe(5);
+    expect(config.file.probes.http[0]?.name).toBe('api');
+
+    writeFileSync(join(d, 'bad.yaml'), 'bullmq:\n  prefx: jobs\nprobes:\n  timeoutMs: 99999\n  http:\n    - { name: api, url: "ftp://x" }\n');
+    const found = problems(() => loadConfig({ VIGIL_CONFIG: 'bad.yaml' }, d)).join('\n');
+    expect(found).toContain('prefx');
+    expect(found).toContain('probes.timeoutMs');
+    expect(found).toContain('probes.http.0.url');
+  });
+
+  it('reports a missing VIGIL_CONFIG file and broken YAML', () => {
+    const d = dir();
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'nope.yaml' }, d)).join()).toContain('file not found');
+    writeFileSync(join(d, 'broken.yaml'), 'bullmq: [unclosed\n');
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'broken.yaml' }, d)).join()).toContain('not valid YAML');
+  });
+
+  it('loads the shipped example configuration', () => {
+    const root = new URL('../../..', import.meta.url).pathname;
+    const config = loadConfig({ VIGIL_CONFIG: 'manifests/vigil.example.yaml' }, root);
+    expect(config.file.probes.http.length).toBeGreaterThan(0);
+  });
+});
