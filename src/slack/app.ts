@@ -1,4 +1,4 @@
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import type { SlackMode } from '../config/load.ts';
 import { EmbeddedHttpReceiver } from './receiver.ts';
@@ -31,15 +31,13 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   };
   const identity = opts.botIdentity ?? {};
   if (opts.mode.kind === 'socket') {
-    const app = new App({
-      token: opts.mode.botToken,
+    // Built here rather than by `socketMode: true` so `apps.connections.open` honours SLACK_API_URL too.
+    const socketReceiver = new SocketModeReceiver({
       appToken: opts.mode.appToken,
-      socketMode: true,
       logger,
-      clientOptions,
-      deferInitialization: true,
-      ...identity,
+      installerOptions: { clientOptions },
     });
+    const app = new App({ token: opts.mode.botToken, receiver: socketReceiver, logger, clientOptions, deferInitialization: true, ...identity });
     return { app, receiver: null };
   }
   const receiver = new EmbeddedHttpReceiver(opts.mode.signingSecret, {

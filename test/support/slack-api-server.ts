@@ -36,6 +36,8 @@ export interface SlackApiServerOptions {
   burst?: number;
   /** Clock in ms; inject a fake one to make rate-limit tests deterministic. */
   now?: () => number;
+  /** WebSocket URL handed out by `apps.connections.open` (Socket Mode tests). */
+  socketUrl?: string;
 }
 
 export interface SlackApiServer {
@@ -196,9 +198,14 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
 
   /** Returns [httpStatus, payload, extraHeaders]. */
   function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
-    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update'];
+    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open'];
     if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
     if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
+    // Socket Mode: only an app-level token may open a connection, and only a bot token may do the rest.
+    if (method === 'apps.connections.open') {
+      if (!token.startsWith('xapp-')) return [200, { ok: false, error: 'invalid_auth' }];
+      return opts.socketUrl ? [200, { ok: true, url: opts.socketUrl }] : [200, { ok: false, error: 'not_allowed_token_type' }];
+    }
     if (!token.startsWith('xoxb-')) return [200, { ok: false, error: 'invalid_auth' }];
     if (method === 'auth.test') {
       return [200, { ok: true, url: `${url}/`, team: 'Vigil Test', user: 'vigil', team_id: 'T0TEST', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' }];

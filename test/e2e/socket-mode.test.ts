@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { startVigil, type RunningVigil } from '../../src/vigil.ts';
+import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
+import { startSocketModeServer, type SocketModeServer } from '../support/socket-mode-server.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.ts';
+
+const APP_TOKEN = 'xapp-1-A0VIGIL-socket-test-token';
+
+describe('Slack over Socket Mode', () => {
+  let socket: SocketModeServer;
+  let slack: SlackApiServer;
+  let vigil: RunningVigil;
+
+  beforeAll(async () => {
+    socket = await startSocketModeServer();
+    slack = await startSlackApiServer({ socketUrl: socket.url });
+    const config = loadConfig(
+      { SLACK_BOT_TOKEN: 'xoxb-socket-test', SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, PORT: '0' },
+      mkdtempSync(join(tmpdir(), 'vigil-socket-')),
+    );
+    vigil = await startVigil({ config, log: createLogger('silent'), announce: () => undefined, embedded: false });
+    await socket.connected();
+  });
+
+  afterAll(async () => {
+    await vigil?.stop();
+    await socket?.close();
+    await slack?.close();
+  });
+
+  it('opens the connection with the app token through SLACK_API_URL and checks the bot token', () => {
+    const open = slack.calls.find((c) => c.method === 'apps.connections.open');
+    expect(open?.token).toBe(APP_TOKEN);
+    expect(slack.calls.some((c) => c.method === 'auth.test' && c.token === 'xoxb-socket-test')).toBe(true);
+  });
+
+  it('answers /health in the ack of the envelope, as valid Block Kit', async () => {
+    const ack = await socket.sendSlashCommand({ command: '/health', text: '', user_id: 'U_SOCKET', channel_id: 'C1', team_id: 'T1' });
+    expect(ack.response_type).toBe('ephemeral');
+    expect(JSON.stringify(ack.blocks)).toContain('Health');
+    expect(validateBlocks(ack.blocks)).toEqual([]);
+  });
+
+  it('routes /vigil help and reports bad arguments with usage', async () => {
+    const help = await socket.sendSlashCommand({ command: '/vigil', text: 'help', user_id: 'U_SOCKET' });
+    expect(JSON.stringify(help.blocks)).toContain('/slowqueries');
+    const bad = await socket.sendSlashCommand({ command: '/slowqueries', text: '--limit 0', user_id: 'U_SOCKET' });
+    expect(JSON.stringify(bad.blocks)).toContain('--limit: must be at least 1');
+  });
+});
