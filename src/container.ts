@@ -51,7 +51,9 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   const missing: { postgres?: string; redis?: string } = {};
 
   const databaseUrl = await resolveDatabaseUrl(config, opts, missing, stops);
-  const pool = databaseUrl ? createPool(databaseUrl, log) : null;
+  const pool = databaseUrl ? createPool(databaseUrl, log, 10, 'vigil') : null;
+  // Audit writes get their own small pool: a burst of commands must never queue probes behind INSERTs.
+  const auditPool = databaseUrl ? createPool(databaseUrl, log, 2, 'vigil-audit') : null;
 
   const redisUrl = await resolveRedisUrl(config, opts, missing, stops);
   const redis = redisUrl ? await connectRedis(redisUrl, log) : null;
@@ -71,7 +73,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     missing,
   });
   const metrics = createMetrics();
-  const audit = createCommandAudit({ pool, log, failures: metrics.auditFailures });
+  const audit = createCommandAudit({ pool: auditPool, log, failures: metrics.auditFailures });
   const dispatcher = createDispatcher({
     commands,
     deps: { health, db: pool, queues, missing, thresholdsFor, now: Date.now },
@@ -112,7 +114,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       await audit.flush();
       await queues?.close();
       redis?.disconnect();
-      await pool?.end();
+      await Promise.all([pool?.end(), auditPool?.end()]);
       for (const stop of stops.reverse()) await stop();
     },
   };
@@ -169,15 +171,15 @@ async function resolveRedisUrl(config: Config, opts: ContainerOptions, missing: 
   }
 }
 
-function createPool(url: string, log: Logger): pg.Pool {
+function createPool(url: string, log: Logger, max: number, name: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max,
     // Fail fast: a probe waiting 30 s for a connection is worse than a clear "unreachable".
     connectionTimeoutMillis: 1500,
     idleTimeoutMillis: 30_000,
     statement_timeout: 5000,
-    application_name: 'vigil',
+    application_name: name,
   });
   // An idle client losing its server emits here; without a listener it would crash the process.
   pool.on('error', (err) => log.warn({ err: describeError(err) }, 'postgres idle client error'));

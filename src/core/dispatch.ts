@@ -6,7 +6,7 @@ import { elapsedMs } from './timeout.ts';
 import { helpReply, usageReply } from './help.ts';
 import type { Reply } from './reply.ts';
 
-export type Outcome = 'ok' | 'bad_args' | 'unknown_command' | 'unavailable' | 'error';
+export type Outcome = 'ok' | 'bad_args' | 'unknown_command' | 'not_found' | 'unavailable' | 'error';
 
 /** Flags every command understands; the dispatcher takes them out before the command parses. */
 export interface GlobalFlags {
@@ -71,7 +71,8 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     } catch (err) {
       if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
       if (isAppError(err)) {
-        const outcome: Outcome = err.code === 'dependency_unavailable' || err.code === 'timeout' ? 'unavailable' : 'error';
+        const outcome: Outcome =
+          err.code === 'dependency_unavailable' || err.code === 'timeout' ? 'unavailable' : err.code === 'not_found' ? 'not_found' : 'error';
         return finish({ title: `/${command.name}`, status: 'fail', summary: err.userMessage }, outcome, err.userMessage);
       }
       const result = finish(

@@ -62,7 +62,11 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
     }
     return applied;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    client.release();
+    // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
+    const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).then(
+      () => true,
+      () => false,
+    );
+    client.release(!unlocked);
   }
 }

@@ -34,11 +34,14 @@ export async function probeHttp(target: HttpTarget): Promise<CheckOutcome> {
   };
 }
 
-/** A URL safe to show: credentials and query strings often carry tokens, so both are hidden. */
+/** A URL safe to show: credentials, query strings and fragments often carry tokens, so all are hidden. */
 export function displayUrl(raw: string): string {
   const url = new URL(raw);
   url.username = '';
   url.password = '';
-  if (url.search !== '') url.search = '?…';
-  return url.toString();
+  const hadQuery = url.search !== '';
+  url.search = '';
+  url.hash = '';
+  // Appended after serialising: the `search` setter would percent-encode the ellipsis.
+  return hadQuery ? `${url.toString()}?…` : url.toString();
 }

@@ -15,7 +15,7 @@ export async function probePostgres(db: Queryable): Promise<CheckOutcome> {
   const start = performance.now();
   const [row] = await selectRows<ServerRow>(
     db,
-    `SELECT current_setting('server_version') AS version,
+    `SELECT split_part(current_setting('server_version'), ' ', 1) AS version,
             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
             current_setting('max_connections') AS max_connections,
             current_database() AS database,

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Metrics } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Status } from '../core/reply.ts';
 
@@ -114,8 +114,8 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
       throughput: hasMetrics
         ? {
             minutes: THROUGHPUT_MINUTES,
-            completed: sum(completedMetrics.data),
-            failed: sum(failedMetrics.data),
+            completed: recentCount(completedMetrics, now, THROUGHPUT_MINUTES),
+            failed: recentCount(failedMetrics, now, THROUGHPUT_MINUTES),
           }
         : null,
       workers,
@@ -128,6 +128,19 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
   }
 
   return { discover, counts, detail, close };
+}
+
+/**
+ * Jobs finished in the last `minutes` minutes, the current one included. BullMQ pushes a minute's
+ * count to `data` only when a job finishes in a later minute: until then it is
+ * `meta.count - meta.prevCount` (the minute of `meta.prevTS`), and data[i] is the minute i + 1
+ * before that one. A queue idle for a while has old points at the head, hence the age.
+ */
+function recentCount(m: Metrics, now: number, minutes: number): number {
+  if (m.meta.prevTS <= 0) return 0;
+  const age = Math.max(0, Math.floor(now / 60_000) - Math.floor(m.meta.prevTS / 60_000));
+  if (age >= minutes) return 0;
+  return Math.max(0, m.meta.count - m.meta.prevCount) + sum(m.data.slice(0, minutes - 1 - age));
 }
 
 function sum(values: number[]): number {

@@ -119,7 +119,7 @@ interface ActivitySqlRow {
   query: string | null;
 }
 
-/** Longest-running non-idle client queries, with who blocks them. */
+/** Longest-running non-idle client queries in this database (as for pg_stat_statements), with who blocks them. */
 export async function longRunningQueries(db: Queryable, limit: number): Promise<ActivityRow[]> {
   const rows = await selectRows<ActivitySqlRow>(
     db,
@@ -130,6 +130,7 @@ export async function longRunningQueries(db: Queryable, limit: number): Promise<
             left(query, 1000) AS query
        FROM pg_stat_activity
       WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()
+        AND datname = current_database()
       ORDER BY query_start NULLS LAST
       LIMIT $1`,
     [limit],

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
 
 export interface BenchEnv {
   dbName: string;
@@ -24,12 +26,8 @@ const QUEUES = ['emails', 'webhooks', 'reports'];
 const JOBS_PER_QUEUE = 10;
 
 export async function createBenchEnv(): Promise<BenchEnv> {
-  const dbName = uniqueId('vigil_bench');
-  const admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${dbName}`;
-  const dbUrl = url.toString();
+  const database = await createTestDatabase('vigil_bench');
+  const dbUrl = database.url;
   const db = new pg.Pool({ connectionString: dbUrl, max: 1 });
   await db.query('CREATE EXTENSION pg_stat_statements');
   await db.end();
@@ -43,7 +41,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
   }
 
   return {
-    dbName,
+    dbName: database.name,
     dbUrl,
     redisUrl: TEST_REDIS_URL,
     prefix,
@@ -51,12 +49,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     botToken: `xoxb-bench-${randomBytes(8).toString('hex')}`,
     queueNames: QUEUES,
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysUnder(redis, prefix);
       redis.disconnect();
       // Free this database's pg_stat_statements entries (the table is shared by the whole server).
       const own = new pg.Pool({ connectionString: dbUrl, max: 1 });
@@ -64,8 +57,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
         .query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)')
         .catch(() => undefined);
       await own.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
     },
   };
 }

@@ -20,7 +20,9 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
 import {
   postSigned,
   signBody,
@@ -38,9 +40,8 @@ const FAILURE_REASON = 'SMTP 550 5.1.1 mailbox unavailable';
 
 // Shared by every describe: the Slack stand-in, a database of our own, a BullMQ prefix of our own.
 let slack: SlackApiServer;
-let dbName: string;
+let testDb: TestDatabase;
 let dbUrl: string;
-let admin: pg.Pool;
 let db: pg.Pool;
 let bullRedis: Redis;
 let prefix: string;
@@ -107,12 +108,8 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
 
   // A database of our own, with pg_stat_statements, so /slowqueries has real statistics to show.
-  dbName = uniqueId('vigil_e2e');
-  admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${dbName}`;
-  dbUrl = url.toString();
+  testDb = await createTestDatabase('vigil_e2e');
+  dbUrl = testDb.url;
   db = new pg.Pool({ connectionString: dbUrl, max: 2 });
   await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   // The audit table exists before any rejected-request check looks for rows in it.
@@ -139,21 +136,11 @@ afterAll(async () => {
   await testQueue?.close();
   if (bullRedis) {
     // Remove everything under our prefixes (the slow bot's too): the Redis is shared.
-    for (const pattern of [`${prefix}:*`, `${prefix}_slow:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await bullRedis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await bullRedis.del(...keys);
-      } while (cursor !== '0');
-    }
+    for (const p of [prefix, `${prefix}_slow`]) await deleteKeysUnder(bullRedis, p);
     bullRedis.disconnect();
   }
   await db?.end();
-  if (admin) {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-  }
+  await testDb?.drop();
   await slack?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
@@ -403,6 +390,10 @@ describe('a command slower than the ack threshold', () => {
     await send({ command: '/health', user_id: uniqueUser('sneaky') }, { wrongSignature: true });
     await send({ command: '/health' }, { timestampOffsetSeconds: -3600 });
     await send({ command: '/vigil', text: 'nope', response_url: slack.responseUrl() });
+    // --verbose adds every detail the probes gather (versions, database, memory, clients).
+    const verboseId = `verbose-${uniqueUser('v')}`;
+    await send({ command: '/health', text: '--verbose', response_url: slack.responseUrl(verboseId) });
+    await slack.waitFor(() => slack.responses.some((r) => r.path.endsWith(`/${verboseId}`)), 5000);
     const bad = await postSigned(eventsUrl, signBody('command=not-a-command&text=', { signingSecret: SIGNING_SECRET }));
     replyBodies.push(bad.text);
     await vigil.container.flushAudit();

@@ -194,6 +194,32 @@ describe('detail()', () => {
     expect(d.throughput?.failed).toBe(2);
   });
 
+  it('counts only the last 15 minutes, including the minute BullMQ has not pushed to its list yet', async () => {
+    // BullMQ's metrics layout (collectMetrics.lua): the hash holds a running `count` and, for the
+    // minute of `prevTS`, the `prevCount` it started from; `:data` (LPUSH, newest first) holds one
+    // count per earlier minute, data[i] being i + 1 minutes before prevTS's minute. A real worker
+    // cannot span 15 minutes in a test, so the keys are written here as the script would.
+    const minute = 60_000;
+    const now = Math.floor(Date.now() / minute) * minute + 30_000;
+    const seed = async (type: 'completed' | 'failed', prevTS: number, pending: number, data: number[]): Promise<void> => {
+      const key = `${prefix}:seeded:metrics:${type}`;
+      await workerConnection.hset(key, 'count', String(100 + pending), 'prevTS', String(prevTS), 'prevCount', '100');
+      await workerConnection.rpush(`${key}:data`, ...data.map(String));
+    };
+    // Newest point 2 minutes ago: 4 jobs there; 1 the minute before; 5 fourteen minutes ago (the
+    // oldest minute inside the window); 7 fifteen minutes ago (outside).
+    const data = Array.from({ length: 20 }, () => 0);
+    data[0] = 1;
+    data[11] = 5;
+    data[12] = 7;
+    await seed('completed', now - 2 * minute, 4, data);
+    // Failures last seen 20 minutes ago: nothing in the window.
+    await seed('failed', now - 20 * minute, 3, [2, 2, 2]);
+
+    const d = await inspector.detail('seeded', now);
+    expect(d.throughput).toEqual({ minutes: 15, completed: 4 + 1 + 5, failed: 0 });
+  });
+
   it('reports unknown throughput when workers do not record metrics', async () => {
     const d = await inspector.detail('plain');
     expect(d.completed).toBe(1);

@@ -4,6 +4,7 @@ import { TEST_DATABASE_URL, uniqueId } from './env.ts';
 export interface TestDatabase {
   name: string;
   url: string;
+  create(): Promise<void>;
   /** DROP DATABASE … WITH (FORCE): also ends sessions a test left behind. */
   drop(): Promise<void>;
 }
@@ -15,24 +16,31 @@ export function databaseUrl(database: string): string {
   return url.toString();
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    return await work(client);
+    await client.query(sql);
   } finally {
     await client.end();
   }
 }
 
-/** A fresh, empty database, so pg_stat_statements, schema and activity belong to this test file alone. */
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+/** A database name of our own on the test server, not created yet (for "appears later" cases). */
+export function testDatabase(prefix: string): TestDatabase {
   // uniqueId is [a-z0-9_] only, so the name is safe to interpolate as an identifier.
   const name = uniqueId(prefix).toLowerCase();
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
   return {
     name,
     url: databaseUrl(name),
-    drop: () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+    create: () => admin(`CREATE DATABASE ${name}`),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
+}
+
+/** A fresh, empty database, so pg_stat_statements, schema and activity belong to this test file alone. */
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const db = testDatabase(prefix);
+  await db.create();
+  return db;
 }

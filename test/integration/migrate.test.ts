@@ -1,0 +1,273 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { pino } from 'pino';
+import { Counter, Registry } from 'prom-client';
+import { createCommandAudit } from '../../src/audit/command-audit.ts';
+import type { CommandRun } from '../../src/core/dispatch.ts';
+import { migrate, readMigrations } from '../../src/db/migrate.ts';
+import type { Logger } from '../../src/log.ts';
+import { uniqueId } from '../support/env.ts';
+import { createTestDatabase, databaseUrl, testDatabase, type TestDatabase } from '../support/pg.ts';
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../src/db/migrations');
+
+const pools: pg.Pool[] = [];
+const tempDirs: string[] = [];
+const databases: TestDatabase[] = [];
+
+function makePool(url: string, max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 1500 });
+  pool.on('error', () => undefined);
+  pools.push(pool);
+  return pool;
+}
+
+async function freshDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase('vigil_mig');
+  databases.push(db);
+  return db;
+}
+
+/** A migrations directory holding `files` (name → SQL). */
+function migrationsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-migrations-'));
+  tempDirs.push(dir);
+  for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
+  return dir;
+}
+
+async function versions(pool: pg.Pool): Promise<number[]> {
+  const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+  return rows.map((r) => r.version);
+}
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => (p.ended ? undefined : p.end().catch(() => undefined))));
+  await Promise.all(databases.map((d) => d.drop()));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('readMigrations()', () => {
+  it('reads the shipped migrations, numbered from 1 without gaps', () => {
+    const migrations = readMigrations();
+    expect(migrations.length).toBeGreaterThan(0);
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
+    expect(migrations[0]).toMatchObject({ version: 1, name: 'command_runs' });
+    expect(migrations[0]?.sql).toContain('CREATE TABLE command_runs');
+  });
+
+  it('sorts by number and ignores files that are not .sql', () => {
+    const dir = migrationsDir({ '002_b.sql': 'SELECT 2', '001_a.sql': 'SELECT 1', 'README.md': '# notes' });
+    expect(readMigrations(dir).map((m) => `${m.version}_${m.name}`)).toEqual(['1_a', '2_b']);
+  });
+
+  it('throws on a gap in the numbering', () => {
+    const dir = migrationsDir({ '001_a.sql': 'SELECT 1', '003_c.sql': 'SELECT 3' });
+    expect(() => readMigrations(dir)).toThrow(/found 3 at position 2/);
+  });
+
+  it('throws on a duplicate number', () => {
+    const dir = migrationsDir({ '001_a.sql': 'SELECT 1', '001_b.sql': 'SELECT 1' });
+    expect(() => readMigrations(dir)).toThrow(/numbered 1, 2, 3/);
+  });
+
+  it('throws on a file name that is not NNN_name.sql', () => {
+    const dir = migrationsDir({ '001_a.sql': 'SELECT 1', 'two.sql': 'SELECT 2' });
+    expect(() => readMigrations(dir)).toThrow(/NNN_name\.sql: two\.sql/);
+  });
+});
+
+describe('migrate()', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    pool = makePool(db.url);
+  });
+
+  it('applies every shipped migration once, then nothing', async () => {
+    const all = readMigrations().map((m) => m.version);
+    expect(await migrate(pool)).toEqual(all);
+    expect(await versions(pool)).toEqual(all);
+    const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations WHERE version = 1');
+    expect(rows[0]?.name).toBe('command_runs');
+    // The table the first migration creates is there.
+    expect((await pool.query("SELECT to_regclass('command_runs') IS NOT NULL AS ok")).rows[0]).toEqual({ ok: true });
+
+    expect(await migrate(pool)).toEqual([]);
+    expect(await versions(pool)).toEqual(all);
+  });
+
+  it('applies each migration exactly once when 4 replicas start together', async () => {
+    const fresh = await freshDatabase();
+    // The shipped first migration plus two more, slow enough that unsynchronised runs would overlap.
+    const dir = migrationsDir({
+      '002_beta.sql': 'CREATE TABLE beta (id int); INSERT INTO beta VALUES (1); SELECT pg_sleep(0.05);',
+      '003_gamma.sql': 'ALTER TABLE beta ADD COLUMN note text; SELECT pg_sleep(0.05);',
+    });
+    copyFileSync(join(MIGRATIONS_DIR, '001_command_runs.sql'), join(dir, '001_command_runs.sql'));
+    const migrations = readMigrations(dir);
+
+    const replicas = Array.from({ length: 4 }, () => makePool(fresh.url, 1));
+    const results = await Promise.all(replicas.map((p) => migrate(p, migrations)));
+
+    expect(results.flat().sort((a, b) => a - b)).toEqual([1, 2, 3]);
+    // The first replica to get the lock applies everything; the others find nothing to do.
+    expect(results.filter((r) => r.length > 0)).toHaveLength(1);
+    const check = replicas[0];
+    if (!check) throw new Error('no replica pool');
+    expect(await versions(check)).toEqual([1, 2, 3]);
+    expect((await check.query<{ n: string }>('SELECT count(*) AS n FROM beta')).rows[0]?.n).toBe('1');
+  });
+
+  it('rolls back a failing migration, names it, and releases the lock', async () => {
+    const fresh = await freshDatabase();
+    const broken = migrationsDir({
+      '001_ok.sql': 'CREATE TABLE ok_table (id int);',
+      '002_bad.sql': 'CREATE TABLE half_done (id int); SELECT no_such_column FROM ok_table;',
+    });
+    const first = makePool(fresh.url, 1);
+    await expect(migrate(first, readMigrations(broken))).rejects.toThrow(/^Migration 2_bad failed: .*no_such_column/);
+    expect(await versions(first)).toEqual([1]);
+    expect((await first.query("SELECT to_regclass('half_done') IS NULL AS gone")).rows[0]).toEqual({ gone: true });
+
+    // Another replica is not blocked by a lock left behind, and applies the fixed migration.
+    const fixed = migrationsDir({
+      '001_ok.sql': 'CREATE TABLE ok_table (id int);',
+      '002_bad.sql': 'CREATE TABLE half_done (id int);',
+    });
+    const second = makePool(fresh.url, 1);
+    expect(await migrate(second, readMigrations(fixed))).toEqual([2]);
+  });
+});
+
+describe('createCommandAudit()', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+
+  function run(overrides: Partial<CommandRun> = {}): CommandRun {
+    return {
+      command: 'health',
+      text: '--verbose',
+      invoker: { surface: 'slack', userId: 'U123', userName: 'alice', channelId: 'C456', teamId: 'T789' },
+      outcome: 'ok',
+      durationMs: 12.5,
+      ...overrides,
+    };
+  }
+
+  /** A real pino logger writing JSON lines into an array, plus the failure counter in its own registry. */
+  function auditDeps(): { log: Logger; lines: string[]; failures: Counter; failureCount: () => Promise<number> } {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const log = pino({ level: 'info', base: undefined }, sink);
+    const registry = new Registry();
+    const failures = new Counter({ name: 'vigil_audit_write_failures_total', help: 'test', registers: [registry] });
+    const failureCount = async (): Promise<number> => (await failures.get()).values[0]?.value ?? 0;
+    return { log, lines, failures, failureCount };
+  }
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    pool = makePool(db.url);
+  });
+
+  it('writes each run to command_runs, migrating the schema first', async () => {
+    const { log, failures, failureCount } = auditDeps();
+    const audit = createCommandAudit({ pool, log, failures });
+    audit.record(run());
+    audit.record(
+      run({
+        command: 'slowqueries',
+        text: '--by nope',
+        invoker: { surface: 'cli', userId: 'local' },
+        outcome: 'bad_args',
+        durationMs: 3,
+        error: '--by: must be one of total, mean, calls',
+      }),
+    );
+    await audit.flush();
+
+    const { rows } = await pool.query(
+      'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome, duration_ms, error, at FROM command_runs ORDER BY id',
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({
+      surface: 'slack',
+      user_id: 'U123',
+      user_name: 'alice',
+      channel_id: 'C456',
+      team_id: 'T789',
+      command: 'health',
+      args: '--verbose',
+      outcome: 'ok',
+      duration_ms: 12.5,
+      error: null,
+    });
+    expect(rows[1]).toMatchObject({
+      surface: 'cli',
+      user_id: 'local',
+      user_name: null,
+      channel_id: null,
+      team_id: null,
+      command: 'slowqueries',
+      args: '--by nope',
+      outcome: 'bad_args',
+      duration_ms: 3,
+      error: '--by: must be one of total, mean, calls',
+    });
+    const at = (rows[0] as { at: Date }).at;
+    expect(Math.abs(Date.now() - at.getTime())).toBeLessThan(60_000);
+    expect(await failureCount()).toBe(0);
+  });
+
+  it('never throws when the database is missing: it counts and logs the failure', async () => {
+    const { log, lines, failures, failureCount } = auditDeps();
+    const missing = uniqueId('vigil_missing').toLowerCase();
+    const audit = createCommandAudit({ pool: makePool(databaseUrl(missing)), log, failures });
+
+    expect(() => {
+      audit.record(run());
+      audit.record(run({ command: 'queue' }));
+    }).not.toThrow();
+    await expect(audit.flush()).resolves.toBeUndefined();
+
+    expect(await failureCount()).toBe(2);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; command: string; err: string; level: number });
+    expect(logged.map((l) => l.msg)).toEqual(['audit write failed', 'audit write failed']);
+    expect(logged.map((l) => l.command).sort()).toEqual(['health', 'queue']);
+    expect(logged[0]?.err).toContain('does not exist');
+  });
+
+  it('catches up once the database appears (the schema is retried, not cached as failed)', async () => {
+    const { log, failures, failureCount } = auditDeps();
+    const late = testDatabase('vigil_late');
+    databases.push(late);
+    const latePool = makePool(late.url);
+    const audit = createCommandAudit({ pool: latePool, log, failures });
+
+    audit.record(run({ command: 'before' }));
+    await audit.flush();
+    expect(await failureCount()).toBe(1);
+
+    // The database comes up (as after an outage); the next run migrates and is written.
+    await late.create();
+
+    audit.record(run({ command: 'after' }));
+    await audit.flush();
+    expect(await failureCount()).toBe(1);
+    const { rows } = await latePool.query<{ command: string }>('SELECT command FROM command_runs');
+    expect(rows.map((r) => r.command)).toEqual(['after']);
+  });
+});
