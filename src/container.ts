@@ -52,8 +52,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
 
   const databaseUrl = await resolveDatabaseUrl(config, opts, missing, stops);
   const pool = databaseUrl ? createPool(databaseUrl, log, 10, 'vigil') : null;
-  // Audit writes get their own small pool: a burst of commands must never queue probes behind INSERTs.
-  const auditPool = databaseUrl ? createPool(databaseUrl, log, 2, 'vigil-audit') : null;
+  // Audit writes (one batching writer) get their own connection: probes never queue behind INSERTs.
+  const auditPool = databaseUrl ? createPool(databaseUrl, log, 1, 'vigil-audit') : null;
 
   const redisUrl = await resolveRedisUrl(config, opts, missing, stops);
   const redis = redisUrl ? await connectRedis(redisUrl, log) : null;

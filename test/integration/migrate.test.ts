@@ -232,6 +232,24 @@ describe('createCommandAudit()', () => {
     expect(await failureCount()).toBe(0);
   });
 
+  it('keeps every run of a burst through a small pool, batching the inserts', async () => {
+    const { log, failures, failureCount } = auditDeps();
+    const small = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 1500 });
+    try {
+      const audit = createCommandAudit({ pool: small, log, failures });
+      const burst = Array.from({ length: 1200 }, (_, i) => run({ command: 'burst', text: String(i) }));
+      for (const r of burst) audit.record(r);
+      await audit.flush();
+      const { rows } = await pool.query<{ n: string; distinct_args: string }>(
+        "SELECT count(*) AS n, count(DISTINCT args) AS distinct_args FROM command_runs WHERE command = 'burst'",
+      );
+      expect(rows[0]).toEqual({ n: '1200', distinct_args: '1200' });
+      expect(await failureCount()).toBe(0);
+    } finally {
+      await small.end();
+    }
+  });
+
   it('never throws when the database is missing: it counts and logs the failure', async () => {
     const { log, lines, failures, failureCount } = auditDeps();
     const missing = uniqueId('vigil_missing').toLowerCase();
@@ -244,9 +262,9 @@ describe('createCommandAudit()', () => {
     await expect(audit.flush()).resolves.toBeUndefined();
 
     expect(await failureCount()).toBe(2);
-    const logged = lines.map((l) => JSON.parse(l) as { msg: string; command: string; err: string; level: number });
-    expect(logged.map((l) => l.msg)).toEqual(['audit write failed', 'audit write failed']);
-    expect(logged.map((l) => l.command).sort()).toEqual(['health', 'queue']);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; commands: string[]; err: string; level: number });
+    expect(new Set(logged.map((l) => l.msg))).toEqual(new Set(['audit write failed']));
+    expect(logged.flatMap((l) => l.commands).sort()).toEqual(['health', 'queue']);
     expect(logged[0]?.err).toContain('does not exist');
   });
 
