@@ -35,3 +35,19 @@ if ! redis_up; then
   wait_for redis_up || { echo "services: Redis did not start" >&2; exit 1; }
 fi
 echo "services: Redis $(redis-cli -h 127.0.0.1 info server | grep -m1 redis_version | tr -d '\r')"
+
+# The embedded-PostgreSQL test runs the binaries from node_modules as the `postgres` OS user
+# (PostgreSQL refuses root). A clone under a 0700 directory (mktemp -d, /root) hides them from
+# that user: grant traverse-only (o+x) on exactly the directories in the way.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+  path=""
+  IFS=/ read -ra parts <<< "$(pwd -P)"
+  for part in "${parts[@]}"; do
+    [ -n "$part" ] || continue
+    path="$path/$part"
+    if ! runuser -u postgres -- test -x "$path" 2>/dev/null; then
+      echo "services: allowing the postgres user to traverse $path (o+x) for the embedded-PostgreSQL test"
+      chmod o+x "$path"
+    fi
+  done
+fi
