@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { loadConfigOrReport } from './config/load.ts';
 import { createContainer } from './container.ts';
 import { createLogger } from './log.ts';
 import { renderJson, renderText } from './render/text.ts';
@@ -11,16 +11,8 @@ const EX_USAGE = 64;
 
 /** `vigil health`, `vigil queue emails --json`: one command, printed, then exit. */
 export async function runCli(argv: string[]): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport((text) => process.stderr.write(text));
+  if (!config) return 1;
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
   const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, slack: false });

@@ -50,13 +50,40 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   const stops: Array<() => Promise<void>> = [];
   const missing: { postgres?: string; redis?: string } = {};
 
-  const databaseUrl = await resolveDatabaseUrl(config, opts, missing, stops);
+  const pgDataDir = join(config.dataDir, 'pg');
+  const postgres = await resolveEndpoint(
+    {
+      label: 'Postgres',
+      envName: 'DATABASE_URL',
+      configured: config.env.DATABASE_URL,
+      startEmbedded: () => startEmbeddedPostgres({ dataDir: pgDataDir, log: (line) => log.debug(line) }),
+      embeddedLine: (url) => `embedded PostgreSQL, data in ${pgDataDir}, ${redactUrl(url)}`,
+      unavailable: (err) => `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`,
+    },
+    opts,
+    stops,
+  );
+  const databaseUrl = 'url' in postgres ? postgres.url : null;
+  if ('missing' in postgres) missing.postgres = postgres.missing;
   const pool = databaseUrl ? createPool(databaseUrl, log, 10, 'vigil') : null;
   // Audit writes (one batching writer) get their own connection: probes never queue behind INSERTs.
   const auditPool = databaseUrl ? createPool(databaseUrl, log, 1, 'vigil-audit') : null;
 
-  const redisUrl = await resolveRedisUrl(config, opts, missing, stops);
-  const redis = redisUrl ? await connectRedis(redisUrl, log) : null;
+  const redisEndpoint = await resolveEndpoint(
+    {
+      label: 'Redis',
+      envName: 'REDIS_URL',
+      configured: config.env.REDIS_URL,
+      startEmbedded: () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
+      embeddedLine: (url) => `redis-server from PATH at ${url}`,
+      // The embedded module's message already says how to get redis-server.
+      unavailable: (err) => (err instanceof Error ? scrubSecrets(err.message) : String(err)),
+    },
+    opts,
+    stops,
+  );
+  if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
+  const redis = 'url' in redisEndpoint ? await connectRedis(redisEndpoint.url, log) : null;
 
   const queues = redis ? createQueueInspector({ redis, prefix: config.file.bullmq.prefix }) : null;
   const thresholdsFor = (queue: string): QueueThresholds => ({
@@ -125,49 +152,39 @@ function requireReady<T>(dep: T | null, why: string | undefined): T {
   return dep;
 }
 
-async function resolveDatabaseUrl(config: Config, opts: ContainerOptions, missing: { postgres?: string }, stops: Array<() => Promise<void>>) {
-  if (config.env.DATABASE_URL) {
-    opts.announce(`Postgres: DATABASE_URL ${redactUrl(config.env.DATABASE_URL)}`);
-    return config.env.DATABASE_URL;
-  }
-  if (!opts.embedded) {
-    missing.postgres = 'DATABASE_URL is not set';
-    opts.announce('Postgres: not configured (set DATABASE_URL)');
-    return null;
-  }
-  try {
-    const dataDir = join(config.dataDir, 'pg');
-    const embedded = await startEmbeddedPostgres({ dataDir, log: (line) => opts.log.debug(line) });
-    stops.push(embedded.stop);
-    opts.announce(`Postgres: embedded PostgreSQL, data in ${dataDir}, ${redactUrl(embedded.url)}`);
-    return embedded.url;
-  } catch (err) {
-    missing.postgres = `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`;
-    opts.announce(`Postgres: unavailable: ${missing.postgres}`);
-    return null;
-  }
+interface EndpointSpec {
+  label: 'Postgres' | 'Redis';
+  envName: 'DATABASE_URL' | 'REDIS_URL';
+  configured: string | undefined;
+  startEmbedded: () => Promise<{ url: string; stop(): Promise<void> }>;
+  /** The start-up line once the embedded server runs. */
+  embeddedLine: (url: string) => string;
+  /** Why it is missing when the embedded server could not start (shown by /health). */
+  unavailable: (err: unknown) => string;
 }
 
-async function resolveRedisUrl(config: Config, opts: ContainerOptions, missing: { redis?: string }, stops: Array<() => Promise<void>>) {
-  if (config.env.REDIS_URL) {
-    opts.announce(`Redis: REDIS_URL ${redactUrl(config.env.REDIS_URL)}`);
-    return config.env.REDIS_URL;
+/**
+ * The URL to use for one dependency: the configured one, else an embedded server (bot and CLI),
+ * else none and why. Announces the choice in one line.
+ */
+async function resolveEndpoint(spec: EndpointSpec, opts: ContainerOptions, stops: Array<() => Promise<void>>): Promise<{ url: string } | { missing: string }> {
+  if (spec.configured) {
+    opts.announce(`${spec.label}: ${spec.envName} ${redactUrl(spec.configured)}`);
+    return { url: spec.configured };
   }
   if (!opts.embedded) {
-    missing.redis = 'REDIS_URL is not set';
-    opts.announce('Redis: not configured (set REDIS_URL)');
-    return null;
+    opts.announce(`${spec.label}: not configured (set ${spec.envName})`);
+    return { missing: `${spec.envName} is not set` };
   }
   try {
-    const dir = join(config.dataDir, 'redis');
-    const embedded = await startEmbeddedRedis({ dir, log: (line) => opts.log.debug(line), pathEnv: config.pathEnv });
+    const embedded = await spec.startEmbedded();
     stops.push(embedded.stop);
-    opts.announce(`Redis: redis-server from PATH at ${embedded.url}`);
-    return embedded.url;
+    opts.announce(`${spec.label}: ${spec.embeddedLine(embedded.url)}`);
+    return { url: embedded.url };
   } catch (err) {
-    missing.redis = err instanceof Error ? scrubSecrets(err.message) : String(err);
-    opts.announce(`Redis: unavailable: ${missing.redis}`);
-    return null;
+    const missing = spec.unavailable(err);
+    opts.announce(`${spec.label}: unavailable: ${missing}`);
+    return { missing };
   }
 }
 

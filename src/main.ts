@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfig, type Config } from './config/load.ts';
+import { loadConfigOrReport } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { runShell } from './shell/repl.ts';
 import { startVigil } from './vigil.ts';
@@ -7,16 +7,8 @@ import { describeError } from './core/errors.ts';
 
 /** Start Vigil: Slack (HTTP or Socket Mode) when configured, else the shell; always the HTTP server. */
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport((text) => process.stderr.write(text));
+  if (!config) return 1;
   const log = createLogger(config.env.LOG_LEVEL);
   const announce = (line: string) => process.stdout.write(`${line}\n`);
   announce(`Config: ${config.fileSource}`);

@@ -94,3 +94,14 @@ function slackMode(env: Env, problems: string[]): SlackMode {
 function describe(error: z.ZodError, prefix: string): string[] {
   return error.issues.map((issue) => `${prefix}${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
+
+/** For entry points: the config, or null once every problem has been written out (exit 1 then). */
+export function loadConfigOrReport(write: (text: string) => void, rawEnv: Record<string, string | undefined> = process.env): Config | null {
+  try {
+    return loadConfig(rawEnv);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    write(`${err.message}\n`);
+    return null;
+  }
+}
