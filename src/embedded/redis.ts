@@ -14,7 +14,7 @@ export interface EmbeddedRedisOptions {
   debug?: (line: string) => void;
   /**
    * The PATH to search. Required so the caller (config layer) passes
-   * process.env.PATH explicitly — this module must not read process.env.
+   * PATH explicitly: only src/config reads the environment.
    * `undefined` falls back to the conventional system directories.
    */
   pathEnv: string | undefined;

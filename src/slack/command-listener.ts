@@ -12,7 +12,7 @@ const slashCommandSchema = z.object({
   user_name: z.string().optional(),
   channel_id: z.string().optional(),
   team_id: z.string().optional(),
-  response_url: z.string().url().optional(),
+  response_url: z.url().optional(),
 });
 
 export interface CommandListenerOptions {

@@ -9,7 +9,7 @@ import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../sup
 import { startSocketModeServer, type SocketModeServer } from '../support/socket-mode-server.ts';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.ts';
 
-const APP_TOKEN = 'xapp-1-A0VIGIL-socket-test-token';
+const APP_TOKEN = 'xapp-1-test';
 
 describe('Slack over Socket Mode', () => {
   let socket: SocketModeServer;
@@ -20,7 +20,7 @@ describe('Slack over Socket Mode', () => {
     socket = await startSocketModeServer();
     slack = await startSlackApiServer({ socketUrl: socket.url });
     const config = loadConfig(
-      { SLACK_BOT_TOKEN: 'xoxb-socket-test', SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, PORT: '0' },
+      { SLACK_BOT_TOKEN: 'xoxb-socket', SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, PORT: '0' },
       mkdtempSync(join(tmpdir(), 'vigil-socket-')),
     );
     vigil = await startVigil({ config, log: createLogger('silent'), announce: () => undefined, embedded: false });
@@ -36,7 +36,7 @@ describe('Slack over Socket Mode', () => {
   it('opens the connection with the app token through SLACK_API_URL and checks the bot token', () => {
     const open = slack.calls.find((c) => c.method === 'apps.connections.open');
     expect(open?.token).toBe(APP_TOKEN);
-    expect(slack.calls.some((c) => c.method === 'auth.test' && c.token === 'xoxb-socket-test')).toBe(true);
+    expect(slack.calls.some((c) => c.method === 'auth.test' && c.token === 'xoxb-socket')).toBe(true);
   });
 
   it('answers /health in the ack of the envelope, as valid Block Kit', async () => {

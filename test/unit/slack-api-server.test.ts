@@ -3,7 +3,7 @@ import { ErrorCode, LogLevel, WebClient } from '@slack/web-api';
 import { startSlackApiServer, validateBlocks } from '../support/slack-api-server.ts';
 import type { SlackApiServer } from '../support/slack-api-server.ts';
 
-const TOKEN = 'xoxb-test-token';
+const TOKEN = 'xoxb-test';
 
 function clientFor(server: SlackApiServer, token = TOKEN): WebClient {
   return new WebClient(token, {
@@ -153,7 +153,7 @@ describe('slack-api-server', () => {
   });
 
   it('rejects missing and non-bot tokens', async () => {
-    const userToken = clientFor(server, 'xoxp-user-token');
+    const userToken = clientFor(server, 'xoxp-user');
     const err = await rejectionOf(() => userToken.auth.test());
     expect(err.code).toBe(ErrorCode.PlatformError);
     expect((err.data as { error: string }).error).toBe('invalid_auth');

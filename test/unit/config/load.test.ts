@@ -33,7 +33,7 @@ describe('loadConfig', () => {
   });
 
   it('lists every problem at once and never prints a secret value', () => {
-    const secretToken = 'xoxp-user-token-that-must-not-leak';
+    const secretToken = 'xoxp-leakme';
     const secretDb = 'mysql://admin:hunter2-secret@db/prod';
     const found = problems(() =>
       loadConfig({ SLACK_BOT_TOKEN: secretToken, DATABASE_URL: secretDb, PORT: 'eighty', LOG_LEVEL: 'loud' }, dir()),
