@@ -44,6 +44,11 @@ export default defineCommand({
           rowStatus: checks.map((c) => c.status),
         },
       });
+      if (args.verbose) {
+        for (const c of checks.filter((check) => check.details.length > 0)) {
+          sections.push({ heading: c.name, status: c.status, fields: c.details });
+        }
+      }
     }
     const failing = snapshot.checks.filter((c) => c.status !== 'ok').map((c) => c.name);
     return {

@@ -31,7 +31,9 @@ export function isAppError(err: unknown): err is AppError {
  * connection string), with anything secret-shaped masked. Every error that becomes text does so here.
  */
 export function describeError(err: unknown): string {
-  return scrubSecrets(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  // A plain Error's name says nothing; a TypeError or AggregateError's does.
+  const text = err instanceof Error ? (err.name === 'Error' ? err.message : `${err.name}: ${err.message}`) : String(err);
+  return scrubSecrets(text);
 }
 
 /** Mask URL passwords and Slack tokens in free text (driver errors sometimes quote them). */

@@ -9,14 +9,28 @@ export interface HttpTarget {
   timeoutMs: number;
 }
 
-/** GET the target without following redirects (a redirect to a login page is not "healthy"). */
+/**
+ * GET the target without following redirects (a redirect to a login page is not "healthy").
+ * Credentials in the URL become a Basic authorization header, as curl would send them; fetch
+ * refuses them in the URL itself.
+ */
 export async function probeHttp(target: HttpTarget): Promise<CheckOutcome> {
+  const url = new URL(target.url);
+  const headers: Record<string, string> = {};
+  if (url.username || url.password) {
+    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
   const start = performance.now();
-  const response = await fetch(target.url, {
-    method: 'GET',
-    redirect: 'manual',
-    signal: AbortSignal.timeout(target.timeoutMs),
-  });
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'GET', redirect: 'manual', headers, signal: AbortSignal.timeout(target.timeoutMs) });
+  } catch (err) {
+    // fetch's own messages can quote the URL, query tokens included; say what failed instead.
+    throw new Error(`GET ${displayUrl(target.url)} failed: ${fetchFailure(err)}`);
+  }
   await response.body?.cancel();
   const latency = elapsedMs(start);
   const healthy =
@@ -44,4 +58,12 @@ export function displayUrl(raw: string): string {
   url.hash = '';
   // Appended after serialising: the `search` setter would percent-encode the ellipsis.
   return hadQuery ? `${url.toString()}?…` : url.toString();
+}
+
+/** The useful part of a fetch failure: `ECONNREFUSED`, `timed out after 500 ms`, … */
+function fetchFailure(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
+  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  return err instanceof Error ? err.name : 'unknown error';
 }

@@ -8,6 +8,9 @@ import type { CommandDeps } from '../../src/core/deps.ts';
 import { createDispatcher, type CommandRun, type DispatchResult } from '../../src/core/dispatch.ts';
 import type { Reply, Section } from '../../src/core/reply.ts';
 import { createHealthService, type HealthSnapshot } from '../../src/probes/health.ts';
+import type { HttpTarget } from '../../src/probes/http.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createQueueInspector, type QueueCounts, type QueueDetail, type QueueThresholds } from '../../src/probes/queues.ts';
 import type { ActivityRow, StatementStat, StatementsUnavailable } from '../../src/probes/statements.ts';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
@@ -38,13 +41,13 @@ function makePool(connectionString: string): pg.Pool {
   return p;
 }
 
-function dispatcherFor(overrides: Partial<CommandDeps> & { redis?: Redis | null } = {}) {
+function dispatcherFor(overrides: Partial<CommandDeps> & { redis?: Redis | null; httpTargets?: HttpTarget[] } = {}) {
   const r = overrides.redis === undefined ? redis : overrides.redis;
   const db = overrides.db === undefined ? pool : overrides.db;
   const queues = overrides.queues === undefined ? (r ? createQueueInspector({ redis: r, prefix }) : null) : overrides.queues;
   if (queues) closers.push(() => queues.close());
   const missing = overrides.missing ?? {};
-  const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: [], timeoutMs: PROBE_TIMEOUT_MS, missing });
+  const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing });
   const runs: CommandRun[] = [];
   const deps: CommandDeps = { health, db, queues, missing, thresholdsFor, now: Date.now };
   const dispatcher = createDispatcher({ commands, deps, onRun: (run) => runs.push(run) });
@@ -160,6 +163,35 @@ describe('/health', () => {
     expect(section(reply, 'Postgres').text).toMatch(/PostgreSQL \d+/);
     expect(section(reply, 'Queues').table?.rows.map((r) => r[0])).toEqual(['emails', 'reports']);
     expect(section(reply, 'Queues').table?.rows[0]?.[1]).toBe('2 waiting · 0 active · 0 failed · 1 delayed');
+  });
+
+  it('checks HTTP targets, and --verbose shows each target\'s details without its credentials', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url?.startsWith('/down') ? 503 : 200);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const base = `http://user:pw-secret@127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const httpTargets = [
+      { name: 'api', url: `${base}/up?token=t0p`, timeoutMs: 500 },
+      { name: 'billing', url: `${base}/down`, timeoutMs: 500 },
+    ];
+    const { run } = dispatcherFor({ httpTargets });
+
+    const plain = await run('/health');
+    expect(plain.reply.status).toBe('fail');
+    expect(section(plain.reply, 'HTTP targets').table?.rows.map((r) => [r[0], r[1]?.split(' in ')[0]])).toEqual([
+      ['api', 'HTTP 200'],
+      ['billing', 'HTTP 503'],
+    ]);
+    expect(plain.reply.sections?.some((s) => s.heading === 'api')).toBe(false);
+
+    const verbose = await run('/health', '--verbose');
+    expect(section(verbose.reply, 'billing').fields).toContainEqual({ label: 'Status', value: '503 (expected 2xx)' });
+    const shown = JSON.stringify(verbose.reply.sections);
+    expect(shown).toContain(`127.0.0.1:${(server.address() as AddressInfo).port}/up?…`);
+    expect(shown).not.toMatch(/pw-secret|t0p/);
   });
 
   it('reports Redis down within the probe budget while Postgres still passes', async () => {

@@ -10,6 +10,7 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('plain message, http://host/path')).toBe('plain message, http://host/path');
   });
   it('is applied by describeError', () => {
-    expect(describeError(new Error('bad postgres://a:b@c'))).toBe('Error: bad postgres://a:***@c');
+    expect(describeError(new Error('bad postgres://a:b@c'))).toBe('bad postgres://a:***@c');
+    expect(describeError(new TypeError('x'))).toBe('TypeError: x');
   });
 });
