@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
+import { withTimeout } from '../core/timeout.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Persistent cluster dir, e.g. <cwd>/.vigil/pg. Its parent holds pg-password. */
@@ -50,7 +51,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   const password = await loadOrCreatePassword(join(stateDir, 'pg-password'), initialised);
-  if (initialised) await clearStalePidFile(dataDir);
+  if (initialised) {
+    // Another Vigil process (the bot while you run `npx vigil …`) may already serve this cluster.
+    const running = await runningPostmaster(dataDir);
+    if (running) {
+      await ensureDatabase(running.port, password);
+      opts.log(`reusing the embedded PostgreSQL already running on 127.0.0.1:${running.port} (pid ${running.pid})`);
+      // Not ours to stop: the process that started it will.
+      return { url: connectionUrl(password, running.port), stop: async () => undefined };
+    }
+  }
 
   // Keep a short tail of server output so a failed start can say why.
   const tail: string[] = [];
@@ -112,7 +122,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       opts.log(`initialising embedded PostgreSQL in ${dataDir} (first run only, takes a few seconds)`);
       await server.initialise();
     }
-    await withTimeout(server.start(), START_TIMEOUT_MS, 'start');
+    await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL start');
     await ensureDatabase(port, password);
   } catch (err) {
     await stop().catch(() => {});
@@ -122,7 +132,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   opts.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data: ${dataDir})`);
-  return { url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`, stop };
+  return { url: connectionUrl(password, port), stop };
 }
 
 async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
@@ -171,19 +181,28 @@ async function loadOrCreatePassword(file: string, initialised: boolean): Promise
   return password;
 }
 
-/** A crashed run leaves postmaster.pid behind; if its pid is now unrelated, postgres may refuse to start. */
-async function clearStalePidFile(dataDir: string): Promise<void> {
+function connectionUrl(password: string, port: number): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
+}
+
+/**
+ * The postmaster serving `dataDir`, if one is alive (its pid and port come from postmaster.pid).
+ * A crashed run leaves the file behind with a dead or reused pid: then it is removed, since
+ * postgres may refuse to start over it.
+ */
+async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: number } | null> {
   const file = join(dataDir, 'postmaster.pid');
-  const pid = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0) return;
+  const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
   if (isAlive(pid)) {
     // /proc is Linux-only; elsewhere assume a live pid is a real postmaster (safe side).
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => 'postgres');
-    if (cmd.includes('postgres')) {
-      throw new Error(`A PostgreSQL (pid ${pid}) is still running on ${dataDir}, probably left by a Vigil run that was killed. Stop it (kill ${pid}) and start Vigil again.`);
-    }
+    if (cmd.includes('postgres') && Number.isInteger(port) && port > 0) return { pid, port };
   }
   await rm(file, { force: true });
+  return null;
 }
 
 function isAlive(pid: number): boolean {
@@ -213,18 +232,6 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
     await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   } finally {
     await db.end();
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -81,6 +81,13 @@ describe('embedded PostgreSQL', () => {
         const r = await query(first.url);
         expect(r.preload).toContain('pg_stat_statements');
         expect(r.statements).toBeGreaterThanOrEqual(0);
+
+        // A second Vigil process (the CLI while the bot runs) reuses the running server, and
+        // its stop() leaves the owner's server alone.
+        const sharer = await startEmbeddedPostgres({ dataDir, log: quiet });
+        expect(sharer.url).toBe(first.url);
+        await sharer.stop();
+        expect((await query(first.url)).preload).toContain('pg_stat_statements');
       } finally {
         await first.stop();
       }
