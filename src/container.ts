@@ -13,6 +13,7 @@ import { createCommandAudit } from './audit/command-audit.ts';
 import { createSlackApp, type SlackApp } from './slack/app.ts';
 import { describeError, scrubSecrets } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
+import { requireDep } from './core/deps.ts';
 import type { ReadinessCheck } from './http/server.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
 import { startEmbeddedRedis } from './embedded/redis.ts';
@@ -121,8 +122,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   );
 
   const readiness: ReadinessCheck[] = [
-    { name: 'postgres', check: async () => void (await withTimeout(requireReady(pool, missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
-    { name: 'redis', check: async () => void (await withTimeout(requireReady(redis, missing.redis).ping(), 1000, 'Redis')) },
+    { name: 'postgres', check: async () => void (await withTimeout(requireDep(pool, 'Postgres', missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
+    { name: 'redis', check: async () => void (await withTimeout(requireDep(redis, 'Redis', missing.redis).ping(), 1000, 'Redis')) },
   ];
 
   return {
@@ -145,11 +146,6 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       for (const stop of stops.reverse()) await stop();
     },
   };
-}
-
-function requireReady<T>(dep: T | null, why: string | undefined): T {
-  if (dep === null) throw new Error(why ?? 'not configured');
-  return dep;
 }
 
 interface EndpointSpec {
