@@ -11,7 +11,7 @@ import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
 import { commands } from '../commands/index.ts';
 import { createCommandAudit } from './audit/command-audit.ts';
 import { createSlackApp, type SlackApp } from './slack/app.ts';
-import { describeError, scrubSecrets } from './core/errors.ts';
+import { describeError } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import type { ReadinessCheck } from './http/server.ts';
@@ -78,7 +78,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       startEmbedded: () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
       embeddedLine: (url) => `redis-server from PATH at ${url}`,
       // The embedded module's message already says how to get redis-server.
-      unavailable: (err) => (err instanceof Error ? scrubSecrets(err.message) : String(err)),
+      unavailable: describeError,
     },
     opts,
     stops,
@@ -215,7 +215,7 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
   let lastError = '';
   redis.on('error', (err: Error) => {
     // Reconnect attempts repeat the same error; log each distinct one once.
-    const message = scrubSecrets(err.message);
+    const message = describeError(err);
     if (message !== lastError) log.warn({ err: message }, 'redis connection error');
     lastError = message;
   });

@@ -1,7 +1,7 @@
 import type { Command, Invoker } from './command.ts';
 import type { CommandDeps } from './deps.ts';
 import { parseCommandArgs, tokenize } from './args.ts';
-import { describeError, isAppError } from './errors.ts';
+import { describeError, isAppError, type ErrorCode } from './errors.ts';
 import { elapsedMs } from './timeout.ts';
 import { helpReply, usageReply } from './help.ts';
 import type { Reply } from './reply.ts';
@@ -46,6 +46,13 @@ export interface Dispatcher {
 
 const UMBRELLA = 'vigil';
 
+/** How an AppError counts in metrics and the audit: a missing dependency is not a Vigil bug. */
+const OUTCOME_BY_CODE: Partial<Record<ErrorCode, Outcome>> = {
+  dependency_unavailable: 'unavailable',
+  timeout: 'unavailable',
+  not_found: 'not_found',
+};
+
 export function createDispatcher(d: DispatcherDeps): Dispatcher {
   const byName = new Map(d.commands.map((c) => [c.name, c]));
 
@@ -71,8 +78,7 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     } catch (err) {
       if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
       if (isAppError(err)) {
-        const outcome: Outcome =
-          err.code === 'dependency_unavailable' || err.code === 'timeout' ? 'unavailable' : err.code === 'not_found' ? 'not_found' : 'error';
+        const outcome = OUTCOME_BY_CODE[err.code] ?? 'error';
         return finish({ title: `/${command.name}`, status: 'fail', summary: err.userMessage }, outcome, err.userMessage);
       }
       const result = finish(

@@ -60,7 +60,7 @@ export function displayUrl(raw: string): string {
   return hadQuery ? `${url.toString()}?…` : url.toString();
 }
 
-/** The useful part of a fetch failure: `ECONNREFUSED`, `timed out after 500 ms`, … */
+/** The useful part of a fetch failure: `ECONNREFUSED`, `timed out`, … */
 function fetchFailure(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
   const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;

@@ -3,9 +3,7 @@
  * BullMQ queue counts, Block Kit rendering), run one after another so every call does its own probes.
  */
 import type { Container } from '../../src/container.ts';
-import type { Invoker } from '../../src/core/command.ts';
-import { renderBlocks } from '../../src/slack/blocks.ts';
-import { line, summarize, verdict } from './stats.ts';
+import { line, summarize, timeCommand, verdict } from './stats.ts';
 
 const WARMUP = 10;
 const ITERATIONS = 300;
@@ -14,16 +12,7 @@ const TARGET_MS = 250;
 
 export async function benchHealth(container: Container): Promise<void> {
   console.log(`\n3. Full /health reply, ${ITERATIONS} sequential runs (real Postgres and Redis)`);
-  const invoker: Invoker = { surface: 'cli', userId: 'bench' };
-  const times: number[] = [];
-  let title = '';
-  for (let i = 0; i < WARMUP + ITERATIONS; i++) {
-    const start = performance.now();
-    const result = await container.dispatcher.dispatch('/health', '', invoker);
-    JSON.stringify(renderBlocks(result.reply));
-    if (i >= WARMUP) times.push(performance.now() - start);
-    title = result.reply.title;
-  }
+  const { samples: times, title } = await timeCommand(container.dispatcher, '/health', { warmup: WARMUP, iterations: ITERATIONS });
   await container.flushAudit();
   const s = summarize(times);
   console.log(line('dispatch /health + Block Kit', s));
@@ -31,7 +20,7 @@ export async function benchHealth(container: Container): Promise<void> {
 
   // Single flight: callers arriving while a run is in flight share its snapshot.
   const start = performance.now();
-  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => container.dispatcher.dispatch('/health', '', invoker)));
+  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => container.dispatcher.dispatch('/health', '', { surface: 'cli', userId: 'bench' })));
   const wall = performance.now() - start;
   const runs = new Set(results.map((r) => r.reply.data)).size;
   await container.flushAudit();

@@ -7,16 +7,15 @@
  * entry), so the statements read different columns of different tables: 100 tables × 50 columns.
  */
 import type { Container } from '../../src/container.ts';
-import type { Invoker } from '../../src/core/command.ts';
 import { topStatements } from '../../src/probes/statements.ts';
-import { renderBlocks } from '../../src/slack/blocks.ts';
-import { line, summarize, verdict } from './stats.ts';
+import { line, summarize, timeCommand, verdict } from './stats.ts';
 
 const TABLES = 100;
 const COLUMNS = 50;
 const BATCH = 250;
 const WARMUP = 5;
-const ITERATIONS = 50;
+// Enough samples that p99 is not simply the slowest run.
+const ITERATIONS = 200;
 const TARGET_MS = 50;
 
 export async function benchSlowQueries(container: Container): Promise<void> {
@@ -67,16 +66,7 @@ export async function benchSlowQueries(container: Container): Promise<void> {
     direct.push(performance.now() - start);
   }
 
-  const invoker: Invoker = { surface: 'cli', userId: 'bench' };
-  const viaDispatcher: number[] = [];
-  let title = '';
-  for (let i = 0; i < WARMUP + ITERATIONS; i++) {
-    const start = performance.now();
-    const result = await container.dispatcher.dispatch('/slowqueries', '', invoker);
-    renderBlocks(result.reply);
-    if (i >= WARMUP) viaDispatcher.push(performance.now() - start);
-    title = result.reply.title;
-  }
+  const { samples: viaDispatcher, title } = await timeCommand(container.dispatcher, '/slowqueries', { warmup: WARMUP, iterations: ITERATIONS });
   await container.flushAudit();
 
   const d = summarize(direct);

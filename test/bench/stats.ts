@@ -1,3 +1,7 @@
+import type { Invoker } from '../../src/core/command.ts';
+import type { Dispatcher } from '../../src/core/dispatch.ts';
+import { renderBlocks } from '../../src/slack/blocks.ts';
+
 /** Small helpers for printing benchmark figures. Nothing here asserts: benchmarks only report. */
 
 /** Nearest-rank percentile of unsorted samples (ms). */
@@ -30,4 +34,26 @@ export function line(label: string, s: Summary): string {
 /** "within target" / "over target", for a figure and its budget. */
 export function verdict(value: number, target: number, unit = 'ms'): string {
   return value <= target ? `within target (≤ ${target} ${unit})` : `OVER target (≤ ${target} ${unit})`;
+}
+
+/**
+ * Time `iterations` sequential runs of one slash command through the real dispatcher, rendered to
+ * Block Kit as Slack would get it, after `warmup` untimed runs. Returns the samples and the last title.
+ */
+export async function timeCommand(
+  dispatcher: Dispatcher,
+  slash: string,
+  opts: { warmup: number; iterations: number },
+): Promise<{ samples: number[]; title: string }> {
+  const invoker: Invoker = { surface: 'cli', userId: 'bench' };
+  const samples: number[] = [];
+  let title = '';
+  for (let i = 0; i < opts.warmup + opts.iterations; i++) {
+    const start = performance.now();
+    const result = await dispatcher.dispatch(slash, '', invoker);
+    JSON.stringify(renderBlocks(result.reply));
+    if (i >= opts.warmup) samples.push(performance.now() - start);
+    title = result.reply.title;
+  }
+  return { samples, title };
 }
