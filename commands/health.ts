@@ -1,16 +1,12 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/command.ts';
-import { worstStatus, type Reply, type Section } from '../src/core/reply.ts';
-import type { CheckResult } from '../src/probes/check.ts';
+import { worstStatus, type Reply, type Section, type Status, type Suggestion } from '../src/core/reply.ts';
+import type { EvaluatedReading } from '../src/probes/reading.ts';
+import type { ProbeRegistration } from '../src/probes/registration.ts';
+import { PROBES, readingDetails, readingLine, registrationFor } from '../src/probes/registry.ts';
 
-const KIND_HEADINGS: Record<CheckResult['kind'], string> = {
-  postgres: 'Postgres',
-  redis: 'Redis',
-  queue: 'Queues',
-  http: 'HTTP targets',
-};
-
-const OVERALL: Record<string, string> = { ok: 'healthy', warn: 'degraded', fail: 'unhealthy', info: 'healthy' };
+const OVERALL: Record<Status, string> = { ok: 'healthy', warn: 'degraded', fail: 'unhealthy', info: 'healthy' };
+const MAX_SUGGESTIONS = 5;
 
 export default defineCommand({
   name: 'health',
@@ -20,47 +16,59 @@ export default defineCommand({
   args: z.object({ verbose: z.boolean().default(false), positionals: z.array(z.string()).max(0, 'takes no arguments') }),
   async run(args, { deps }): Promise<Reply> {
     const snapshot = await deps.health.check();
-    const sections: Section[] = [];
-    for (const kind of Object.keys(KIND_HEADINGS) as CheckResult['kind'][]) {
-      const checks = snapshot.checks.filter((c) => c.kind === kind);
-      if (checks.length === 0) continue;
-      if (kind === 'postgres' || kind === 'redis') {
-        const [check] = checks;
-        if (!check) continue;
-        sections.push({
-          heading: KIND_HEADINGS[kind],
-          status: check.status,
-          text: `${check.summary} (${check.durationMs} ms)`,
-          ...(args.verbose && check.details.length > 0 ? { fields: check.details } : {}),
-        });
-        continue;
-      }
-      sections.push({
-        heading: KIND_HEADINGS[kind],
-        status: worstStatus(checks.map((c) => c.status)),
-        table: {
-          columns: ['name', 'state', 'ms'],
-          rows: checks.map((c) => [c.name.replace(/^queue /, ''), c.summary, String(c.durationMs)]),
-          rowStatus: checks.map((c) => c.status),
-        },
-      });
-      if (args.verbose) {
-        for (const c of checks.filter((check) => check.details.length > 0)) {
-          sections.push({ heading: c.name, status: c.status, fields: c.details });
-        }
-      }
-    }
-    const failing = snapshot.checks.filter((c) => c.status !== 'ok').map((c) => c.name);
+    // Grouped by the registration that took each reading, in registry order.
+    const sections = PROBES.flatMap((probe) =>
+      probeSections(probe, snapshot.checks.filter((c) => c.kind === probe.kind), args.verbose),
+    );
+    const failing = snapshot.checks.filter((c) => c.status !== 'ok');
+    const suggestions = failing.flatMap(followUp).slice(0, MAX_SUGGESTIONS);
     return {
       title: `Health: ${OVERALL[snapshot.status]}`,
       status: snapshot.status,
       summary:
         failing.length === 0
           ? `All ${snapshot.checks.length} checks passed in ${snapshot.durationMs} ms.`
-          : `Needs attention: ${failing.join(', ')} (checked in ${snapshot.durationMs} ms).`,
+          : `Needs attention: ${failing.map((c) => c.name).join(', ')} (checked in ${snapshot.durationMs} ms).`,
       sections,
       data: snapshot,
-      ...(failing.some((n) => n.startsWith('queue ')) ? { actions: [{ label: 'Inspect queues', command: '/queue' }] } : {}),
+      ...(suggestions.length > 0 ? { suggestions } : {}),
     };
   },
 });
+
+/** A one-target probe reads as a sentence; a many-target probe as a table with a row per target. */
+function probeSections(probe: ProbeRegistration, readings: EvaluatedReading[], verbose: boolean): Section[] {
+  const [only] = readings;
+  if (!only) return [];
+  if (probe.layout === 'line' && readings.length === 1) {
+    const fields = verbose ? readingDetails(only) : [];
+    return [
+      {
+        heading: probe.heading,
+        status: only.status,
+        text: `${readingLine(only)} (${only.durationMs} ms)`,
+        ...(fields.length > 0 ? { fields } : {}),
+      },
+    ];
+  }
+  const table: Section = {
+    heading: probe.heading,
+    status: worstStatus(readings.map((r) => r.status)),
+    table: {
+      columns: ['name', 'state', 'ms'],
+      rows: readings.map((r) => [r.name, readingLine(r), String(r.durationMs)]),
+      rowStatus: readings.map((r) => r.status),
+    },
+  };
+  if (!verbose) return [table];
+  const perTarget = readings.flatMap((r) => {
+    const fields = readingDetails(r);
+    return fields.length > 0 ? [{ heading: r.name, status: r.status, fields }] : [];
+  });
+  return [table, ...perTarget];
+}
+
+function followUp(reading: EvaluatedReading): Suggestion[] {
+  const suggestion = registrationFor(reading.kind)?.followUp?.(reading);
+  return suggestion ? [suggestion] : [];
+}

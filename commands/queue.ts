@@ -2,11 +2,16 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/command.ts';
 import { requireDep } from '../src/core/deps.ts';
 import { AppError } from '../src/core/errors.ts';
+import { formatDuration } from '../src/core/format.ts';
 import { worstStatus, type Reply } from '../src/core/reply.ts';
-import { formatDuration } from '../src/probes/postgres.ts';
-import { queueStatus, type QueueDetail, type QueueInspector, type QueueThresholds } from '../src/probes/queues.ts';
+import { measureQueue, queueFields, queueRules, queueValues } from '../src/probes/queue-probe.ts';
+import type { QueueInspector, QueueThresholds } from '../src/probes/queues.ts';
+import { assess } from '../src/probes/thresholds.ts';
 
 const queueName = z.string().regex(/^[^:*?\s]{1,200}$/, 'a queue name has no spaces, colons or wildcards');
+const MAX_SUGGESTIONS = 5;
+
+type ThresholdsFor = (queue: string) => QueueThresholds;
 
 export default defineCommand({
   name: 'queue',
@@ -17,74 +22,77 @@ export default defineCommand({
   async run(args, { deps }): Promise<Reply> {
     const inspector = requireDep(deps.queues, 'Redis (BullMQ queues)', deps.missing.redis);
     const name = args.positionals[0];
-    return name === undefined ? overview(inspector, deps.thresholdsFor) : detail(inspector, name, deps.now(), deps.thresholdsFor);
+    const now = deps.now();
+    return name === undefined ? overview(inspector, deps.thresholdsFor, now) : detail(inspector, name, now, deps.thresholdsFor);
   },
 });
 
-async function overview(inspector: QueueInspector, thresholdsFor: (q: string) => QueueThresholds): Promise<Reply> {
+/** Every queue judged by the same measurements and thresholds as /health. */
+async function overview(inspector: QueueInspector, thresholdsFor: ThresholdsFor, now: number): Promise<Reply> {
   const names = await inspector.discover();
   if (names.length === 0) {
     return { title: 'Queues', status: 'info', summary: 'No BullMQ queues found under the configured prefix.' };
   }
-  const counts = await Promise.all(names.map(async (name) => ({ name, c: await inspector.counts(name) })));
-  const statuses = counts.map(({ name, c }) => queueStatus(c, thresholdsFor(name)));
+  const queues = await Promise.all(
+    names.map(async (name) => {
+      const measured = await measureQueue(inspector, name, now);
+      return { name, ...measured, ...assess(measured, queueRules(thresholdsFor(name))) };
+    }),
+  );
+  const notOk = queues.filter((q) => q.status !== 'ok');
   return {
     title: `Queues (${names.length})`,
-    status: worstStatus(statuses),
+    status: worstStatus(queues.map((q) => q.status)),
     sections: [
       {
         heading: 'By state',
         table: {
-          columns: ['queue', 'waiting', 'active', 'delayed', 'failed', 'paused'],
-          rows: counts.map(({ name, c }) => [
+          columns: ['queue', 'waiting', 'active', 'delayed', 'failed', 'paused', 'oldest waiting'],
+          rows: queues.map(({ name, values: v }) => [
             name,
-            String(c.waiting + c.prioritized),
-            String(c.active),
-            String(c.delayed),
-            String(c.failed),
-            c.paused ? 'yes' : 'no',
+            String(v.waiting),
+            String(v.active),
+            String(v.delayed),
+            String(v.failed),
+            v.paused === 1 ? 'yes' : 'no',
+            v.oldest_waiting_ms === undefined ? '–' : formatDuration(v.oldest_waiting_ms / 1000),
           ]),
-          rowStatus: statuses,
+          rowStatus: queues.map((q) => q.status),
         },
       },
     ],
-    actions: counts.filter((_, i) => statuses[i] !== 'ok').slice(0, 5).map(({ name }) => ({ label: `Inspect ${name}`, command: `/queue ${name}` })),
-    data: counts.map(({ name, c }) => ({ name, ...c })),
+    ...(notOk.length > 0
+      ? {
+          notes: notOk.map((q) => `${q.name}: ${q.breaches.map((b) => b.reason).join(', ')}`),
+          suggestions: notOk.slice(0, MAX_SUGGESTIONS).map(({ name }) => ({ label: `Inspect ${name}`, command: `/queue ${name}` })),
+        }
+      : {}),
+    data: queues,
   };
 }
 
-async function detail(
-  inspector: QueueInspector,
-  name: string,
-  now: number,
-  thresholdsFor: (q: string) => QueueThresholds,
-): Promise<Reply> {
+async function detail(inspector: QueueInspector, name: string, now: number, thresholdsFor: ThresholdsFor): Promise<Reply> {
   const known = await inspector.discover();
   if (!known.includes(name)) {
     const hint = known.length > 0 ? ` Known queues: ${known.slice(0, 20).join(', ')}.` : ' No queues were found.';
     throw new AppError('not_found', `No BullMQ queue named "${name}".${hint}`);
   }
-  const d: QueueDetail = await inspector.detail(name, now);
-  const status = queueStatus(d, thresholdsFor(name));
-  const fields = [
-    { label: 'Waiting', value: String(d.waiting + d.prioritized) },
-    { label: 'Active', value: String(d.active) },
-    { label: 'Delayed', value: String(d.delayed) },
-    { label: 'Failed', value: String(d.failed) },
-    { label: 'Completed (kept)', value: String(d.completed) },
-    { label: 'Paused', value: d.paused ? 'yes' : 'no' },
-    { label: 'Workers', value: String(d.workers) },
-    { label: 'Oldest waiting', value: d.oldestWaitingAgeMs === null ? 'none waiting' : formatDuration(d.oldestWaitingAgeMs / 1000) },
-  ];
+  const d = await inspector.detail(name, now);
+  const values = queueValues(d, d.oldestWaitingAgeMs, d.workers);
+  const { status, breaches } = assess({ values, facts: {} }, queueRules(thresholdsFor(name)));
   const throughput = d.throughput
     ? `Last ${d.throughput.minutes} min: ${d.throughput.completed} completed, ${d.throughput.failed} failed.`
     : 'Throughput unknown: workers do not record BullMQ metrics (Worker option `metrics`).';
+  const notes = [
+    ...breaches.map((b) => `Needs attention: ${b.reason}.`),
+    ...(d.workers === 0 && (values.waiting ?? 0) > 0 ? ['Jobs are waiting and no worker is connected.'] : []),
+  ];
   return {
     title: `Queue ${name}`,
     status,
     summary: throughput,
     sections: [
-      { heading: 'Counts', fields },
+      { heading: 'Counts', status, fields: queueFields(values) },
       ...(d.recentFailures.length > 0
         ? [
             {
@@ -98,7 +106,7 @@ async function detail(
           ]
         : []),
     ],
-    ...(d.workers === 0 && d.waiting > 0 ? { notes: ['Jobs are waiting and no worker is connected.'] } : {}),
-    data: d,
+    ...(notes.length > 0 ? { notes } : {}),
+    data: { ...d, values, status, breaches },
   };
 }

@@ -15,11 +15,11 @@ export async function runCli(argv: string[]): Promise<number> {
   if (!config) return 1;
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
-  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, slack: false });
+  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true });
   try {
     const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
     const user = userInfo().username;
-    const { reply, flags, run } = await container.dispatcher.dispatch('/vigil', text, { surface: 'cli', userId: user, userName: user });
+    const { reply, flags, run } = await container.commands.dispatch('/vigil', text, { surface: 'cli', userId: user, userName: user });
     process.stdout.write(`${flags.json ? renderJson(reply) : renderText(reply)}\n`);
     if (run.outcome === 'bad_args' || run.outcome === 'unknown_command') return EX_USAGE;
     return EXIT[reply.status];

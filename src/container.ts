@@ -1,36 +1,53 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import type { Config } from './config/load.ts';
-import { redactUrl } from './config/redact.ts';
+import { redactUrl } from './core/redact.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createQueueInspector, type QueueInspector, type QueueThresholds } from './probes/queues.ts';
-import { createHealthService, type HealthService } from './probes/health.ts';
 import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
-import { commands } from '../commands/index.ts';
+import { createInteractionDispatcher, type InteractionDispatcher } from './core/interactions.ts';
+import { runCommandHandler } from './core/run-command.ts';
+import type { Feature, Runnable } from './core/feature.ts';
 import { createCommandAudit } from './audit/command-audit.ts';
-import { createSlackApp, type SlackApp } from './slack/app.ts';
 import { describeError } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
-import type { ReadinessCheck } from './http/server.ts';
+import { createPool } from './db/pools.ts';
+import { createStateStore, describeState, type StateStore } from './db/state.ts';
+import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
+import type { Route } from './http/route.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
 import { startEmbeddedRedis } from './embedded/redis.ts';
+import { features as defaultFeatures, type FeatureFactory } from './features/index.ts';
 
-export interface Container {
+/** What the composition root builds and hands to every feature: connections and clients, no behaviour. */
+export interface Infrastructure {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  pool: pg.Pool | null;
-  redis: Redis | null;
-  queues: QueueInspector | null;
-  health: HealthService;
-  dispatcher: Dispatcher;
-  slack: SlackApp | null;
-  readiness: ReadinessCheck[];
+  /** Read-only pool on the inspected database (probes, commands): it cannot write, by server setting. */
+  probeDb: pg.Pool | null;
+  /** Vigil's own tables (schema `vigil`), in VIGIL_DATABASE_URL or else the inspected database. */
+  state: StateStore;
+  /** Fast-failing Redis for probes: errors at once while Redis is down instead of queueing. */
+  probeRedis: Redis | null;
+  /** Why Postgres or Redis is absent, for commands and /health to say. */
+  missing: { postgres?: string; redis?: string };
+}
+
+export interface Container {
+  infra: Infrastructure;
+  features: readonly Feature[];
+  commands: Dispatcher;
+  interactions: InteractionDispatcher;
+  /** Every feature's routes plus /healthz, /readyz and /metrics. Slack adds its own. */
+  routes: Route[];
   /** Wait for audit rows still being written (tests, shutdown). */
   flushAudit(): Promise<void>;
+  /** Start the features' workers and schedules: the bot does, the CLI never. */
+  startBackground(): Promise<void>;
+  /** Stop background work, close features, flush the audit, then close connections and embedded servers. */
   close(): Promise<void>;
 }
 
@@ -40,16 +57,63 @@ export interface ContainerOptions {
   announce: (line: string) => void;
   /** Start embedded Postgres/Redis when no URL is configured (the bot and CLI do; tests don't). */
   embedded: boolean;
-  /** Build the Slack app (the bot does; the CLI does not). */
-  slack: boolean;
-  botIdentity?: { botId: string; botUserId: string };
+  features?: readonly FeatureFactory[];
 }
 
 /** The single composition root: the only place that creates pools, connections, clients, metrics. */
 export async function createContainer(config: Config, opts: ContainerOptions): Promise<Container> {
-  const { log, announce } = opts;
+  const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
-  const missing: { postgres?: string; redis?: string } = {};
+  const infra = await buildInfrastructure(config, opts, stops);
+
+  const features: Feature[] = [];
+  for (const factory of opts.features ?? defaultFeatures) features.push(await factory(infra));
+
+  const audit = createCommandAudit({ state: infra.state, log, failures: infra.metrics.auditFailures });
+  const commands = createDispatcher({
+    commands: features.flatMap((f) => f.commands ?? []),
+    onRun: (run) => {
+      infra.metrics.recordRun(run);
+      audit.record(run);
+    },
+    logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
+  });
+  const interactions = createInteractionDispatcher({
+    handlers: [runCommandHandler(commands), ...features.flatMap((f) => f.interactions ?? [])],
+    onRun: (run) => infra.metrics.recordInteraction(run),
+    logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
+  });
+
+  const background: Runnable[] = features.flatMap((f) => [...(f.workers ?? []), ...(f.schedules ?? [])]);
+  const started: Runnable[] = [];
+  return {
+    infra,
+    features,
+    commands,
+    interactions,
+    routes: [...opsRoutes({ readiness: readinessChecks(infra), registry: infra.metrics.registry }), ...features.flatMap((f) => f.routes ?? [])],
+    flushAudit: () => audit.flush(),
+    async startBackground() {
+      for (const runnable of background) {
+        await runnable.start();
+        started.push(runnable);
+      }
+    },
+    async close() {
+      for (const runnable of started.splice(0).reverse()) await runnable.stop();
+      for (const feature of [...features].reverse()) await feature.close?.();
+      await audit.flush();
+      infra.probeRedis?.disconnect();
+      await Promise.all([infra.probeDb?.end(), infra.state.pool?.end()]);
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+async function buildInfrastructure(config: Config, opts: ContainerOptions, stops: Array<() => Promise<void>>): Promise<Infrastructure> {
+  const { log, announce } = opts;
+  const missing: Infrastructure['missing'] = {};
+  const onIdleError = (err: Error) => log.warn({ err: describeError(err) }, 'postgres idle client error');
 
   const pgDataDir = join(config.dataDir, 'pg');
   const postgres = await resolveEndpoint(
@@ -64,11 +128,17 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     opts,
     stops,
   );
-  const databaseUrl = 'url' in postgres ? postgres.url : null;
+  const inspectedUrl = 'url' in postgres ? postgres.url : null;
   if ('missing' in postgres) missing.postgres = postgres.missing;
-  const pool = databaseUrl ? createPool(databaseUrl, log, 10, 'vigil') : null;
-  // Audit writes (one batching writer) get their own connection: probes never queue behind INSERTs.
-  const auditPool = databaseUrl ? createPool(databaseUrl, log, 1, 'vigil-audit') : null;
+  const probeDb = inspectedUrl ? createPool(inspectedUrl, { name: 'vigil-probes', max: 10, readOnly: true, onIdleError }) : null;
+
+  // Vigil's own state: where VIGIL_DATABASE_URL says, else beside what it inspects (schema vigil).
+  const stateUrl = config.env.VIGIL_DATABASE_URL ?? inspectedUrl;
+  const statePool = stateUrl ? createPool(stateUrl, { name: 'vigil-state', max: 5, onIdleError }) : null;
+  const state = createStateStore(statePool, missing.postgres ?? 'no database');
+  const where = config.env.VIGIL_DATABASE_URL ? `VIGIL_DATABASE_URL ${redactUrl(config.env.VIGIL_DATABASE_URL)}` : 'the inspected database';
+  // Migrated here, once, before anything is served; said once, whatever the outcome.
+  announce(describeState(await state.ready(), where));
 
   const redisEndpoint = await resolveEndpoint(
     {
@@ -84,68 +154,23 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     stops,
   );
   if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
-  const redis = 'url' in redisEndpoint ? await connectRedis(redisEndpoint.url, log) : null;
+  const probeRedis = 'url' in redisEndpoint ? await connectRedis(redisEndpoint.url, log) : null;
 
-  const queues = redis ? createQueueInspector({ redis, prefix: config.file.bullmq.prefix }) : null;
-  const thresholdsFor = (queue: string): QueueThresholds => ({
-    ...config.file.bullmq.thresholds,
-    ...config.file.bullmq.queues[queue],
-  });
-  const health = createHealthService({
-    db: pool,
-    redis,
-    queues,
-    thresholdsFor,
-    httpTargets: config.file.probes.http.map((t) => ({ ...t, timeoutMs: t.timeoutMs ?? config.file.probes.timeoutMs })),
-    timeoutMs: config.file.probes.timeoutMs,
-    missing,
-  });
-  const metrics = createMetrics();
-  const audit = createCommandAudit({ pool: auditPool, log, failures: metrics.auditFailures });
-  const dispatcher = createDispatcher({
-    commands,
-    deps: { health, db: pool, queues, missing, thresholdsFor, now: Date.now },
-    onRun: (run) => {
-      metrics.recordRun(run);
-      audit.record(run);
-    },
-    logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
-  });
+  return { config, log, metrics: createMetrics(), probeDb, state, probeRedis, missing };
+}
 
-  const slack = opts.slack && config.slack.kind !== 'none' ? createSlackApp({ mode: config.slack, slackApiUrl: config.slackApiUrl, log, ...(opts.botIdentity ? { botIdentity: opts.botIdentity } : {}) }) : null;
-  announce(
-    config.slack.kind === 'http'
-      ? `Slack: HTTP, POST /slack/events on port ${config.env.PORT}${config.slackApiUrl ? ` (Web API at ${config.slackApiUrl})` : ''}`
-      : config.slack.kind === 'socket'
-        ? 'Slack: Socket Mode (SLACK_APP_TOKEN)'
-        : 'Slack: not configured, shell mode (set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)',
-  );
-
-  const readiness: ReadinessCheck[] = [
-    { name: 'postgres', check: async () => void (await withTimeout(requireDep(pool, 'Postgres', missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
-    { name: 'redis', check: async () => void (await withTimeout(requireDep(redis, 'Redis', missing.redis).ping(), 1000, 'Redis')) },
+/** /readyz: the inspected Postgres, Redis, and a separate state database when there is one. */
+function readinessChecks(infra: Infrastructure): ReadinessCheck[] {
+  const { probeDb, probeRedis, missing } = infra;
+  const checks: ReadinessCheck[] = [
+    { name: 'postgres', check: async () => void (await withTimeout(requireDep(probeDb, 'Postgres', missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
+    { name: 'redis', check: async () => void (await withTimeout(requireDep(probeRedis, 'Redis', missing.redis).ping(), 1000, 'Redis')) },
   ];
-
-  return {
-    config,
-    log,
-    metrics,
-    pool,
-    redis,
-    queues,
-    health,
-    dispatcher,
-    slack,
-    readiness,
-    flushAudit: () => audit.flush(),
-    async close() {
-      await audit.flush();
-      await queues?.close();
-      redis?.disconnect();
-      await Promise.all([pool?.end(), auditPool?.end()]);
-      for (const stop of stops.reverse()) await stop();
-    },
-  };
+  const statePool = infra.state.pool;
+  if (infra.config.env.VIGIL_DATABASE_URL && statePool) {
+    checks.push({ name: 'state', check: async () => void (await withTimeout(statePool.query('SELECT 1'), 1000, 'State database')) });
+  }
+  return checks;
 }
 
 interface EndpointSpec {
@@ -182,21 +207,6 @@ async function resolveEndpoint(spec: EndpointSpec, opts: ContainerOptions, stops
     opts.announce(`${spec.label}: unavailable: ${missing}`);
     return { missing };
   }
-}
-
-function createPool(url: string, log: Logger, max: number, name: string): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    // Fail fast: a probe waiting 30 s for a connection is worse than a clear "unreachable".
-    connectionTimeoutMillis: 1500,
-    idleTimeoutMillis: 30_000,
-    statement_timeout: 5000,
-    application_name: name,
-  });
-  // An idle client losing its server emits here; without a listener it would crash the process.
-  pool.on('error', (err) => log.warn({ err: describeError(err) }, 'postgres idle client error'));
-  return pool;
 }
 
 /**

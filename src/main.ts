@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     return await new Promise<number>(() => undefined); // runs until a signal
   }
   const user = userInfo().username;
-  await runShell({ dispatcher: vigil.container.dispatcher, input: process.stdin, output: process.stdout, userName: user, interactive: Boolean(process.stdin.isTTY) });
+  await runShell({ commands: vigil.container.commands, interactions: vigil.container.interactions, input: process.stdin, output: process.stdout, userName: user, interactive: Boolean(process.stdin.isTTY) });
   await vigil.stop();
   return 0;
 }

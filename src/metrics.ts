@@ -1,9 +1,11 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandRun } from './core/dispatch.ts';
+import type { InteractionRun } from './core/interactions.ts';
 
 export interface Metrics {
   registry: Registry;
   recordRun(run: CommandRun): void;
+  recordInteraction(run: InteractionRun): void;
   auditFailures: Counter;
 }
 
@@ -29,9 +31,20 @@ export function createMetrics(): Metrics {
     help: 'Command runs that could not be written to the audit table',
     registers: [registry],
   });
+  const interactions = new Counter({
+    name: 'vigil_interactions_total',
+    help: 'Button clicks and form submissions, by handler, outcome and surface',
+    labelNames: ['handler', 'outcome', 'surface'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     auditFailures,
+    recordInteraction(run) {
+      // An unknown handler id came from a payload: one label value keeps the label set bounded.
+      const handler = run.outcome === 'stale' ? 'stale' : run.handler;
+      interactions.inc({ handler, outcome: run.outcome, surface: run.invoker.surface });
+    },
     recordRun(run) {
       // Unknown commands are user text: label them as one value so labels stay bounded.
       const command = run.outcome === 'unknown_command' ? 'unknown' : run.command;

@@ -1,9 +1,8 @@
-import type pg from 'pg';
 import type { Counter } from 'prom-client';
 import type { CommandRun } from '../core/dispatch.ts';
 import { describeError } from '../core/errors.ts';
+import type { StateStore } from '../db/state.ts';
 import type { Logger } from '../log.ts';
-import { migrate } from '../db/migrate.ts';
 import { recordCommandRuns } from './command-log.ts';
 
 export interface CommandAudit {
@@ -17,26 +16,25 @@ export interface CommandAudit {
 const MAX_BATCH = 500;
 
 /**
- * Writes command runs to Postgres off the reply's path, one writer at a time: runs that arrive
- * while a write is in flight are batched into the next INSERT, so a burst of commands never
- * floods the pool. The schema is migrated on first use and retried when Postgres was down.
- * A write that fails is logged and counted: the reply has already gone, so this is the boundary.
+ * Writes command runs to Vigil's state database off the reply's path, one writer at a time: runs
+ * that arrive while a write is in flight are batched into the next INSERT, so a burst of commands
+ * never floods the pool. With state off (a read-only role and no VIGIL_DATABASE_URL) runs are not
+ * kept; start-up said so once. A write that fails is logged and counted: the reply has already
+ * gone, so this is the boundary.
  */
-export function createCommandAudit(deps: { pool: pg.Pool | null; log: Logger; failures: Counter }): CommandAudit {
+export function createCommandAudit(deps: { state: StateStore; log: Logger; failures: Counter }): CommandAudit {
   let buffer: CommandRun[] = [];
   let writing: Promise<void> | null = null;
-  let schemaReady = false;
 
-  async function writeAll(pool: pg.Pool): Promise<void> {
+  async function writeAll(): Promise<void> {
     while (buffer.length > 0) {
       const batch = buffer.slice(0, MAX_BATCH);
       buffer = buffer.slice(batch.length);
+      const state = await deps.state.ready();
+      if (state.kind === 'off') continue;
       try {
-        if (!schemaReady) {
-          await migrate(pool);
-          schemaReady = true;
-        }
-        await recordCommandRuns(pool, batch);
+        if (state.kind === 'unreachable') throw new Error(state.why);
+        await recordCommandRuns(state.pool, batch);
       } catch (err) {
         deps.failures.inc(batch.length);
         deps.log.error({ commands: batch.map((r) => r.command), err: describeError(err) }, 'audit write failed');
@@ -46,10 +44,9 @@ export function createCommandAudit(deps: { pool: pg.Pool | null; log: Logger; fa
 
   return {
     record(run) {
-      const pool = deps.pool;
-      if (!pool) return;
+      if (deps.state.status().kind === 'off') return;
       buffer.push(run);
-      writing ??= writeAll(pool).finally(() => {
+      writing ??= writeAll().finally(() => {
         writing = null;
       });
     },

@@ -13,5 +13,5 @@ export async function recordCommandRuns(db: Queryable, runs: CommandRun[]): Prom
     values.push(i.surface, i.userId, i.userName ?? null, i.channelId ?? null, i.teamId ?? null, run.command, run.text.slice(0, 2000), run.outcome, run.durationMs, run.error ?? null);
     return `(${COLUMNS.map((_, c) => `$${base + c + 1}`).join(', ')})`;
   });
-  await db.query(`INSERT INTO command_runs (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, values);
+  await db.query(`INSERT INTO vigil.command_runs (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, values);
 }

@@ -13,6 +13,7 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
   SLACK_API_URL: url(['http:', 'https:'], 'https://slack.com/api/').optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db').optional(),
+  VIGIL_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://vigil@host:5432/vigil').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   VIGIL_CONFIG: z.string().min(1).optional(),
@@ -20,9 +21,6 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
-
-/** Names whose values must never be printed, even in a validation error. */
-export const SECRET_ENV_KEYS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
 
 /** Empty strings in env mean "not set" (as `FOO=` in a .env file does). */
 export function dropEmpty(env: Record<string, string | undefined>): Record<string, string> {

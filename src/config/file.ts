@@ -25,9 +25,24 @@ export const fileSchema = z
         visibility: z.enum(['ephemeral', 'in_channel']).default('ephemeral'),
         /** Past this, a slash command is acked with "working…" and answered via response_url. */
         ackAfterMs: z.number().int().min(100).max(2500).default(2000),
+        /** Pace of messages Vigil starts itself, per channel: under Slack's ~1/s with short bursts. */
+        outbox: z
+          .object({
+            perSecond: z.number().positive().max(100).default(0.9),
+            burst: z.number().int().min(1).max(20).default(3),
+          })
+          .strict()
+          .default({ perSecond: 0.9, burst: 3 }),
       })
       .strict()
-      .default({ visibility: 'ephemeral', ackAfterMs: 2000 }),
+      .default({ visibility: 'ephemeral', ackAfterMs: 2000, outbox: { perSecond: 0.9, burst: 3 } }),
+    state: z
+      .object({
+        /** Key prefix of Vigil's own BullMQ queues (outbox, actions): never the prefix it inspects. */
+        queuePrefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('vigil'),
+      })
+      .strict()
+      .default({ queuePrefix: 'vigil' }),
     probes: z
       .object({
         timeoutMs: z.number().int().min(50).max(2500).default(1000),
@@ -44,6 +59,10 @@ export const fileSchema = z
       .strict()
       .default({ prefix: 'bull', thresholds: { waiting: 1000, failed: 1 }, queues: {} }),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.state.queuePrefix !== c.bullmq.prefix, {
+    path: ['state', 'queuePrefix'],
+    message: 'must differ from bullmq.prefix: Vigil keeps its own queues apart from the ones it inspects',
+  });
 
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -12,8 +12,8 @@ export interface Invoker {
   teamId?: string;
 }
 
-export interface CommandContext {
-  deps: CommandDeps;
+export interface CommandContext<D = CommandDeps> {
+  deps: D;
   invoker: Invoker;
 }
 
@@ -22,20 +22,33 @@ export interface CommandContext {
  * `{ ...options, positionals }`) and answers with a Reply. It never imports Slack code and never
  * changes anything in production: actions go through approvals.
  */
-export interface Command<A = unknown> {
+export interface Command<A = unknown, D = CommandDeps> {
   name: string;
   summary: string;
   /** Argument synopsis without the command name, e.g. `[name] [--json]`. */
   usage: string;
   options: OptionSpec;
   args: z.ZodType<A>;
-  run(args: A, ctx: CommandContext): Promise<Reply>;
+  run(args: A, ctx: CommandContext<D>): Promise<Reply>;
 }
 
 /**
  * Keeps `A` inferred from the schema while the registry stores commands uniformly. The cast is
  * sound because the dispatcher only ever calls `run` with the output of the same `args` schema.
  */
-export function defineCommand<A>(command: Command<A>): Command<unknown> {
-  return command as unknown as Command<unknown>;
+export function defineCommand<A, D = CommandDeps>(command: Command<A, D>): Command<unknown, D> {
+  return command as unknown as Command<unknown, D>;
+}
+
+/** What help and the Slack manifest show of a command. */
+export type CommandInfo = Pick<Command<unknown, unknown>, 'name' | 'summary' | 'usage'>;
+
+/** A command joined with the services it runs against: what a feature hands the dispatcher. */
+export interface BoundCommand extends Omit<Command<unknown, never>, 'run'> {
+  run(args: unknown, invoker: Invoker): Promise<Reply>;
+}
+
+/** Give each command its feature's services, so the dispatcher needs to know none of them. */
+export function bindCommands<D>(commands: readonly Command<unknown, D>[], deps: D): BoundCommand[] {
+  return commands.map((c) => ({ ...c, run: (args, invoker) => c.run(args, { deps, invoker }) }));
 }

@@ -1,5 +1,4 @@
-import type { Command, Invoker } from './command.ts';
-import type { CommandDeps } from './deps.ts';
+import type { BoundCommand, Invoker } from './command.ts';
 import { parseCommandArgs, tokenize } from './args.ts';
 import { describeError, isAppError, type ErrorCode } from './errors.ts';
 import { elapsedMs } from './timeout.ts';
@@ -31,8 +30,7 @@ export interface DispatchResult {
 }
 
 export interface DispatcherDeps {
-  commands: readonly Command[];
-  deps: CommandDeps;
+  commands: readonly BoundCommand[];
   /** Called once per run, after the reply is ready: metrics, audit. Must not throw. */
   onRun?: (run: CommandRun) => void;
   logError?: (message: string, run: CommandRun) => void;
@@ -41,7 +39,6 @@ export interface DispatcherDeps {
 export interface Dispatcher {
   /** `slash` is the command as typed (`/health`, `/vigil`), `text` what followed it. */
   dispatch(slash: string, text: string, invoker: Invoker): Promise<DispatchResult>;
-  find(name: string): Command | undefined;
 }
 
 const UMBRELLA = 'vigil';
@@ -74,7 +71,7 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     if (flags.help) return finish(usageReply(command), 'ok');
     try {
       const args = parseCommandArgs(words, command.options, command.args);
-      return finish(await command.run(args, { deps: d.deps, invoker }), 'ok');
+      return finish(await command.run(args, invoker), 'ok');
     } catch (err) {
       if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
       if (isAppError(err)) {
@@ -91,7 +88,7 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     }
   }
 
-  return { dispatch, find: (name) => byName.get(name) };
+  return { dispatch };
 }
 
 function takeGlobalFlags(words: string[]): { words: string[]; flags: GlobalFlags & { help: boolean } } {

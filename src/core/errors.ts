@@ -4,11 +4,11 @@
  */
 export type ErrorCode =
   | 'bad_args'
-  | 'unknown_command'
   | 'dependency_unavailable'
   | 'timeout'
   | 'not_found'
-  | 'config_invalid';
+  /** A button or form that no longer applies (already decided, expired, from an old message). */
+  | 'stale';
 
 export class AppError extends Error {
   constructor(

@@ -1,8 +1,8 @@
-import type { Command } from './command.ts';
+import type { CommandInfo } from './command.ts';
 import type { Reply } from './reply.ts';
 
 /** Every command with its usage, reachable as `/<name>` and as `/vigil <name>`. */
-export function helpReply(commands: readonly Command[], problem?: string): Reply {
+export function helpReply(commands: readonly CommandInfo[], problem?: string): Reply {
   return {
     title: 'Vigil commands',
     status: problem ? 'warn' : 'info',
@@ -23,7 +23,7 @@ export function helpReply(commands: readonly Command[], problem?: string): Reply
 }
 
 /** One command's usage, with what was wrong when the arguments did not parse. */
-export function usageReply(command: Command, problem?: string): Reply {
+export function usageReply(command: CommandInfo, problem?: string): Reply {
   return {
     title: `/${command.name}`,
     status: problem ? 'warn' : 'info',

@@ -25,10 +25,31 @@ export interface Section {
   table?: Table;
 }
 
-export interface SuggestedAction {
+/** A command a person could type next, e.g. `/queue emails`; renderers offer it as a button too. */
+export interface Suggestion {
   label: string;
-  /** The command a person would type to do it, e.g. `/queue emails`. */
   command: string;
+}
+
+/** A question shown before a button's click counts (Slack's confirm dialog, the shell's y/N). */
+export interface Confirm {
+  title: string;
+  text: string;
+  confirm: string;
+  deny: string;
+}
+
+/**
+ * A button whose click reaches the interaction handler registered under `handler`, with `value`.
+ * Transport-neutral: Slack draws it as a Block Kit button, the shell as a numbered choice.
+ */
+export interface Button {
+  handler: string;
+  label: string;
+  /** Data for the handler (Slack allows 2000 characters). */
+  value: string;
+  style?: 'primary' | 'danger';
+  confirm?: Confirm;
 }
 
 export interface Reply {
@@ -37,7 +58,8 @@ export interface Reply {
   summary?: string;
   sections?: Section[];
   notes?: string[];
-  actions?: SuggestedAction[];
+  buttons?: Button[];
+  suggestions?: Suggestion[];
   /** Machine-readable payload for `--json`; defaults to the reply itself. */
   data?: unknown;
   /** Post in the channel instead of only to the requester (Slack `--public`). */

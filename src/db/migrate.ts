@@ -31,28 +31,43 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
+/** Vigil's own tables live in this schema, apart from whatever the inspected database holds. */
+export const STATE_SCHEMA = 'vigil';
+
 /**
- * Apply pending migrations, each in its own transaction, under a session advisory lock so replicas
- * starting together apply each file once. Returns the versions this call applied.
+ * Apply pending migrations into the `vigil` schema, each in its own transaction, under a session
+ * advisory lock so replicas starting together apply each file once. Returns the versions applied.
+ *
+ * Nothing is created that already exists, and existence is checked before any DDL: Postgres checks
+ * the CREATE privilege even for `IF NOT EXISTS`, so a role that may write rows but not create
+ * tables still starts once an administrator has migrated.
  */
 export async function migrate(pool: pg.Pool, migrations = readMigrations()): Promise<number[]> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const exists = async (sql: string) => (await client.query<{ found: boolean }>(sql)).rows[0]?.found === true;
+    if (!(await exists(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${STATE_SCHEMA}') AS found`))) {
+      await client.query(`CREATE SCHEMA ${STATE_SCHEMA}`);
+    }
+    if (!(await exists(`SELECT to_regclass('${STATE_SCHEMA}.schema_migrations') IS NOT NULL AS found`))) {
+      await client.query(`CREATE TABLE ${STATE_SCHEMA}.schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`);
+    }
     const done = new Set(
-      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      (await client.query<{ version: number }>(`SELECT version FROM ${STATE_SCHEMA}.schema_migrations`)).rows.map((r) => r.version),
     );
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {
+        // Migration files name tables unqualified; they land in Vigil's schema, never in public.
+        await client.query(`SET LOCAL search_path TO ${STATE_SCHEMA}, public`);
         await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query(`INSERT INTO ${STATE_SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

@@ -12,20 +12,14 @@ export interface EmbeddedRedisOptions {
   log: (line: string) => void;
   /** Raw redis-server output; silent unless the caller wants it. */
   debug?: (line: string) => void;
-  /**
-   * The PATH to search. Required so the caller (config layer) passes
-   * PATH explicitly: only src/config reads the environment.
-   * `undefined` falls back to the conventional system directories.
-   */
-  pathEnv: string | undefined;
+  /** The PATH to search, passed in because only src/config reads the environment. */
+  pathEnv: string;
 }
 
 export interface EmbeddedRedis {
   url: string;
   stop(): Promise<void>;
 }
-
-const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/opt/homebrew/bin';
 
 export const REDIS_MISSING_MESSAGE =
   'No REDIS_URL is set and `redis-server` was not found on PATH, so Vigil cannot start an embedded Redis.\n' +
@@ -52,7 +46,7 @@ export async function findOnPath(name: string, pathEnv: string): Promise<string 
 }
 
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
-  const bin = await findOnPath('redis-server', opts.pathEnv ?? FALLBACK_PATH);
+  const bin = await findOnPath('redis-server', opts.pathEnv);
   if (!bin) throw new Error(REDIS_MISSING_MESSAGE);
 
   await mkdir(opts.dir, { recursive: true });

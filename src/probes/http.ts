@@ -1,5 +1,8 @@
-import type { CheckOutcome } from './check.ts';
+import { redactUrl } from '../core/redact.ts';
 import { elapsedMs } from '../core/timeout.ts';
+import type { Measurement } from './reading.ts';
+import { shown, type ProbeRegistration, type ProbeTarget } from './registration.ts';
+import type { ThresholdRule } from './thresholds.ts';
 
 export interface HttpTarget {
   name: string;
@@ -12,9 +15,11 @@ export interface HttpTarget {
 /**
  * GET the target without following redirects (a redirect to a login page is not "healthy").
  * Credentials in the URL become a Basic authorization header, as curl would send them; fetch
- * refuses them in the URL itself.
+ * refuses them in the URL itself. Values: `status`, `latency_ms`, `unexpected_status` (0 or 1:
+ * thresholds only compare with ≥, and "not the expected status" is the probe's to decide).
+ * Facts: `url` (safe to show), `expected`.
  */
-export async function probeHttp(target: HttpTarget): Promise<CheckOutcome> {
+export async function measureHttp(target: HttpTarget): Promise<Measurement> {
   const url = new URL(target.url);
   const headers: Record<string, string> = {};
   if (url.username || url.password) {
@@ -29,36 +34,37 @@ export async function probeHttp(target: HttpTarget): Promise<CheckOutcome> {
     response = await fetch(url, { method: 'GET', redirect: 'manual', headers, signal: AbortSignal.timeout(target.timeoutMs) });
   } catch (err) {
     // fetch's own messages can quote the URL, query tokens included; say what failed instead.
-    throw new Error(`GET ${displayUrl(target.url)} failed: ${fetchFailure(err)}`);
+    throw new Error(`GET ${redactUrl(target.url)} failed: ${fetchFailure(err)}`);
   }
   await response.body?.cancel();
-  const latency = elapsedMs(start);
-  const healthy =
-    target.expectStatus === undefined
-      ? response.status >= 200 && response.status < 300
-      : response.status === target.expectStatus;
+  const latencyMs = elapsedMs(start);
+  const expected = target.expectStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === target.expectStatus;
   return {
-    status: healthy ? 'ok' : 'fail',
-    summary: `HTTP ${response.status} in ${latency} ms`,
-    details: [
-      { label: 'URL', value: displayUrl(target.url) },
-      { label: 'Status', value: `${response.status}${healthy ? '' : ` (expected ${target.expectStatus ?? '2xx'})`}` },
-      { label: 'Latency', value: `${latency} ms` },
-    ],
+    values: { status: response.status, latency_ms: latencyMs, unexpected_status: expected ? 0 : 1 },
+    facts: { url: redactUrl(target.url), expected: target.expectStatus === undefined ? '2xx' : String(target.expectStatus) },
   };
 }
 
-/** A URL safe to show: credentials, query strings and fragments often carry tokens, so all are hidden. */
-export function displayUrl(raw: string): string {
-  const url = new URL(raw);
-  url.username = '';
-  url.password = '';
-  const hadQuery = url.search !== '';
-  url.search = '';
-  url.hash = '';
-  // Appended after serialising: the `search` setter would percent-encode the ellipsis.
-  return hadQuery ? `${url.toString()}?…` : url.toString();
+export const HTTP_RULES: readonly ThresholdRule[] = [
+  { measure: 'unexpected_status', failAt: 1, reason: 'HTTP {status}, expected {expected}' },
+];
+
+export function httpTarget(target: HttpTarget): ProbeTarget {
+  return { name: target.name, measure: () => measureHttp(target), rules: HTTP_RULES };
 }
+
+export const httpProbe: ProbeRegistration = {
+  kind: 'http',
+  heading: 'HTTP targets',
+  layout: 'table',
+  targets: ({ httpTargets }) => httpTargets.map(httpTarget),
+  summarize: ({ values: v }) => `HTTP ${shown(v.status)} in ${shown(v.latency_ms)} ms`,
+  details: ({ values: v, facts }) => [
+    { label: 'URL', value: facts.url ?? '?' },
+    { label: 'Status', value: `${shown(v.status)}${v.unexpected_status === 1 ? ` (expected ${facts.expected ?? '?'})` : ''}` },
+    { label: 'Latency', value: `${shown(v.latency_ms)} ms` },
+  ],
+};
 
 /** The useful part of a fetch failure: `ECONNREFUSED`, `timed out`, … */
 function fetchFailure(err: unknown): string {

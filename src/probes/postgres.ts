@@ -1,6 +1,9 @@
-import { usageStatus, type CheckOutcome } from './check.ts';
-import { selectRows, type Queryable } from './queryable.ts';
+import { formatDuration } from '../core/format.ts';
 import { elapsedMs } from '../core/timeout.ts';
+import { selectRows, type Queryable } from './queryable.ts';
+import { finiteValues, type Measurement } from './reading.ts';
+import { shown, type ProbeRegistration } from './registration.ts';
+import type { ThresholdRule } from './thresholds.ts';
 
 interface ServerRow {
   version: string;
@@ -10,8 +13,12 @@ interface ServerRow {
   uptime_s: string | null;
 }
 
-/** One round trip that answers everything /health shows about Postgres. */
-export async function probePostgres(db: Queryable): Promise<CheckOutcome> {
+/**
+ * One round trip that answers everything /health shows about Postgres. Values: `round_trip_ms`,
+ * `connections_used` (client backends, server-wide), `connections_max`, `uptime_s`. Facts:
+ * `version`, `database`.
+ */
+export async function measurePostgres(db: Queryable): Promise<Measurement> {
   const start = performance.now();
   const [row] = await selectRows<ServerRow>(
     db,
@@ -23,27 +30,38 @@ export async function probePostgres(db: Queryable): Promise<CheckOutcome> {
   );
   const roundTripMs = elapsedMs(start);
   if (!row) throw new Error('Postgres returned no row');
-  const used = Number(row.used);
-  const max = Number(row.max_connections);
   return {
-    status: usageStatus(used, max),
-    summary: `${roundTripMs} ms · PostgreSQL ${row.version} · ${used}/${max} connections`,
-    details: [
-      { label: 'Round trip', value: `${roundTripMs} ms` },
-      { label: 'Version', value: row.version },
-      { label: 'Connections', value: `${used} of max_connections ${max}` },
-      { label: 'Database', value: row.database },
-      { label: 'Up for', value: formatDuration(Number(row.uptime_s ?? 0)) },
-    ],
+    values: finiteValues({
+      round_trip_ms: roundTripMs,
+      connections_used: Number(row.used),
+      connections_max: Number(row.max_connections),
+      uptime_s: row.uptime_s === null ? null : Number(row.uptime_s),
+    }),
+    facts: { version: row.version, database: row.database },
   };
 }
 
-/** `93784` → `1d 2h 3m`: how on-call people read uptimes and ages. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  const d = Math.floor(seconds / 86_400);
-  const h = Math.floor((seconds % 86_400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  return [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${m}m` : ''].filter(Boolean).join(' ') || '0m';
-}
+/** Running out of connections fails logins for every service, so it warns well before. */
+export const POSTGRES_RULES: readonly ThresholdRule[] = [
+  { measure: 'connections_used', of: 'connections_max', warnAt: 0.8, failAt: 0.95, label: 'connections' },
+];
+
+export const postgresProbe: ProbeRegistration = {
+  kind: 'postgres',
+  heading: 'Postgres',
+  layout: 'line',
+  targets: ({ db, missing }) => [
+    db
+      ? { name: 'Postgres', measure: () => measurePostgres(db), rules: POSTGRES_RULES }
+      : { name: 'Postgres', unavailable: missing.postgres ?? 'not configured' },
+  ],
+  summarize: ({ values: v, facts }) =>
+    `${shown(v.round_trip_ms)} ms · PostgreSQL ${facts.version ?? '?'} · ${shown(v.connections_used)}/${shown(v.connections_max)} connections`,
+  details: ({ values: v, facts }) => [
+    { label: 'Round trip', value: `${shown(v.round_trip_ms)} ms` },
+    { label: 'Version', value: facts.version ?? 'unknown' },
+    { label: 'Connections', value: `${shown(v.connections_used)} of max_connections ${shown(v.connections_max)}` },
+    { label: 'Database', value: facts.database ?? 'unknown' },
+    { label: 'Up for', value: v.uptime_s === undefined ? 'unknown' : formatDuration(v.uptime_s) },
+  ],
+};

@@ -1,6 +1,5 @@
 import { Queue, type Metrics } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Status } from '../core/reply.ts';
 
 /** Counts by state as BullMQ reports them, plus the paused flag (v6 dropped `paused` from counts). */
 export interface QueueCounts {
@@ -33,6 +32,8 @@ export interface QueueDetail extends QueueCounts {
 export interface QueueInspector {
   discover(): Promise<string[]>;
   counts(name: string): Promise<QueueCounts>;
+  /** Milliseconds the job at the head of the waiting list has waited; null when none waits. */
+  oldestWaitingAge(name: string, now?: number): Promise<number | null>;
   detail(name: string, now?: number): Promise<QueueDetail>;
   close(): Promise<void>;
 }
@@ -88,22 +89,27 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
     };
   }
 
+  async function oldestWaitingAge(name: string, now = Date.now()): Promise<number | null> {
+    // `asc`: BullMQ pushes new jobs on the left, so the oldest is the first of the ascending range.
+    const [oldest] = await queue(name).getJobs(['waiting'], 0, 0, true);
+    return oldest ? Math.max(0, now - oldest.timestamp) : null;
+  }
+
   async function detail(name: string, now = Date.now()): Promise<QueueDetail> {
     const q = queue(name);
-    const [base, oldest, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
+    const [base, oldestWaitingAgeMs, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
       counts(name),
-      q.getJobs(['waiting'], 0, 0, true),
+      oldestWaitingAge(name, now),
       q.getFailed(0, FAILURE_SAMPLES - 1),
       q.getMetrics('completed', 0, THROUGHPUT_MINUTES - 1),
       q.getMetrics('failed', 0, THROUGHPUT_MINUTES - 1),
       q.getWorkersCount(),
     ]);
-    const oldestJob = oldest[0];
     const hasMetrics = completedMetrics.meta.prevTS > 0 || failedMetrics.meta.prevTS > 0;
     return {
       ...base,
       name,
-      oldestWaitingAgeMs: oldestJob ? Math.max(0, now - oldestJob.timestamp) : null,
+      oldestWaitingAgeMs,
       recentFailures: failed.map((job) => ({
         jobId: String(job.id ?? '?'),
         jobName: job.name,
@@ -127,7 +133,7 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
     queues.clear();
   }
 
-  return { discover, counts, detail, close };
+  return { discover, counts, oldestWaitingAge, detail, close };
 }
 
 /**
@@ -147,14 +153,11 @@ function sum(values: number[]): number {
   return values.reduce((a, b) => a + (Number(b) || 0), 0);
 }
 
-/** Backlog sizes from which a queue is reported as a warning (configured per queue in YAML). */
+/**
+ * Backlog sizes from which a queue is reported as a warning: `bullmq.thresholds` in the YAML,
+ * overridden per queue by `bullmq.queues[name]`.
+ */
 export interface QueueThresholds {
   waiting: number;
   failed: number;
-}
-
-/** A queue is worth a look when it is paused, jobs fail, or work piles up. */
-export function queueStatus(c: QueueCounts, limits: QueueThresholds): Status {
-  if (c.paused || c.failed >= limits.failed || c.waiting >= limits.waiting) return 'warn';
-  return 'ok';
 }

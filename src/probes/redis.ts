@@ -1,7 +1,14 @@
-import type { Redis } from 'ioredis';
-import { usageStatus, type CheckOutcome } from './check.ts';
+import { formatMiB } from '../core/format.ts';
 import { elapsedMs } from '../core/timeout.ts';
-import type { Field, Status } from '../core/reply.ts';
+import { finiteValues, type Measurement } from './reading.ts';
+import { shown, type ProbeRegistration } from './registration.ts';
+import type { ThresholdRule } from './thresholds.ts';
+
+/** The two commands the probe sends; an ioredis client satisfies it, a test may pass a fake. */
+export interface RedisInfoSource {
+  ping(): Promise<string>;
+  info(): Promise<string>;
+}
 
 /** Parse `INFO` output (`key:value` lines, `#` section headers) into a map. */
 export function parseRedisInfo(info: string): Map<string, string> {
@@ -14,36 +21,62 @@ export function parseRedisInfo(info: string): Map<string, string> {
   return fields;
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-export async function probeRedis(redis: Redis): Promise<CheckOutcome> {
+/**
+ * PING for the round trip, then INFO. Values: `round_trip_ms`, `memory_used_bytes`,
+ * `memory_max_bytes` (0 = no limit), `clients`, `blocked_clients`, `ops_per_sec`, `can_evict` (1 when
+ * a memory limit and an evicting policy mean Redis may drop BullMQ keys). Facts: `version`,
+ * `eviction_policy`.
+ */
+export async function measureRedis(redis: RedisInfoSource): Promise<Measurement> {
   const start = performance.now();
   await redis.ping();
   const roundTripMs = elapsedMs(start);
   const info = parseRedisInfo(await redis.info());
-  const used = Number(info.get('used_memory') ?? 0);
-  const max = Number(info.get('maxmemory') ?? 0);
+  const number = (key: string): number | null => (info.has(key) ? Number(info.get(key)) : null);
+  const max = number('maxmemory') ?? 0;
   const policy = info.get('maxmemory_policy') ?? 'unknown';
-  const clients = info.get('connected_clients') ?? '?';
-  // BullMQ loses jobs silently if Redis may evict keys, so anything but noeviction is a warning.
-  const evicts = max > 0 && policy !== 'noeviction';
-  const memoryStatus = usageStatus(used, max);
-  const status: Status = memoryStatus === 'ok' && evicts ? 'warn' : memoryStatus;
-  const memory = max > 0 ? `${mib(used)} of ${mib(max)}` : `${mib(used)} (no maxmemory)`;
-  const details: Field[] = [
-    { label: 'Round trip', value: `${roundTripMs} ms` },
-    { label: 'Version', value: info.get('redis_version') ?? 'unknown' },
-    { label: 'Memory', value: memory },
-    { label: 'Eviction policy', value: policy },
-    { label: 'Clients', value: `${clients} connected, ${info.get('blocked_clients') ?? '?'} blocked` },
-    { label: 'Ops/s', value: info.get('instantaneous_ops_per_sec') ?? '?' },
-  ];
-  const warning = evicts ? ` · maxmemory-policy ${policy} can evict BullMQ jobs` : '';
   return {
-    status,
-    summary: `${roundTripMs} ms · ${memory} · ${clients} clients${warning}`,
-    details,
+    values: finiteValues({
+      round_trip_ms: roundTripMs,
+      memory_used_bytes: number('used_memory'),
+      memory_max_bytes: max,
+      clients: number('connected_clients'),
+      blocked_clients: number('blocked_clients'),
+      ops_per_sec: number('instantaneous_ops_per_sec'),
+      can_evict: max > 0 && policy !== 'noeviction' ? 1 : 0,
+    }),
+    facts: { version: info.get('redis_version') ?? 'unknown', eviction_policy: policy },
   };
 }
+
+export const REDIS_RULES: readonly ThresholdRule[] = [
+  { measure: 'memory_used_bytes', of: 'memory_max_bytes', warnAt: 0.8, failAt: 0.95, label: 'memory', unit: 'bytes' },
+  // BullMQ loses jobs silently when Redis evicts its keys, so anything but noeviction is a warning.
+  { measure: 'can_evict', warnAt: 1, reason: 'maxmemory-policy {eviction_policy} can evict BullMQ jobs' },
+];
+
+function memoryText(used: number | undefined, max: number | undefined): string {
+  const usedText = used === undefined ? '?' : formatMiB(used);
+  return max !== undefined && max > 0 ? `${usedText} of ${formatMiB(max)}` : `${usedText} (no maxmemory)`;
+}
+
+export const redisProbe: ProbeRegistration = {
+  kind: 'redis',
+  heading: 'Redis',
+  layout: 'line',
+  targets: ({ redis, missing }) => [
+    redis
+      ? { name: 'Redis', measure: () => measureRedis(redis), rules: REDIS_RULES }
+      : { name: 'Redis', unavailable: missing.redis ?? 'not configured' },
+  ],
+  summarize: ({ values: v }) =>
+    `${shown(v.round_trip_ms)} ms · ${memoryText(v.memory_used_bytes, v.memory_max_bytes)} · ${shown(v.clients)} clients`,
+  details: ({ values: v, facts }) => [
+    { label: 'Round trip', value: `${shown(v.round_trip_ms)} ms` },
+    { label: 'Version', value: facts.version ?? 'unknown' },
+    { label: 'Memory', value: memoryText(v.memory_used_bytes, v.memory_max_bytes) },
+    { label: 'Eviction policy', value: facts.eviction_policy ?? 'unknown' },
+    { label: 'Clients', value: `${shown(v.clients)} connected, ${shown(v.blocked_clients)} blocked` },
+    { label: 'Ops/s', value: shown(v.ops_per_sec) },
+  ],
+};

@@ -1,3 +1,4 @@
+import { replyButtons, RUN_COMMAND } from '../core/interactions.ts';
 import type { Reply, Status } from '../core/reply.ts';
 import { tableLines } from './table.ts';
 
@@ -17,7 +18,12 @@ export function renderText(reply: Reply): string {
     if (section.table) out.push(...tableLines(section.table, { marker: (s) => MARK[s] }).map((l) => `  ${l}`));
   }
   if (reply.notes?.length) out.push('', ...reply.notes.map((n) => `note: ${n}`));
-  if (reply.actions?.length) out.push('', ...reply.actions.map((a) => `next: ${a.label}: ${a.command}`));
+  const buttons = replyButtons(reply);
+  if (buttons.length > 0) {
+    // Numbered so the shell can press one; a suggestion shows the command it stands for.
+    out.push('', 'choices (type the number):');
+    buttons.forEach((b, i) => out.push(`  ${i + 1}) ${b.label}${b.handler === RUN_COMMAND ? `: ${b.value}` : ''}`));
+  }
   return out.join('\n');
 }
 

@@ -1,4 +1,5 @@
-import type { Reply, Section, Status } from '../core/reply.ts';
+import type { Button, Reply, Section, Status } from '../core/reply.ts';
+import { replyButtons } from '../core/interactions.ts';
 import { tableLines } from '../render/table.ts';
 
 /**
@@ -13,10 +14,35 @@ export const LIMITS = {
   headerText: 150,
   contextElements: 10,
   fallbackText: 3000,
+  actionsElements: 25,
+  buttonText: 75,
+  buttonValue: 2000,
+  actionId: 255,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
+  modalTitle: 24,
 } as const;
 
 // A Block Kit block; typed loosely on purpose: Bolt's own block types are a union we only emit.
-export type Block = Record<string, unknown>;
+export interface Block {
+  type: string;
+  block_id?: string;
+  [field: string]: unknown;
+}
+
+interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+export interface Modal {
+  type: 'modal';
+  title: PlainText;
+  close: PlainText;
+  blocks: Block[];
+}
 
 export interface SlackMessage {
   text: string;
@@ -45,26 +71,75 @@ const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 const section = (text: string): Block => ({ type: 'section', text: mrkdwn(clip(text, LIMITS.sectionText)) });
 
 export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_channel' = 'ephemeral'): SlackMessage {
-  const blocks: Block[] = [
+  const body: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(reply.title, LIMITS.headerText), emoji: true } },
   ];
-  if (reply.summary) blocks.push(section(`${EMOJI[reply.status]} ${escapeMrkdwn(reply.summary)}`));
-  for (const s of reply.sections ?? []) blocks.push(...sectionBlocks(s));
-  const context = [
-    ...(reply.notes ?? []).map((n) => escapeMrkdwn(n)),
-    ...(reply.actions ?? []).map((a) => `Next: ${escapeMrkdwn(a.label)} → \`${escapeMrkdwn(a.command)}\``),
-  ];
-  if (context.length > 0) {
-    // Notes are joined into one element each ≤ 3000 chars so long lists do not overflow the 10-element limit.
-    blocks.push({ type: 'context', elements: [mrkdwn(clip(context.join('\n'), LIMITS.sectionText))] });
+  if (reply.summary) body.push(section(`${EMOJI[reply.status]} ${escapeMrkdwn(reply.summary)}`));
+  for (const s of reply.sections ?? []) body.push(...sectionBlocks(s));
+
+  const { blocks: buttonBlocks, dropped } = actionBlocks(replyButtons(reply));
+  const notes = [...(reply.notes ?? []), ...(dropped > 0 ? [`${dropped} button(s) left out: their data is over Slack's limit.`] : [])];
+  const tail: Block[] = [];
+  if (notes.length > 0) {
+    // Notes are joined into one element ≤ 3000 chars so long lists do not overflow the 10-element limit.
+    tail.push({ type: 'context', elements: [mrkdwn(clip(notes.map(escapeMrkdwn).join('\n'), LIMITS.sectionText))] });
   }
-  const fallback = [reply.title, reply.summary].filter(Boolean).join(': ');
+  tail.push(...buttonBlocks);
+  // The notification text is mrkdwn too: unescaped, `<!here>` in a summary would ping a channel.
+  const fallback = escapeMrkdwn([reply.title, reply.summary].filter(Boolean).join(': '));
   return {
     text: clip(fallback, LIMITS.fallbackText),
-    blocks: capBlocks(blocks),
+    blocks: capBlocks(body, tail),
     response_type: reply.visibility ?? defaultVisibility,
   };
 }
+
+/** A modal showing a reply (the answer to a submitted form). */
+export function renderModal(reply: Reply): Modal {
+  return {
+    type: 'modal',
+    title: plain(reply.title, LIMITS.modalTitle),
+    close: plain('Close', LIMITS.modalTitle),
+    blocks: renderBlocks(reply).blocks,
+  };
+}
+
+/**
+ * Buttons in actions blocks of at most 25. `action_id` is the handler id plus the button's
+ * position, because Slack wants ids unique within a message. A value Slack would refuse is left out.
+ */
+function actionBlocks(buttons: Button[]): { blocks: Block[]; dropped: number } {
+  const elements: Block[] = [];
+  let dropped = 0;
+  buttons.forEach((b, i) => {
+    const actionId = `${b.handler}#${i}`;
+    if (b.value.length > LIMITS.buttonValue || actionId.length > LIMITS.actionId) return void dropped++;
+    elements.push({
+      type: 'button',
+      action_id: actionId,
+      text: { type: 'plain_text', text: clip(b.label, LIMITS.buttonText), emoji: true },
+      value: b.value,
+      ...(b.style ? { style: b.style } : {}),
+      ...(b.confirm
+        ? {
+            confirm: {
+              title: plain(b.confirm.title, LIMITS.confirmTitle),
+              text: plain(b.confirm.text, LIMITS.confirmText),
+              confirm: plain(b.confirm.confirm, LIMITS.confirmButton),
+              deny: plain(b.confirm.deny, LIMITS.confirmButton),
+            },
+          }
+        : {}),
+    });
+  });
+  const blocks: Block[] = [];
+  for (let i = 0; i < elements.length; i += LIMITS.actionsElements) {
+    blocks.push({ type: 'actions', elements: elements.slice(i, i + LIMITS.actionsElements) });
+  }
+  return { blocks, dropped };
+}
+
+const plain = (text: string, max: number): PlainText => ({ type: 'plain_text', text: clip(text, max) });
 
 function sectionBlocks(s: Section): Block[] {
   const heading = `${s.status ? `${EMOJI[s.status]} ` : ''}*${escapeMrkdwn(s.heading)}*`;
@@ -101,11 +176,14 @@ function codeBlocks(lines: string[]): Block[] {
   return chunks.map((chunk) => ({ type: 'section', text: mrkdwn(`${fence}\n${chunk.join('\n')}\n${fence}`) }));
 }
 
-/** Over 50 blocks, keep the first 49 and say what was left out rather than let Slack reject the message. */
-function capBlocks(blocks: Block[]): Block[] {
-  if (blocks.length <= LIMITS.blocks) return blocks;
-  const kept = blocks.slice(0, LIMITS.blocks - 1);
-  const left = blocks.length - kept.length;
+/**
+ * Over 50 blocks, the body is cut and says what was left out rather than let Slack reject the
+ * message; the tail (notes and buttons, e.g. Approve) is always kept.
+ */
+function capBlocks(body: Block[], tail: Block[]): Block[] {
+  if (body.length + tail.length <= LIMITS.blocks) return [...body, ...tail];
+  const kept = body.slice(0, LIMITS.blocks - tail.length - 1);
+  const left = body.length - kept.length;
   kept.push({ type: 'context', elements: [mrkdwn(`…${left} more blocks left out (Slack shows at most ${LIMITS.blocks}). Run the command from the CLI with --json for everything.`)] });
-  return kept;
+  return [...kept, ...tail];
 }

@@ -1,4 +1,4 @@
-import type { Command } from '../core/command.ts';
+import type { CommandInfo } from '../core/command.ts';
 
 /** Slack caps a slash command's name at 32 characters including the slash. */
 export const MAX_COMMAND_LENGTH = 32;
@@ -17,7 +17,7 @@ const PLACEHOLDER_URL = 'https://vigil.example.com';
  * The Slack app manifest, generated from the command registry so the app and the code cannot
  * drift: every command appears as `/<name>`, plus `/vigil` for all of them.
  */
-export function buildManifest(commands: readonly Command[], opts: ManifestOptions): Record<string, unknown> {
+export function buildManifest(commands: readonly CommandInfo[], opts: ManifestOptions): Record<string, unknown> {
   const url = `${opts.baseUrl ?? PLACEHOLDER_URL}/slack/events`;
   const withUrl = opts.mode === 'http' ? { url } : {};
   const slashCommands = [
@@ -61,7 +61,7 @@ export function buildManifest(commands: readonly Command[], opts: ManifestOption
 }
 
 /** The file contents checked in under manifests/: stable JSON with a trailing newline. */
-export function manifestFile(commands: readonly Command[], mode: ManifestMode): string {
+export function manifestFile(commands: readonly CommandInfo[], mode: ManifestMode): string {
   return `${JSON.stringify(buildManifest(commands, { mode }), null, 2)}\n`;
 }
 

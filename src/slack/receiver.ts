@@ -2,10 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { verifySlackSignature, type VerifyFailure } from './verify.ts';
 import { describeError } from '../core/errors.ts';
+import { sendJson, sendText } from '../http/respond.ts';
+import type { Route } from '../http/route.ts';
 
 export interface SlackHttpRequest {
   headers: IncomingMessage['headers'];
   rawBody: Buffer;
+}
+
+/** Where Slack sends slash commands, interactions and events in HTTP mode. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+export function slackEventsRoute(receiver: EmbeddedHttpReceiver): Route {
+  return { method: 'POST', path: SLACK_EVENTS_PATH, handle: (req, res) => receiver.handle(req, res) };
 }
 
 export interface ReceiverLog {
@@ -52,16 +61,16 @@ export class EmbeddedHttpReceiver implements Receiver {
     });
     if (failure) {
       this.log.rejected(failure);
-      return reply(res, 401, 'text/plain', 'invalid request signature');
+      return sendText(res, 401, 'invalid request signature');
     }
     const body = parseBody(header('content-type') ?? '', req.rawBody.toString('utf8'));
     if (!body) {
       this.log.rejected('bad_body');
-      return reply(res, 400, 'text/plain', 'unreadable body');
+      return sendText(res, 400, 'unreadable body');
     }
-    if (body.ssl_check) return reply(res, 200, 'text/plain', '');
+    if (body.ssl_check) return sendText(res, 200, '');
     if (body.type === 'url_verification' && typeof body.challenge === 'string') {
-      return reply(res, 200, 'application/json', JSON.stringify({ challenge: body.challenge }));
+      return sendJson(res, 200, { challenge: body.challenge });
     }
     await this.dispatch(body, header, res);
   }
@@ -73,7 +82,7 @@ export class EmbeddedHttpReceiver implements Receiver {
       if (!acked) {
         acked = true;
         this.log.failed('no ack within 3 s');
-        reply(res, 404, 'text/plain', '');
+        sendText(res, 404, '');
       }
     }, ACK_DEADLINE_MS);
     deadline.unref();
@@ -86,9 +95,9 @@ export class EmbeddedHttpReceiver implements Receiver {
         if (acked) return;
         acked = true;
         clearTimeout(deadline);
-        if (response === undefined || response === '') reply(res, 200, 'text/plain', '');
-        else if (typeof response === 'string') reply(res, 200, 'text/plain', response);
-        else reply(res, 200, 'application/json', JSON.stringify(response));
+        if (response === undefined || response === '') sendText(res, 200, '');
+        else if (typeof response === 'string') sendText(res, 200, response);
+        else sendJson(res, 200, response);
       },
     };
     try {
@@ -98,7 +107,7 @@ export class EmbeddedHttpReceiver implements Receiver {
       if (!acked) {
         acked = true;
         clearTimeout(deadline);
-        reply(res, 500, 'text/plain', '');
+        sendText(res, 500, '');
       }
     }
   }
@@ -117,10 +126,4 @@ function parseBody(contentType: string, raw: string): Record<string, unknown> | 
   } catch {
     return null; // malformed JSON: the caller answers 400
   }
-}
-
-function reply(res: ServerResponse, status: number, type: string, body: string): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { createPool } from '../../src/db/pools.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { createTestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
@@ -28,7 +28,7 @@ const JOBS_PER_QUEUE = 10;
 export async function createBenchEnv(): Promise<BenchEnv> {
   const database = await createTestDatabase('vigil_bench');
   const dbUrl = database.url;
-  const db = new pg.Pool({ connectionString: dbUrl, max: 1 });
+  const db = createPool(dbUrl, { name: 'vigil-bench', max: 1, onIdleError: () => undefined });
   await db.query('CREATE EXTENSION pg_stat_statements');
   await db.end();
 
@@ -52,7 +52,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
       await deleteKeysUnder(redis, prefix);
       redis.disconnect();
       // Free this database's pg_stat_statements entries (the table is shared by the whole server).
-      const own = new pg.Pool({ connectionString: dbUrl, max: 1 });
+      const own = createPool(dbUrl, { name: 'vigil-bench', max: 1, onIdleError: () => undefined });
       await own
         .query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)')
         .catch(() => undefined);

@@ -12,7 +12,7 @@ const TARGET_MS = 250;
 
 export async function benchHealth(container: Container): Promise<void> {
   console.log(`\n3. Full /health reply, ${ITERATIONS} sequential runs (real Postgres and Redis)`);
-  const { samples: times, title } = await timeCommand(container.dispatcher, '/health', { warmup: WARMUP, iterations: ITERATIONS });
+  const { samples: times, title } = await timeCommand(container.commands, '/health', { warmup: WARMUP, iterations: ITERATIONS });
   await container.flushAudit();
   const s = summarize(times);
   console.log(line('dispatch /health + Block Kit', s));
@@ -20,7 +20,7 @@ export async function benchHealth(container: Container): Promise<void> {
 
   // Single flight: callers arriving while a run is in flight share its snapshot.
   const start = performance.now();
-  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => container.dispatcher.dispatch('/health', '', { surface: 'cli', userId: 'bench' })));
+  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => container.commands.dispatch('/health', '', { surface: 'cli', userId: 'bench' })));
   const wall = performance.now() - start;
   const runs = new Set(results.map((r) => r.reply.data)).size;
   await container.flushAudit();

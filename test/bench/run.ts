@@ -27,8 +27,8 @@ async function main(): Promise<void> {
     const configPath = join(workDir, 'bench.yaml');
     await writeFile(configPath, toYaml({ bullmq: { prefix: env.prefix } }));
     const config = loadConfig({ DATABASE_URL: env.dbUrl, REDIS_URL: env.redisUrl, VIGIL_CONFIG: configPath, PATH: process.env.PATH }, workDir);
-    container = await createContainer(config, { log: createLogger('error'), announce: () => undefined, embedded: false, slack: false });
-    await benchSlowQueries(container);
+    container = await createContainer(config, { log: createLogger('error'), announce: () => undefined, embedded: false });
+    await benchSlowQueries(container, env.dbUrl);
     await benchHealth(container);
   } finally {
     await container?.close();

@@ -7,6 +7,7 @@
  * entry), so the statements read different columns of different tables: 100 tables × 50 columns.
  */
 import type { Container } from '../../src/container.ts';
+import { createPool } from '../../src/db/pools.ts';
 import { topStatements } from '../../src/probes/statements.ts';
 import { line, summarize, timeCommand, verdict } from './stats.ts';
 
@@ -18,9 +19,11 @@ const WARMUP = 5;
 const ITERATIONS = 200;
 const TARGET_MS = 50;
 
-export async function benchSlowQueries(container: Container): Promise<void> {
-  const pool = container.pool;
-  if (!pool) throw new Error('benchSlowQueries needs Postgres');
+export async function benchSlowQueries(container: Container, dbUrl: string): Promise<void> {
+  const probeDb = container.infra.probeDb;
+  if (!probeDb) throw new Error('benchSlowQueries needs Postgres');
+  // Vigil's probe pool is read-only: the statements to rank are made on a pool of the bench's own.
+  const pool = createPool(dbUrl, { name: 'vigil-bench-setup', max: 1, onIdleError: () => undefined });
   const statements = TABLES * COLUMNS;
   console.log(`\n2. /slowqueries with ${statements} distinct statements in pg_stat_statements`);
 
@@ -36,6 +39,7 @@ export async function benchSlowQueries(container: Container): Promise<void> {
   for (let t = 0; t < TABLES; t++) for (let c = 0; c < COLUMNS; c++) all.push(`SELECT c${c} FROM bench_t${t} WHERE c${c} = 1`);
   // Several statements per simple-protocol round trip; pg_stat_statements records each one.
   for (let i = 0; i < all.length; i += BATCH) await pool.query(all.slice(i, i + BATCH).join(';\n'));
+  await pool.end();
   console.log(`  ran ${all.length} distinct statements in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
 
   const { rows } = await pool.query<{ ours: string; total: string; max: string; dealloc: string | null }>(
@@ -58,15 +62,15 @@ export async function benchSlowQueries(container: Container): Promise<void> {
   }
 
   const opts = { by: 'total' as const, limit: 10, minMeanMs: 0 };
-  for (let i = 0; i < WARMUP; i++) await topStatements(pool, opts);
+  for (let i = 0; i < WARMUP; i++) await topStatements(probeDb, opts);
   const direct: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const start = performance.now();
-    await topStatements(pool, opts);
+    await topStatements(probeDb, opts);
     direct.push(performance.now() - start);
   }
 
-  const { samples: viaDispatcher, title } = await timeCommand(container.dispatcher, '/slowqueries', { warmup: WARMUP, iterations: ITERATIONS });
+  const { samples: viaDispatcher, title } = await timeCommand(container.commands, '/slowqueries', { warmup: WARMUP, iterations: ITERATIONS });
   await container.flushAudit();
 
   const d = summarize(direct);

@@ -12,20 +12,26 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pools.ts';
 import { pino } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
+import { features as defaultFeatures, type FeatureFactory } from '../../src/features/index.ts';
+import type { Interaction } from '../../src/core/interactions.ts';
+import { sendJson } from '../../src/http/respond.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import {
+  blockActionsBody,
   postSigned,
   signBody,
+  viewSubmissionBody,
   signedSlashCommand,
   slashCommandBody,
   type SignOptions,
@@ -71,7 +77,12 @@ function headerText(blocks: unknown): string {
 }
 
 /** A bot started from config as `main.ts` would, with a YAML file of its own and PORT=0. */
-async function startBot(name: string, yaml: Record<string, unknown>, log: Logger): Promise<{ vigil: RunningVigil; eventsUrl: string; baseUrl: string }> {
+async function startBot(
+  name: string,
+  yaml: Record<string, unknown>,
+  log: Logger,
+  features: readonly FeatureFactory[] = defaultFeatures,
+): Promise<{ vigil: RunningVigil; eventsUrl: string; baseUrl: string }> {
   const path = join(workDir, `${name}.yaml`);
   await writeFile(path, toYaml(yaml));
   const config = loadConfig(
@@ -87,7 +98,7 @@ async function startBot(name: string, yaml: Record<string, unknown>, log: Logger
     },
     workDir,
   );
-  const vigil = await startVigil({ config, log, announce: () => undefined, embedded: false });
+  const vigil = await startVigil({ config, log, announce: () => undefined, embedded: false, features });
   if (!vigil.server) throw new Error('Vigil started without its HTTP server');
   const baseUrl = `http://127.0.0.1:${vigil.server.port}`;
   return { vigil, baseUrl, eventsUrl: `${baseUrl}/slack/events` };
@@ -95,11 +106,30 @@ async function startBot(name: string, yaml: Record<string, unknown>, log: Logger
 
 async function auditRows(userId: string) {
   const { rows } = await db.query<{ surface: string; user_id: string; user_name: string | null; channel_id: string | null; team_id: string | null; command: string; args: string; outcome: string }>(
-    'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome FROM command_runs WHERE user_id = $1 ORDER BY id',
+    'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome FROM vigil.command_runs WHERE user_id = $1 ORDER BY id',
     [userId],
   );
   return rows;
 }
+
+/**
+ * A feature of the tests' own: one button handler and one HTTP route, added to the bot without
+ * touching the HTTP server or the Slack wiring, the way alerts and actions will add theirs.
+ */
+const clicks: Interaction[] = [];
+const testFeature: FeatureFactory = () => ({
+  name: 'test',
+  interactions: [
+    {
+      id: 'test.ack',
+      async handle(interaction) {
+        clicks.push(interaction);
+        return { reply: { title: 'Acknowledged', status: 'ok', summary: `by ${interaction.invoker.userId}` }, replaceOriginal: true };
+      },
+    },
+  ],
+  routes: [{ method: 'GET', path: '/test/feature', handle: (_req, res) => sendJson(res, 200, { feature: 'test' }) }],
+});
 
 const uniqueUser = (tag: string) => `U${tag.toUpperCase()}${randomBytes(4).toString('hex').toUpperCase()}`;
 
@@ -110,7 +140,7 @@ beforeAll(async () => {
   // A database of our own, with pg_stat_statements, so /slowqueries has real statistics to show.
   testDb = await createTestDatabase('vigil_e2e');
   dbUrl = testDb.url;
-  db = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  db = createPool(dbUrl, { name: 'vigil-e2e', max: 2, onIdleError: () => undefined });
   await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   // The audit table exists before any rejected-request check looks for rows in it.
   await migrate(db);
@@ -151,7 +181,7 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
   let baseUrl: string;
 
   beforeAll(async () => {
-    ({ vigil, eventsUrl, baseUrl } = await startBot('main', { bullmq: { prefix } }, createLogger('silent')));
+    ({ vigil, eventsUrl, baseUrl } = await startBot('main', { bullmq: { prefix } }, createLogger('silent'), [...defaultFeatures, testFeature]));
   });
 
   afterAll(async () => {
@@ -215,10 +245,11 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
   });
 
   it('shows the test queue in /queue', async () => {
-    const { header, text } = expectGoodReply(await send({ command: '/queue' }));
+    const { header, text, body } = expectGoodReply(await send({ command: '/queue' }));
     expect(header).toMatch(/^Queues \(\d+\)$/);
     expect(text).toContain(QUEUE);
-    expect(text).toContain(`/queue ${QUEUE}`); // a failed job makes it worth a suggested look
+    // A failed job makes it worth a look: a button that runs `/queue <name>` (pressed in 'buttons and clicks').
+    expect(JSON.stringify(body.blocks)).toContain(`"value":"/queue ${QUEUE}"`);
   });
 
   it('shows the failure reason in /queue <name>', async () => {
@@ -287,6 +318,83 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
     expect(await auditRows(user)).toEqual([
       { surface: 'slack', user_id: user, user_name: 'ann', channel_id: 'C0AUDIT', team_id: 'T0AUDIT', command: 'health', args: '', outcome: 'ok' },
     ]);
+  });
+
+  describe('buttons and clicks', () => {
+    /** POST a signed click and return the HTTP answer (Slack only needs a prompt 200). */
+    async function clickButton(fields: Parameters<typeof blockActionsBody>[0]): Promise<SlackPostResult> {
+      const res = await postSigned(eventsUrl, signBody(blockActionsBody(fields), sign()));
+      replyBodies.push(res.text);
+      return res;
+    }
+    const postsTo = (id: string) => slack.responses.filter((r) => r.path.endsWith(`/${id}`));
+
+    it('a suggestion in /queue is a button; clicking it runs the command for the clicker and answers in place', async () => {
+      const { body } = expectGoodReply(await send({ command: '/queue' }));
+      const buttons = (body.blocks as Array<Record<string, unknown>>).filter((b) => b.type === 'actions').flatMap((b) => b.elements as Array<Record<string, string>>);
+      const inspect = buttons.find((b) => b.value === `/queue ${QUEUE}`);
+      if (!inspect?.action_id) throw new Error(`no button for /queue ${QUEUE}: ${JSON.stringify(buttons)}`);
+
+      const user = uniqueUser('clicker');
+      const responseId = `click-${user}`;
+      const res = await clickButton({ actionId: inspect.action_id, value: inspect.value ?? '', userId: user, responseUrl: slack.responseUrl(responseId) });
+      expect(res.status).toBe(200);
+      await slack.waitFor(() => postsTo(responseId).length > 0, 5000);
+      const [post] = postsTo(responseId);
+      expect(post?.status).toBe(200);
+      expect(post?.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+      expect(headerText(post?.body.blocks)).toBe(`Queue ${QUEUE}`);
+      expect(blocksText(post?.body.blocks)).toContain(FAILURE_REASON);
+      await vigil.container.flushAudit();
+      expect((await auditRows(user)).map((r) => [r.command, r.args, r.surface])).toEqual([['queue', QUEUE, 'slack']]);
+    });
+
+    it('hands a feature’s button to its handler with who, where and which message', async () => {
+      const user = uniqueUser('acker');
+      const responseId = `ack-${user}`;
+      const res = await clickButton({ actionId: 'test.ack#3', value: 'alert-17', userId: user, channelId: 'C0ALERTS', messageTs: '1712345678.000200', responseUrl: slack.responseUrl(responseId) });
+      expect(res.status).toBe(200);
+      await slack.waitFor(() => postsTo(responseId).length > 0, 5000);
+      expect(clicks.at(-1)).toEqual({
+        kind: 'button',
+        handler: 'test.ack',
+        value: 'alert-17',
+        invoker: { surface: 'slack', userId: user, userName: 'steve', channelId: 'C0ALERTS', teamId: 'T0001' },
+        message: { channelId: 'C0ALERTS', ts: '1712345678.000200' },
+      });
+      expect(postsTo(responseId)[0]?.body).toMatchObject({ replace_original: true });
+      expect(headerText(postsTo(responseId)[0]?.body.blocks)).toBe('Acknowledged');
+    });
+
+    it('explains an unknown button in an ephemeral answer instead of leaving it silent', async () => {
+      const responseId = `stale-${uniqueUser('stale')}`;
+      const res = await clickButton({ actionId: 'retired.handler#0', value: 'x', responseUrl: slack.responseUrl(responseId) });
+      expect(res.status).toBe(200);
+      await slack.waitFor(() => postsTo(responseId).length > 0, 5000);
+      expect(postsTo(responseId)[0]?.body).toMatchObject({ response_type: 'ephemeral' });
+      expect(blocksText(postsTo(responseId)[0]?.body.blocks)).toContain('no longer handled by Vigil');
+    });
+
+    it('answers a form nobody handles by updating the modal with an explanation', async () => {
+      const res = await postSigned(eventsUrl, signBody(viewSubmissionBody({ callbackId: 'retired.form', values: { reason: 'x' } }), sign()));
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ response_action: 'update', view: { type: 'modal' } });
+      expect(JSON.stringify(res.json)).toContain('no longer handled by Vigil');
+    });
+
+    it('refuses an unsigned click with 401 and runs nothing', async () => {
+      const before = clicks.length;
+      const res = await postSigned(eventsUrl, signBody(blockActionsBody({ actionId: 'test.ack#0', value: 'x' }), sign({ wrongSignature: true })));
+      expect(res.status).toBe(401);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(clicks.length).toBe(before);
+    });
+
+    it('serves a feature’s own HTTP route from the one server', async () => {
+      const res = await fetch(`${baseUrl}/test/feature`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ feature: 'test' });
+    });
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

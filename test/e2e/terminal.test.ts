@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -31,21 +34,55 @@ function run(args: string[], env: Record<string, string>, input = ''): Promise<R
   });
 }
 
-const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL };
 const main = ['--import', 'tsx', 'src/main.ts'];
 const cli = ['src/bin/vigil.mjs'];
 
+// Each run sees only BullMQ queues under a prefix of its own: one with a job waiting past its
+// threshold (so the answers are known in advance), one with none at all.
+const dir = mkdtempSync(join(tmpdir(), 'vigil-terminal-'));
+const busyPrefix = uniqueId('vigil_term');
+const QUEUE = 'shellq';
+const busyConfig = join(dir, 'busy.yaml');
+const quietConfig = join(dir, 'quiet.yaml');
+writeFileSync(busyConfig, `bullmq:\n  prefix: ${busyPrefix}\n  thresholds: { waiting: 1, failed: 1 }\n`);
+writeFileSync(quietConfig, `bullmq:\n  prefix: ${uniqueId('vigil_term')}\n`);
+const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: quietConfig };
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE, { connection: redis, prefix: busyPrefix });
+  await queue.add('job', {});
+  await queue.close();
+});
+
+afterAll(async () => {
+  await deleteKeysUnder(redis, busyPrefix);
+  redis.disconnect();
+});
+
 describe('terminal front doors', () => {
   it('npm start without Slack tokens opens the shell, prints one line per dependency, answers commands', async () => {
-    const out = await run(main, { ...services, PORT: '0' }, '/health\nqueue\n/vigil help\n/nope\nexit\n');
+    const out = await run(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, '/health\n/vigil help\n/nope\nexit\n');
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^Slack: not configured, shell mode/m);
     expect(out.stdout).toMatch(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/m);
+    expect(out.stdout).toMatch(/^State: schema vigil in the inspected database/m);
     expect(out.stdout).toMatch(/^Redis: REDIS_URL redis:\/\/127\.0\.0\.1:6379/m);
-    expect(out.stdout).toMatch(/\[(ok|WARN)\] Health: (healthy|degraded)/);
-    expect(out.stdout).toContain('Queues');
+    expect(out.stdout).toContain('[WARN] Health: degraded');
+    expect(out.stdout).toMatch(new RegExp(`${QUEUE} +1 waiting`));
     expect(out.stdout).toContain('/slowqueries [--by total|mean|calls]');
     expect(out.stdout).toContain('Unknown command "nope"');
+  });
+
+  it('the shell numbers a reply’s choices, and typing a number presses one', async () => {
+    const out = await run(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, `/queue\n7\n1\nexit\n`);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`choices (type the number):\n  1) Inspect ${QUEUE}: /queue ${QUEUE}`);
+    // Pressing 1 ran `/queue shellq` through the interaction handler: the queue's own page.
+    expect(out.stdout).toContain(`[WARN] Queue ${QUEUE}`);
+    expect(out.stdout).toContain('Oldest waiting');
+    expect(out.stdout).toContain('No choice 7: pick 1 to 1.');
   });
 
   it('the CLI prints JSON on stdout and exits by status; bad usage exits 64', async () => {
@@ -69,13 +106,12 @@ describe('terminal front doors', () => {
   });
 
   it('a bad configuration exits 1 listing every problem and no secret', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-badcfg-'));
-    writeFileSync(join(dir, 'vigil.yaml'), 'probes:\n  timeoutMs: -5\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'probes:\n  timeoutMs: -5\n');
     const out = await run(main, {
       SLACK_BOT_TOKEN: 'xoxp-secret1',
       DATABASE_URL: 'mysql://root:pa55word@db/x',
       PORT: 'http',
-      VIGIL_CONFIG: join(dir, 'vigil.yaml'),
+      VIGIL_CONFIG: join(dir, 'bad.yaml'),
     });
     expect(out.code).toBe(1);
     for (const key of ['SLACK_BOT_TOKEN', 'DATABASE_URL', 'PORT', 'probes.timeoutMs']) expect(out.stderr).toContain(key);

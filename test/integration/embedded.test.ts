@@ -25,7 +25,7 @@ function portOpen(port: number): Promise<boolean> {
 describe('embedded Redis', () => {
   it('starts redis-server on a free port, answers PING, and stop() closes the port', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-redis-'));
-    const redis = await startEmbeddedRedis({ dir, log: quiet, pathEnv: process.env.PATH });
+    const redis = await startEmbeddedRedis({ dir, log: quiet, pathEnv: process.env.PATH ?? '' });
     try {
       const url = new URL(redis.url);
       expect(url.hostname).toBe('127.0.0.1');

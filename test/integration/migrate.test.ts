@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { createCommandAudit } from '../../src/audit/command-audit.ts';
 import type { CommandRun } from '../../src/core/dispatch.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
+import { createPool } from '../../src/db/pools.ts';
+import { createStateStore } from '../../src/db/state.ts';
 import type { Logger } from '../../src/log.ts';
 import { uniqueId } from '../support/env.ts';
 import { createTestDatabase, databaseUrl, testDatabase, type TestDatabase } from '../support/pg.ts';
@@ -21,8 +23,7 @@ const tempDirs: string[] = [];
 const databases: TestDatabase[] = [];
 
 function makePool(url: string, max = 2): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 1500 });
-  pool.on('error', () => undefined);
+  const pool = createPool(url, { name: 'vigil-test', max, onIdleError: () => undefined });
   pools.push(pool);
   return pool;
 }
@@ -42,7 +43,7 @@ function migrationsDir(files: Record<string, string>): string {
 }
 
 async function versions(pool: pg.Pool): Promise<number[]> {
-  const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+  const { rows } = await pool.query<{ version: number }>('SELECT version FROM vigil.schema_migrations ORDER BY version');
   return rows.map((r) => r.version);
 }
 
@@ -95,10 +96,12 @@ describe('migrate()', () => {
     const all = readMigrations().map((m) => m.version);
     expect(await migrate(pool)).toEqual(all);
     expect(await versions(pool)).toEqual(all);
-    const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations WHERE version = 1');
+    const { rows } = await pool.query<{ name: string }>('SELECT name FROM vigil.schema_migrations WHERE version = 1');
     expect(rows[0]?.name).toBe('command_runs');
-    // The table the first migration creates is there.
-    expect((await pool.query("SELECT to_regclass('command_runs') IS NOT NULL AS ok")).rows[0]).toEqual({ ok: true });
+    // The table the first migration creates is in Vigil's own schema, and nothing is in public.
+    expect((await pool.query("SELECT to_regclass('vigil.command_runs') IS NOT NULL AS ok")).rows[0]).toEqual({ ok: true });
+    const inPublic = await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+    expect(inPublic.rows).toEqual([]);
 
     expect(await migrate(pool)).toEqual([]);
     expect(await versions(pool)).toEqual(all);
@@ -123,7 +126,7 @@ describe('migrate()', () => {
     const check = replicas[0];
     if (!check) throw new Error('no replica pool');
     expect(await versions(check)).toEqual([1, 2, 3]);
-    expect((await check.query<{ n: string }>('SELECT count(*) AS n FROM beta')).rows[0]?.n).toBe('1');
+    expect((await check.query<{ n: string }>('SELECT count(*) AS n FROM vigil.beta')).rows[0]?.n).toBe('1');
   });
 
   it('rolls back a failing migration, names it, and releases the lock', async () => {
@@ -135,7 +138,7 @@ describe('migrate()', () => {
     const first = makePool(fresh.url, 1);
     await expect(migrate(first, readMigrations(broken))).rejects.toThrow(/^Migration 2_bad failed: .*no_such_column/);
     expect(await versions(first)).toEqual([1]);
-    expect((await first.query("SELECT to_regclass('half_done') IS NULL AS gone")).rows[0]).toEqual({ gone: true });
+    expect((await first.query("SELECT to_regclass('vigil.half_done') IS NULL AS gone")).rows[0]).toEqual({ gone: true });
 
     // Another replica is not blocked by a lock left behind, and applies the fixed migration.
     const fixed = migrationsDir({
@@ -185,7 +188,7 @@ describe('createCommandAudit()', () => {
 
   it('writes each run to command_runs, migrating the schema first', async () => {
     const { log, failures, failureCount } = auditDeps();
-    const audit = createCommandAudit({ pool, log, failures });
+    const audit = createCommandAudit({ state: createStateStore(pool), log, failures });
     audit.record(run());
     audit.record(
       run({
@@ -200,7 +203,7 @@ describe('createCommandAudit()', () => {
     await audit.flush();
 
     const { rows } = await pool.query(
-      'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome, duration_ms, error, at FROM command_runs ORDER BY id',
+      'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome, duration_ms, error, at FROM vigil.command_runs ORDER BY id',
     );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({
@@ -234,14 +237,14 @@ describe('createCommandAudit()', () => {
 
   it('keeps every run of a burst through a small pool, batching the inserts', async () => {
     const { log, failures, failureCount } = auditDeps();
-    const small = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 1500 });
+    const small = createPool(db.url, { name: 'vigil-test-small', max: 1, onIdleError: () => undefined });
     try {
-      const audit = createCommandAudit({ pool: small, log, failures });
+      const audit = createCommandAudit({ state: createStateStore(small), log, failures });
       const burst = Array.from({ length: 1200 }, (_, i) => run({ command: 'burst', text: String(i) }));
       for (const r of burst) audit.record(r);
       await audit.flush();
       const { rows } = await pool.query<{ n: string; distinct_args: string }>(
-        "SELECT count(*) AS n, count(DISTINCT args) AS distinct_args FROM command_runs WHERE command = 'burst'",
+        "SELECT count(*) AS n, count(DISTINCT args) AS distinct_args FROM vigil.command_runs WHERE command = 'burst'",
       );
       expect(rows[0]).toEqual({ n: '1200', distinct_args: '1200' });
       expect(await failureCount()).toBe(0);
@@ -253,7 +256,7 @@ describe('createCommandAudit()', () => {
   it('never throws when the database is missing: it counts and logs the failure', async () => {
     const { log, lines, failures, failureCount } = auditDeps();
     const missing = uniqueId('vigil_missing').toLowerCase();
-    const audit = createCommandAudit({ pool: makePool(databaseUrl(missing)), log, failures });
+    const audit = createCommandAudit({ state: createStateStore(makePool(databaseUrl(missing))), log, failures });
 
     expect(() => {
       audit.record(run());
@@ -273,7 +276,7 @@ describe('createCommandAudit()', () => {
     const late = testDatabase('vigil_late');
     databases.push(late);
     const latePool = makePool(late.url);
-    const audit = createCommandAudit({ pool: latePool, log, failures });
+    const audit = createCommandAudit({ state: createStateStore(latePool), log, failures });
 
     audit.record(run({ command: 'before' }));
     await audit.flush();
@@ -285,7 +288,7 @@ describe('createCommandAudit()', () => {
     audit.record(run({ command: 'after' }));
     await audit.flush();
     expect(await failureCount()).toBe(1);
-    const { rows } = await latePool.query<{ command: string }>('SELECT command FROM command_runs');
+    const { rows } = await latePool.query<{ command: string }>('SELECT command FROM vigil.command_runs');
     expect(rows.map((r) => r.command)).toEqual(['after']);
   });
 });

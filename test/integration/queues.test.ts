@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { createQueueInspector, type QueueInspector } from '../../src/probes/queues.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
-import { sleep, waitFor } from '../support/wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * createQueueInspector against real BullMQ queues in the machine's Redis. Everything lives under a
@@ -22,8 +22,14 @@ let inspector: QueueInspector;
 const producers: Queue[] = [];
 const workers: Worker[] = [];
 
-let waitingAddedAt = 0;
+// The backlog's two waiting jobs were created 10 and 1 minutes ago (BullMQ takes a job's
+// timestamp from its options), so "oldest" and "newest" are minutes apart, not milliseconds.
+const setUpAt = Date.now();
+const OLDEST_CREATED_AT = setUpAt - 10 * 60_000;
+const NEWEST_CREATED_AT = setUpAt - 60_000;
+const HELD_CREATED_AT = setUpAt - 5 * 60_000;
 const FAILING_REASONS = ['boom 1', 'boom 2'];
+let failingJobIds: string[] = [];
 
 function producer(name: string, p = prefix): Queue {
   const q = new Queue(name, { connection: workerConnection, prefix: p });
@@ -42,17 +48,16 @@ beforeAll(async () => {
   await inspectorRedis.connect();
   inspector = createQueueInspector({ redis: inspectorRedis, prefix });
 
-  // backlog: two waiting jobs 60 ms apart and one delayed job, no worker.
+  // backlog: two waiting jobs, added oldest first as a real producer would, and one delayed job;
+  // no worker.
   const backlog = producer('backlog');
-  waitingAddedAt = Date.now();
-  await backlog.add('first', {});
-  await sleep(60);
-  await backlog.add('second', {});
+  await backlog.add('first', {}, { timestamp: OLDEST_CREATED_AT });
+  await backlog.add('second', {}, { timestamp: NEWEST_CREATED_AT });
   await backlog.add('later', {}, { delay: 60_000 });
 
   // held: one job, queue paused.
   const held = producer('held');
-  await held.add('job', {});
+  await held.add('job', {}, { timestamp: HELD_CREATED_AT });
   await held.pause();
 
   // drained: had a job once, none left; only the meta hash (and id counter) remain.
@@ -62,13 +67,14 @@ beforeAll(async () => {
 
   // busy: a live worker recording metrics; 3 jobs complete, 2 fail on their only attempt.
   const busy = producer('busy');
-  await busy.addBulk([
+  const busyJobs = await busy.addBulk([
     { name: 'ok', data: {}, opts: { attempts: 1 } },
     { name: 'bad', data: { fail: FAILING_REASONS[0] }, opts: { attempts: 1 } },
     { name: 'ok', data: {}, opts: { attempts: 1 } },
     { name: 'bad', data: { fail: FAILING_REASONS[1] }, opts: { attempts: 1 } },
     { name: 'ok', data: {}, opts: { attempts: 1 } },
   ]);
+  failingJobIds = busyJobs.filter((j) => j.name === 'bad').map((j) => String(j.id));
   const busyWorker = new Worker('busy', processor, { connection: workerConnection, prefix, metrics: { maxDataPoints: 60 } });
   workers.push(busyWorker);
 
@@ -154,28 +160,34 @@ describe('detail()', () => {
     const now = Date.now();
     const d = await inspector.detail('backlog', now);
     expect(d.name).toBe('backlog');
-    expect(d.oldestWaitingAgeMs).not.toBeNull();
-    // The first job was added at or after waitingAddedAt, the second 60 ms later.
-    expect(d.oldestWaitingAgeMs).toBeLessThanOrEqual(now - waitingAddedAt);
-    expect(d.oldestWaitingAgeMs).toBeGreaterThanOrEqual(60);
+    expect(d.oldestWaitingAgeMs).toBe(now - OLDEST_CREATED_AT);
+    expect(await inspector.oldestWaitingAge('backlog', now)).toBe(now - OLDEST_CREATED_AT);
     expect(d.workers).toBe(0);
     expect(d.recentFailures).toEqual([]);
+  });
+
+  it('counts a paused queue\'s jobs as waiting, with their age', async () => {
+    const now = Date.now();
+    expect(await inspector.oldestWaitingAge('held', now)).toBe(now - HELD_CREATED_AT);
   });
 
   it('has no oldest waiting age when nothing waits', async () => {
     const d = await inspector.detail('drained');
     expect(d.oldestWaitingAgeMs).toBeNull();
+    expect(await inspector.oldestWaitingAge('drained')).toBeNull();
   });
 
   it('lists recent failures with their reasons and attempts', async () => {
     const d = await inspector.detail('busy');
     expect(d.recentFailures).toHaveLength(2);
     expect(d.recentFailures.map((f) => f.reason).sort()).toEqual(FAILING_REASONS);
+    expect(d.recentFailures.map((f) => f.jobId).sort()).toEqual([...failingJobIds].sort());
+    const now = Date.now();
     for (const f of d.recentFailures) {
       expect(f.jobName).toBe('bad');
       expect(f.attempts).toBe(1);
-      expect(f.finishedAt).toBeGreaterThan(0);
-      expect(f.jobId).not.toBe('?');
+      expect(f.finishedAt).toBeGreaterThanOrEqual(setUpAt);
+      expect(f.finishedAt).toBeLessThanOrEqual(now);
     }
   });
 
@@ -238,7 +250,9 @@ describe('inspection is read-only', () => {
     try {
       await fresh.counts('backlog');
       await fresh.detail('backlog');
-      await sleep(50); // a meta write would be fire-and-forget after the Queue connects
+      // A meta write would be fire-and-forget, sent on this connection once the Queue is ready
+      // (before the calls above); a round trip on the same connection waits for it, not a timer.
+      await inspectorRedis.ping();
     } finally {
       await fresh.close();
     }
@@ -251,7 +265,7 @@ describe('inspection is read-only', () => {
     try {
       const d = await fresh.detail('ghost');
       expect(d).toMatchObject({ waiting: 0, failed: 0, paused: false, throughput: null, oldestWaitingAgeMs: null });
-      await sleep(50);
+      await inspectorRedis.ping();
     } finally {
       await fresh.close();
     }

@@ -16,8 +16,17 @@ export function databaseUrl(database: string): string {
   return url.toString();
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+/** URL of `database` on the test server as `role` (the server trusts local connections). */
+export function roleUrl(role: string, database: string): string {
+  const url = new URL(databaseUrl(database));
+  url.username = role;
+  url.password = '';
+  return url.toString();
+}
+
+/** Run one statement as the test server's administrator, in `database` (default: the test database). */
+export async function adminQuery(sql: string, database?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: database ? databaseUrl(database) : TEST_DATABASE_URL });
   await client.connect();
   try {
     await client.query(sql);
@@ -33,8 +42,8 @@ export function testDatabase(prefix: string): TestDatabase {
   return {
     name,
     url: databaseUrl(name),
-    create: () => admin(`CREATE DATABASE ${name}`),
-    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    create: () => adminQuery(`CREATE DATABASE ${name}`),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 

@@ -100,3 +100,63 @@ export async function postSigned(url: string, req: SignedRequest): Promise<Slack
   }
   return { status: res.status, contentType, text, json };
 }
+
+/** The parts of a button click that vary; the rest is shaped like Slack's own block_actions. */
+export interface BlockActionFields {
+  actionId: string;
+  value: string;
+  userId?: string;
+  userName?: string;
+  channelId?: string;
+  messageTs?: string;
+  responseUrl?: string;
+}
+
+/** A block_actions interaction as Slack posts it: form-encoded, the JSON in `payload`. */
+export function blockActionsBody(f: BlockActionFields): string {
+  const messageTs = f.messageTs ?? '1700000000.000100';
+  const channelId = f.channelId ?? 'C2147483705';
+  const payload = {
+    type: 'block_actions',
+    user: { id: f.userId ?? 'U2147483697', username: f.userName ?? 'steve', name: f.userName ?? 'steve', team_id: 'T0001' },
+    api_app_id: 'A0VIGIL01',
+    token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+    container: { type: 'message', message_ts: messageTs, channel_id: channelId, is_ephemeral: false },
+    trigger_id: `${Date.now()}.${hex(4)}.${hex(16)}`,
+    team: { id: 'T0001', domain: 'example' },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channelId, name: 'incidents' },
+    message: { type: 'message', ts: messageTs, text: 'Health: degraded', user: 'U0VIGIL', bot_id: 'B0VIGIL' },
+    state: { values: {} },
+    ...(f.responseUrl ? { response_url: f.responseUrl } : {}),
+    actions: [
+      { type: 'button', action_id: f.actionId, block_id: 'b1', text: { type: 'plain_text', text: 'Go', emoji: true }, value: f.value, action_ts: `${Date.now() / 1000}` },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** A view_submission as Slack posts it: the modal's inputs by block id and action id. */
+export function viewSubmissionBody(f: { callbackId: string; values: Record<string, string>; userId?: string; privateMetadata?: string }): string {
+  const values = Object.fromEntries(Object.entries(f.values).map(([blockId, value]) => [blockId, { input: { type: 'plain_text_input', value } }]));
+  const payload = {
+    type: 'view_submission',
+    team: { id: 'T0001', domain: 'example' },
+    user: { id: f.userId ?? 'U2147483697', username: 'steve', name: 'steve', team_id: 'T0001' },
+    api_app_id: 'A0VIGIL01',
+    token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+    trigger_id: `${Date.now()}.${hex(4)}.${hex(16)}`,
+    view: {
+      id: 'V0001',
+      type: 'modal',
+      callback_id: f.callbackId,
+      private_metadata: f.privateMetadata ?? '',
+      title: { type: 'plain_text', text: 'Vigil' },
+      blocks: [],
+      state: { values },
+    },
+    response_urls: [],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

@@ -69,6 +69,14 @@ describe('loadConfig', () => {
     expect(found).toContain('probes.http.0.url');
   });
 
+  it('refuses Vigil’s own queue prefix when it is the prefix Vigil inspects', () => {
+    const d = dir();
+    writeFileSync(join(d, 'same.yaml'), 'bullmq:\n  prefix: jobs\nstate:\n  queuePrefix: jobs\n');
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'same.yaml' }, d)).join('\n')).toContain('state.queuePrefix: must differ from bullmq.prefix');
+    const config = loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil@db/vigil' }, d);
+    expect([config.file.state.queuePrefix, config.env.VIGIL_DATABASE_URL]).toEqual(['vigil', 'postgres://vigil@db/vigil']);
+  });
+
   it('reports a missing VIGIL_CONFIG file and broken YAML', () => {
     const d = dir();
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'nope.yaml' }, d)).join()).toContain('file not found');
@@ -80,5 +88,7 @@ describe('loadConfig', () => {
     const root = new URL('../../..', import.meta.url).pathname;
     const config = loadConfig({ VIGIL_CONFIG: 'manifests/vigil.example.yaml' }, root);
     expect(config.file.probes.http.length).toBeGreaterThan(0);
+    expect(config.file.slack.outbox).toEqual({ perSecond: 0.9, burst: 3 });
+    expect(config.file.state.queuePrefix).toBe('vigil');
   });
 });

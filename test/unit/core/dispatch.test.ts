@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand, type Command } from '../../../src/core/command.ts';
+import { bindCommands, defineCommand, type Command } from '../../../src/core/command.ts';
 import { createDispatcher, type CommandRun } from '../../../src/core/dispatch.ts';
 import type { CommandDeps } from '../../../src/core/deps.ts';
 import { AppError } from '../../../src/core/errors.ts';
@@ -34,7 +34,7 @@ const invoker = { surface: 'shell' as const, userId: 'U1' };
 function setup(commands: readonly Command[] = [echo, broken]) {
   const runs: CommandRun[] = [];
   const errors: string[] = [];
-  const dispatcher = createDispatcher({ commands, deps, onRun: (r) => runs.push(r), logError: (m) => errors.push(m) });
+  const dispatcher = createDispatcher({ commands: bindCommands(commands, deps), onRun: (r) => runs.push(r), logError: (m) => errors.push(m) });
   return { dispatcher, runs, errors };
 }
 

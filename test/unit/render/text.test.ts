@@ -11,7 +11,7 @@ const reply: Reply = {
     { heading: 'Counts', fields: [{ label: 'Waiting', value: '4' }, { label: 'Oldest waiting', value: '3m' }] },
   ],
   notes: ['a note'],
-  actions: [{ label: 'Inspect emails', command: '/queue emails' }],
+  suggestions: [{ label: 'Inspect emails', command: '/queue emails' }],
   data: { queues: 2 },
 };
 
@@ -27,7 +27,7 @@ describe('renderText', () => {
     expect(emails.indexOf('3')).toBe(webhooks.indexOf('0'));
     expect(header.indexOf('failed')).toBe(emails.lastIndexOf('3'));
     expect(renderText(reply)).toContain('Oldest waiting  3m');
-    expect(renderText(reply)).toContain('next: Inspect emails: /queue emails');
+    expect(renderText(reply)).toContain('choices (type the number):\n  1) Inspect emails: /queue emails');
   });
 });
 

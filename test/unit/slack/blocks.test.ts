@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RUN_COMMAND } from '../../../src/core/interactions.ts';
 import { clip, escapeMrkdwn, LIMITS, renderBlocks } from '../../../src/slack/blocks.ts';
 import type { Reply } from '../../../src/core/reply.ts';
 import { validateBlocks } from '../../support/slack-api-server.ts';
@@ -34,15 +35,47 @@ describe('renderBlocks', () => {
         { heading: 'Queues', table: { columns: ['name', 'state'], rows: [['emails', '3 waiting & 1 failed']], rowStatus: ['warn'] } },
       ],
       notes: ['note <b>'],
-      actions: [{ label: 'Inspect emails', command: '/queue emails' }],
+      suggestions: [{ label: 'Inspect emails', command: '/queue emails' }],
     };
     const message = renderBlocks(reply);
     expect(message.response_type).toBe('ephemeral');
     expect(message.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Health: degraded' } });
     expect(texts(message.blocks)).toContain('queue &lt;emails&gt;');
     expect(texts(message.blocks)).toContain('3 waiting &amp; 1 failed');
-    expect(texts(message.blocks)).toContain('/queue emails');
     expect(message.text).toContain('Health: degraded');
+    expect(validateBlocks(message.blocks)).toEqual([]);
+    // The suggestion becomes a button that runs its command when pressed.
+    expect(message.blocks.at(-1)).toEqual({
+      type: 'actions',
+      elements: [{ type: 'button', action_id: `${RUN_COMMAND}#0`, text: { type: 'plain_text', text: 'Inspect emails', emoji: true }, value: '/queue emails' }],
+    });
+  });
+
+  it('escapes the notification text, which Slack reads as mrkdwn too', () => {
+    const message = renderBlocks({ title: 'Queue <!here>', status: 'fail', summary: 'No queue named "<!channel>" & co' });
+    expect(message.text).toBe('Queue &lt;!here&gt;: No queue named "&lt;!channel&gt;" &amp; co');
+  });
+
+  it('draws buttons with style and confirm dialog, ids unique per message, within Slack limits', () => {
+    const message = renderBlocks({
+      title: 'Approve?',
+      status: 'info',
+      buttons: [
+        { handler: 'approval.decide', label: 'Approve', value: 'approve:42', style: 'primary', confirm: { title: 'Restart the API?', text: 'x'.repeat(400), confirm: 'Yes, restart it now please, really', deny: 'No' } },
+        { handler: 'approval.decide', label: 'D'.repeat(100), value: 'deny:42', style: 'danger' },
+        { handler: 'approval.decide', label: 'Too much data', value: 'v'.repeat(2001) },
+      ],
+    });
+    const actions = message.blocks.filter((b) => b.type === 'actions');
+    expect(actions).toHaveLength(1);
+    const elements = actions[0]?.elements as Array<Record<string, unknown>>;
+    expect(elements.map((e) => e.action_id)).toEqual(['approval.decide#0', 'approval.decide#1']);
+    expect(elements.map((e) => e.style)).toEqual(['primary', 'danger']);
+    expect(elements[0]?.confirm).toMatchObject({ title: { text: 'Restart the API?' }, deny: { text: 'No' } });
+    expect(JSON.stringify(elements[0]?.confirm)).not.toContain('x'.repeat(300));
+    expect((elements[1]?.text as { text: string }).text).toHaveLength(LIMITS.buttonText);
+    // The third button's value is over 2000 characters: left out, and said so rather than rejected.
+    expect(texts(message.blocks)).toContain('1 button(s) left out');
     expect(validateBlocks(message.blocks)).toEqual([]);
   });
 
@@ -64,11 +97,15 @@ describe('renderBlocks', () => {
         table: { columns: ['a', 'query'], rows: Array.from({ length: 200 }, () => ['1', long]) },
       })),
       notes: Array.from({ length: 40 }, () => long),
+      buttons: Array.from({ length: 30 }, (_, i) => ({ handler: 'h', label: long, value: String(i) })),
     };
     const message = renderBlocks(reply);
     expect(message.blocks.length).toBe(LIMITS.blocks);
     expect(validateBlocks(message.blocks)).toEqual([]);
-    expect(JSON.stringify(message.blocks.at(-1))).toContain('more blocks left out');
+    expect(texts(message.blocks)).toContain('more blocks left out');
+    // The buttons (an Approve, say) survive the cut: 30 of them in two actions blocks at the end.
+    const actions = message.blocks.slice(-2);
+    expect(actions.map((b) => (b.elements as unknown[]).length)).toEqual([25, 5]);
   });
 
   it('splits a long table over several code sections instead of clipping rows away', () => {

@@ -1,0 +1,112 @@
+import type { Invoker } from './command.ts';
+import { describeError, isAppError } from './errors.ts';
+import type { Button, Reply } from './reply.ts';
+import { elapsedMs } from './timeout.ts';
+
+/** The built-in handler behind every suggestion: run the suggested command for whoever clicked. */
+export const RUN_COMMAND = 'vigil.command';
+
+/** Handler ids travel in Slack's action_id / callback_id next to a `#n` suffix, hence no `#`. */
+const HANDLER_ID = /^[a-z][a-z0-9._-]{0,100}$/;
+
+/** A button pressed: who, where, on which message, which button, with what value. */
+export interface Click {
+  kind: 'button';
+  handler: string;
+  value: string;
+  invoker: Invoker;
+  /** The message the button sat on (Slack), so a handler can update it or reply in its thread. */
+  message?: { channelId: string; ts: string; threadTs?: string };
+}
+
+/** A form (Slack modal) submitted: its fields by block id, plus what the form carried along. */
+export interface FormSubmission {
+  kind: 'form';
+  handler: string;
+  values: Record<string, string>;
+  privateMetadata: string;
+  invoker: Invoker;
+}
+
+export type Interaction = Click | FormSubmission;
+
+export interface InteractionAnswer {
+  /** Shown to the person who clicked (ephemeral in Slack). */
+  reply?: Reply;
+  /** Replace the message the button sat on (e.g. "Approved by …") instead of answering beside it. */
+  replaceOriginal?: boolean;
+  /** Forms only: problems by block id; the form stays open showing them. */
+  errors?: Record<string, string>;
+}
+
+export interface InteractionHandler {
+  id: string;
+  handle(interaction: Interaction): Promise<InteractionAnswer>;
+}
+
+export type InteractionOutcome = 'ok' | 'stale' | 'error';
+
+export interface InteractionRun {
+  handler: string;
+  kind: Interaction['kind'];
+  invoker: Invoker;
+  outcome: InteractionOutcome;
+  durationMs: number;
+}
+
+export interface InteractionDispatcher {
+  /** Never rejects: an unknown, stale or failing handler still gets an answer to show. */
+  dispatch(interaction: Interaction): Promise<InteractionAnswer>;
+}
+
+export interface InteractionDispatcherDeps {
+  handlers: readonly InteractionHandler[];
+  onRun?: (run: InteractionRun) => void;
+  logError?: (message: string, run: InteractionRun) => void;
+}
+
+/** Clicks reach their handler the way slash commands reach their command. */
+export function createInteractionDispatcher(d: InteractionDispatcherDeps): InteractionDispatcher {
+  const byId = new Map<string, InteractionHandler>();
+  for (const h of d.handlers) {
+    if (!HANDLER_ID.test(h.id)) throw new Error(`Interaction handler id "${h.id}" must match ${HANDLER_ID}`);
+    if (byId.has(h.id)) throw new Error(`Two interaction handlers share the id "${h.id}"`);
+    byId.set(h.id, h);
+  }
+
+  return {
+    async dispatch(interaction) {
+      const start = performance.now();
+      const finish = (answer: InteractionAnswer, outcome: InteractionOutcome): InteractionAnswer => {
+        const run = { handler: interaction.handler, kind: interaction.kind, invoker: interaction.invoker, outcome, durationMs: elapsedMs(start) };
+        d.onRun?.(run);
+        return answer;
+      };
+      const handler = byId.get(interaction.handler);
+      if (!handler) {
+        const what = interaction.kind === 'button' ? 'This button' : 'This form';
+        return finish({ reply: notice('info', `${what} is no longer handled by Vigil; it may come from an older message. Run the command again for a fresh one.`) }, 'stale');
+      }
+      try {
+        return finish(await handler.handle(interaction), 'ok');
+      } catch (err) {
+        if (isAppError(err)) return finish({ reply: notice(err.code === 'stale' ? 'info' : 'fail', err.userMessage) }, err.code === 'stale' ? 'stale' : 'error');
+        const run = { handler: handler.id, kind: interaction.kind, invoker: interaction.invoker, outcome: 'error' as const, durationMs: elapsedMs(start) };
+        d.logError?.(describeError(err), run);
+        return finish({ reply: notice('fail', 'Something went wrong handling this click. The error was logged.') }, 'error');
+      }
+    },
+  };
+}
+
+function notice(status: Reply['status'], summary: string): Reply {
+  return { title: 'Vigil', status, summary };
+}
+
+/** Every button a reply offers, suggestions included (they run their command when pressed). */
+export function replyButtons(reply: Reply): Button[] {
+  return [
+    ...(reply.buttons ?? []),
+    ...(reply.suggestions ?? []).map((s): Button => ({ handler: RUN_COMMAND, label: s.label, value: s.command })),
+  ];
+}

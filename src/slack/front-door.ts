@@ -1,0 +1,53 @@
+import type { SlackMode } from '../config/load.ts';
+import type { Dispatcher } from '../core/dispatch.ts';
+import { describeError } from '../core/errors.ts';
+import type { InteractionDispatcher } from '../core/interactions.ts';
+import type { Route } from '../http/route.ts';
+import type { Logger } from '../log.ts';
+import { createSlackApp } from './app.ts';
+import { registerCommandListener } from './command-listener.ts';
+import { registerInteractionListener } from './interaction-listener.ts';
+import { slackEventsRoute } from './receiver.ts';
+
+export interface SlackFrontDoorOptions {
+  mode: Exclude<SlackMode, { kind: 'none' }>;
+  slackApiUrl: string | undefined;
+  log: Logger;
+  commands: Dispatcher;
+  interactions: InteractionDispatcher;
+  ackAfterMs: number;
+  visibility: 'ephemeral' | 'in_channel';
+  /** Skip `auth.test` (benchmarks pass ids they already know). */
+  botIdentity?: { botId: string; botUserId: string };
+}
+
+/** Slack as a way in: slash commands and clicks reach the dispatchers, over HTTP or Socket Mode. */
+export interface SlackFrontDoor {
+  /** `POST /slack/events` in HTTP mode; none in Socket Mode. */
+  routes: Route[];
+  /** Check the token (`auth.test`) and, in Socket Mode, connect. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Everything Bolt stays inside here: the rest of Vigil sees routes and a start/stop pair. */
+export function createSlackFrontDoor(opts: SlackFrontDoorOptions): SlackFrontDoor {
+  const { app, receiver } = createSlackApp(opts);
+  const logError = (message: string) => opts.log.error(message);
+  registerCommandListener(app, { dispatcher: opts.commands, ackAfterMs: opts.ackAfterMs, visibility: opts.visibility, logError });
+  registerInteractionListener(app, { interactions: opts.interactions, logError });
+  return {
+    routes: receiver ? [slackEventsRoute(receiver)] : [],
+    async start() {
+      try {
+        await app.init();
+        if (opts.mode.kind === 'socket') await app.start();
+      } catch (err) {
+        throw new Error(`Slack: could not connect (${describeError(err)}). Check SLACK_BOT_TOKEN / SLACK_APP_TOKEN.`, { cause: err });
+      }
+    },
+    async stop() {
+      if (opts.mode.kind === 'socket') await app.stop();
+    },
+  };
+}

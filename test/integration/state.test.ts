@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pools.ts';
+import { createStateStore, describeState } from '../../src/db/state.ts';
+import { uniqueId } from '../support/env.ts';
+import { adminQuery, createTestDatabase, roleUrl, type TestDatabase } from '../support/pg.ts';
+
+/**
+ * Vigil's state store against real roles: one that may only read (pg_monitor), and one that may
+ * write rows but not create tables. Nothing here is faked; the server says what each may do.
+ */
+let db: TestDatabase;
+const pools: pg.Pool[] = [];
+const readOnlyRole = uniqueId('vigil_ro').toLowerCase();
+const writerRole = uniqueId('vigil_rw').toLowerCase();
+
+function pool(url: string): pg.Pool {
+  const p = createPool(url, { name: 'vigil-test', max: 2, onIdleError: () => undefined });
+  pools.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('vigil_state');
+  await adminQuery(`CREATE ROLE ${readOnlyRole} LOGIN IN ROLE pg_monitor`);
+  await adminQuery(`CREATE ROLE ${writerRole} LOGIN`);
+});
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.end()));
+  await db?.drop();
+  await adminQuery(`DROP ROLE IF EXISTS ${readOnlyRole}`);
+  await adminQuery(`DROP ROLE IF EXISTS ${writerRole}`);
+});
+
+describe('state store', () => {
+  it('is off, saying why, for a role that may not create schema vigil, and creates nothing', async () => {
+    const store = createStateStore(pool(roleUrl(readOnlyRole, db.name)));
+    const status = await store.ready();
+    expect(status.kind).toBe('off');
+    expect(describeState(status, 'the inspected database')).toMatch(/^State: OFF, the audit trail is not kept: .*permission denied for database/);
+    // Off is final: no retry storm against a role that will never be allowed.
+    expect((await store.ready()).kind).toBe('off');
+    const admin = pool(db.url);
+    expect((await admin.query("SELECT nspname FROM pg_namespace WHERE nspname = 'vigil'")).rows).toEqual([]);
+  });
+
+  it('is ready for a role that may write rows but not create tables, once an administrator migrated', async () => {
+    const admin = createStateStore(pool(db.url));
+    expect((await admin.ready()).kind).toBe('ready');
+    await adminQuery(`GRANT USAGE ON SCHEMA vigil TO ${writerRole}`, db.name);
+    await adminQuery(`GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA vigil TO ${writerRole}`, db.name);
+
+    const store = createStateStore(pool(roleUrl(writerRole, db.name)));
+    const status = await store.ready();
+    expect(status).toMatchObject({ kind: 'ready', applied: [] });
+    if (status.kind !== 'ready') throw new Error('unreachable');
+    await status.pool.query("INSERT INTO vigil.command_runs (surface, user_id, command, args, outcome, duration_ms) VALUES ('cli', 'u', 'health', '', 'ok', 1)");
+    expect((await status.pool.query('SELECT count(*)::int AS n FROM vigil.command_runs')).rows[0]).toEqual({ n: 1 });
+  });
+
+  it('is unreachable (and retried) while the database does not answer, and off without one', async () => {
+    const gone = createStateStore(pool(roleUrl('postgres', uniqueId('vigil_nodb').toLowerCase())));
+    const status = await gone.ready();
+    expect(status.kind).toBe('unreachable');
+    expect(describeState(status, 'the inspected database')).toMatch(/did not answer \(.*does not exist\); the audit trail starts once it does/);
+    expect((await createStateStore(null, 'DATABASE_URL is not set').ready())).toEqual({ kind: 'off', why: 'DATABASE_URL is not set' });
+  });
+});
