@@ -4,7 +4,7 @@
  * Slack Web API stand-in in place of slack.com. Requests are signed and shaped like Slack's own.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -426,11 +426,14 @@ describe('a command slower than the ack threshold', () => {
   let slowTarget: Server;
   const logLines: string[] = [];
   const PROBE_DELAY_MS = 600;
+  /** While set, the target holds its answers until the test lets them go: order, not timing. */
+  let held: ServerResponse[] | null = null;
 
   beforeAll(async () => {
     // An HTTP probe target that takes its time, so /health outlives `ackAfterMs`.
     slowTarget = createServer((_req, res) => {
-      setTimeout(() => res.end('ok'), PROBE_DELAY_MS);
+      if (held) held.push(res);
+      else setTimeout(() => res.end('ok'), PROBE_DELAY_MS);
     });
     await new Promise<void>((resolve) => slowTarget.listen(0, '127.0.0.1', resolve));
     const targetPort = (slowTarget.address() as AddressInfo).port;
@@ -442,7 +445,7 @@ describe('a command slower than the ack threshold', () => {
       'slow',
       {
         slack: { ackAfterMs: 100 },
-        probes: { timeoutMs: 1500, http: [{ name: 'slow-api', url: `http://127.0.0.1:${targetPort}/status?key=abc` }] },
+        probes: { timeoutMs: 2500, http: [{ name: 'slow-api', url: `http://127.0.0.1:${targetPort}/status?key=abc` }] },
         bullmq: { prefix: `${prefix}_slow` },
       },
       log,
@@ -463,16 +466,24 @@ describe('a command slower than the ack threshold', () => {
     return result;
   }
 
-  it('acks with "Working on" at once and answers through response_url', async () => {
+  it('acks with "Working on" while the probe is still out, and answers through response_url', async () => {
     const user = uniqueUser('slow');
     const responseId = `slow-${user}`;
-    const started = performance.now();
-    const res = await send({ command: '/health', user_id: user, response_url: slack.responseUrl(responseId) });
-    const ackMs = performance.now() - started;
+    const waiting: ServerResponse[] = [];
+    held = waiting;
+    let res: SlackPostResult;
+    try {
+      res = await send({ command: '/health', user_id: user, response_url: slack.responseUrl(responseId) });
+      // The ack came back while the target still held the probe's request, before any answer.
+      expect(waiting).toHaveLength(1);
+      expect(slack.responses.filter((r) => r.path.endsWith(`/${responseId}`))).toEqual([]);
+    } finally {
+      held = null;
+      for (const r of waiting) r.end('ok');
+    }
     expect(res.status).toBe(200);
     expect(res.json?.text).toBe(':hourglass_flowing_sand: Working on /health…');
     expect(res.json?.response_type).toBe('ephemeral');
-    expect(ackMs).toBeLessThan(PROBE_DELAY_MS - 100);
 
     await slack.waitFor(() => slack.responses.some((r) => r.path.endsWith(`/${responseId}`)), 5000);
     const posts = slack.responses.filter((r) => r.path.endsWith(`/${responseId}`));
@@ -505,8 +516,6 @@ describe('a command slower than the ack threshold', () => {
     const bad = await postSigned(eventsUrl, signBody('command=not-a-command&text=', { signingSecret: SIGNING_SECRET }));
     replyBodies.push(bad.text);
     await vigil.container.flushAudit();
-    // Let the slow /vigil nope reply reach the stand-in before reading its posts.
-    await new Promise((r) => setTimeout(r, 300));
     replyBodies.push(...slack.responses.map((r) => JSON.stringify(r.body)));
 
     expect(logLines.length).toBeGreaterThan(0);

@@ -271,7 +271,7 @@ describe('/health', () => {
 
     const verbose = await run('/health', '--verbose');
     expect(section(verbose.reply, 'billing').fields).toContainEqual({ label: 'Status', value: '503 (expected 2xx)' });
-    expect(field(verbose.reply, 'queue mirror', 'URL')).toBe(`http://127.0.0.1:${target.port}/up?…`);
+    expect(field(verbose.reply, 'queue mirror', 'URL')).toBe(`http://user:***@127.0.0.1:${target.port}/up?…`);
     expect(JSON.stringify(verbose.reply)).not.toMatch(/pw-secret|t0p/);
   });
 
