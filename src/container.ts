@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { join } from 'node:path';
 import type { Config } from './config/load.ts';
 import { redactUrl } from './core/redact.ts';
@@ -14,6 +14,7 @@ import { describeError } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
+import { connectProbeRedis } from './db/redis.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
@@ -154,7 +155,7 @@ async function buildInfrastructure(config: Config, opts: ContainerOptions, stops
     stops,
   );
   if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
-  const probeRedis = 'url' in redisEndpoint ? await connectRedis(redisEndpoint.url, log) : null;
+  const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
   return { config, log, metrics: createMetrics(), probeDb, state, probeRedis, missing };
 }
@@ -207,31 +208,4 @@ async function resolveEndpoint(spec: EndpointSpec, opts: ContainerOptions, stops
     opts.announce(`${spec.label}: unavailable: ${missing}`);
     return { missing };
   }
-}
-
-/**
- * A fast-failing client: commands error at once while Redis is down (no offline queue) and it
- * reconnects in the background, so /health reports "down" instead of hanging.
- */
-async function connectRedis(url: string, log: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    connectTimeout: 1000,
-    commandTimeout: 1500,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-  });
-  let lastError = '';
-  redis.on('error', (err: Error) => {
-    // Reconnect attempts repeat the same error; log each distinct one once.
-    const message = describeError(err);
-    if (message !== lastError) log.warn({ err: message }, 'redis connection error');
-    lastError = message;
-  });
-  redis.on('ready', () => {
-    lastError = '';
-  });
-  await redis.connect().catch((err: unknown) => log.warn({ err: describeError(err) }, 'redis not reachable at start; will keep retrying'));
-  return redis;
 }

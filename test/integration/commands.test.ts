@@ -11,12 +11,15 @@ import { createDispatcher, type CommandRun, type DispatchResult } from '../../sr
 import type { Reply, Section } from '../../src/core/reply.ts';
 import { createHealthService, type HealthSnapshot } from '../../src/probes/health.ts';
 import type { HttpTarget } from '../../src/probes/http.ts';
+import { createPool } from '../../src/db/pools.ts';
+import { connectProbeRedis } from '../../src/db/redis.ts';
+import { createLogger } from '../../src/log.ts';
 import { createQueueInspector, type QueueDetail, type QueueThresholds } from '../../src/probes/queues.ts';
 import type { EvaluatedReading } from '../../src/probes/reading.ts';
 import type { ActivityRow, StatementStat, StatementsUnavailable } from '../../src/probes/statements.ts';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { startFreezableProxy } from '../support/freezable-proxy.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -39,10 +42,9 @@ const closers: Array<() => Promise<void> | void> = [];
 let pool: pg.Pool;
 let redis: Redis;
 
-function makePool(connectionString: string): pg.Pool {
-  // Same fail-fast settings as the container's pool.
-  const p = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 1500, statement_timeout: 5000, application_name: 'vigil-test' });
-  p.on('error', () => undefined);
+/** Built as the container builds its probe pool; `readOnly: false` only where a test sets things up. */
+function makePool(connectionString: string, readOnly = true): pg.Pool {
+  const p = createPool(connectionString, { name: 'vigil-test', max: 4, readOnly, onIdleError: () => undefined });
   closers.push(() => (p.ended ? undefined : p.end()));
   return p;
 }
@@ -99,8 +101,7 @@ async function startTarget(status: (path: string) => number, delayMs = 0): Promi
 
 beforeAll(async () => {
   pool = makePool(TEST_DATABASE_URL);
-  redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  await redis.connect();
+  redis = await connectProbeRedis(TEST_REDIS_URL, createLogger('silent'));
   closers.push(() => redis.disconnect());
 
   const emails = new Queue('emails', { connection: redis, prefix });
@@ -366,8 +367,8 @@ describe('/slowqueries with pg_stat_statements', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('vigil_stmts');
+    await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
     statsPool = makePool(db.url);
-    await statsPool.query('CREATE EXTENSION pg_stat_statements');
     // Three statements with different shapes (constants are normalised, aliases are not part of
     // the query id) and known costs:
     //   s1: 1 call × 150 ms  → highest mean

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { connectProbeRedis } from '../../src/db/redis.ts';
+import { createLogger } from '../../src/log.ts';
 import { createQueueInspector, type QueueInspector } from '../../src/probes/queues.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
@@ -44,8 +46,7 @@ async function processor(job: Job<{ fail?: string }>): Promise<string> {
 
 beforeAll(async () => {
   workerConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  inspectorRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-  await inspectorRedis.connect();
+  inspectorRedis = await connectProbeRedis(TEST_REDIS_URL, createLogger('silent'));
   inspector = createQueueInspector({ redis: inspectorRedis, prefix });
 
   // backlog: two waiting jobs, added oldest first as a real producer would, and one delayed job;

@@ -1,0 +1,45 @@
+import { Redis } from 'ioredis';
+import { describeError } from '../core/errors.ts';
+import type { Logger } from '../log.ts';
+
+/**
+ * The client probes and commands read through: commands error at once while Redis is down (no
+ * offline queue, short timeouts) and it reconnects in the background, so /health reports "down"
+ * instead of hanging. Resolves even when Redis is unreachable at start.
+ */
+export async function connectProbeRedis(url: string, log: Logger): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+    commandTimeout: 1500,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  });
+  logDistinctErrors(redis, log, 'redis connection error');
+  await redis.connect().catch((err: unknown) => log.warn({ err: describeError(err) }, 'redis not reachable at start; will keep retrying'));
+  return redis;
+}
+
+/**
+ * The connection for Vigil's own BullMQ queues and workers (the outbox, actions): BullMQ requires
+ * `maxRetriesPerRequest: null` there, and blocking commands must wait rather than fail fast.
+ */
+export function createQueueConnection(url: string, log: Logger): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (attempt) => Math.min(attempt * 200, 5000) });
+  logDistinctErrors(redis, log, 'redis (vigil queues) connection error');
+  return redis;
+}
+
+/** Reconnect attempts repeat the same error; log each distinct one once until it recovers. */
+function logDistinctErrors(redis: Redis, log: Logger, message: string): void {
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    const text = describeError(err);
+    if (text !== lastError) log.warn({ err: text }, message);
+    lastError = text;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+}
