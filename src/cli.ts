@@ -15,7 +15,7 @@ export async function runCli(argv: string[]): Promise<number> {
   if (!config) return 1;
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
-  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true });
+  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, role: 'cli' });
   try {
     const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
     const user = userInfo().username;

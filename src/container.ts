@@ -14,7 +14,9 @@ import { describeError } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
-import { connectProbeRedis } from './db/redis.ts';
+import { connectProbeRedis, createQueueConnection } from './db/redis.ts';
+import { createSlackClient } from './slack/client.ts';
+import { createOutbox, type Outbox } from './slack/outbox/outbox.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
@@ -35,6 +37,12 @@ export interface Infrastructure {
   probeRedis: Redis | null;
   /** Why Postgres or Redis is absent, for commands and /health to say. */
   missing: { postgres?: string; redis?: string };
+  /**
+   * The one path for every Slack message Vigil starts itself (bot only, with Slack, Redis and
+   * state). Null with the reason otherwise; a feature that needs it says so.
+   */
+  outbox: Outbox | null;
+  outboxMissing?: string;
 }
 
 export interface Container {
@@ -58,6 +66,8 @@ export interface ContainerOptions {
   announce: (line: string) => void;
   /** Start embedded Postgres/Redis when no URL is configured (the bot and CLI do; tests don't). */
   embedded: boolean;
+  /** The bot opens Vigil's own queues and the Slack client; a one-shot CLI run needs neither. */
+  role: 'bot' | 'cli';
   features?: readonly FeatureFactory[];
 }
 
@@ -65,7 +75,7 @@ export interface ContainerOptions {
 export async function createContainer(config: Config, opts: ContainerOptions): Promise<Container> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
-  const infra = await buildInfrastructure(config, opts, stops);
+  const { infra, background: infraBackground } = await buildInfrastructure(config, opts, stops);
 
   const features: Feature[] = [];
   for (const factory of opts.features ?? defaultFeatures) features.push(await factory(infra));
@@ -85,7 +95,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
   });
 
-  const background: Runnable[] = features.flatMap((f) => [...(f.workers ?? []), ...(f.schedules ?? [])]);
+  // Infrastructure's own workers (the outbox) start first and stop last: features rely on them.
+  const background: Runnable[] = [...infraBackground, ...features.flatMap((f) => [...(f.workers ?? []), ...(f.schedules ?? [])])];
   const started: Runnable[] = [];
   return {
     infra,
@@ -103,6 +114,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     async close() {
       for (const runnable of started.splice(0).reverse()) await runnable.stop();
       for (const feature of [...features].reverse()) await feature.close?.();
+      await infra.outbox?.close();
       await audit.flush();
       infra.probeRedis?.disconnect();
       await Promise.all([infra.probeDb?.end(), infra.state.pool?.end()]);
@@ -111,7 +123,11 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   };
 }
 
-async function buildInfrastructure(config: Config, opts: ContainerOptions, stops: Array<() => Promise<void>>): Promise<Infrastructure> {
+async function buildInfrastructure(
+  config: Config,
+  opts: ContainerOptions,
+  stops: Array<() => Promise<void>>,
+): Promise<{ infra: Infrastructure; background: Runnable[] }> {
   const { log, announce } = opts;
   const missing: Infrastructure['missing'] = {};
   const onIdleError = (err: Error) => log.warn({ err: describeError(err) }, 'postgres idle client error');
@@ -157,7 +173,47 @@ async function buildInfrastructure(config: Config, opts: ContainerOptions, stops
   if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
-  return { config, log, metrics: createMetrics(), probeDb, state, probeRedis, missing };
+  const metrics = createMetrics();
+  const outbox = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
+  if (outbox && 'missing' in outbox) announce(`Slack outbox: off (${outbox.missing})`);
+  const running = outbox && 'outbox' in outbox ? outbox : null;
+  // Runs before the embedded servers stop (stops run in reverse), after the outbox closed.
+  if (running) stops.push(async () => void (await running.connection.quit().catch(() => running.connection.disconnect())));
+  const infra: Infrastructure = {
+    config,
+    log,
+    metrics,
+    probeDb,
+    state,
+    probeRedis,
+    missing,
+    outbox: running?.outbox ?? null,
+    ...(outbox && 'missing' in outbox ? { outboxMissing: outbox.missing } : {}),
+  };
+  const background: Runnable[] = running ? [{ name: 'slack-outbox', start: () => running.outbox.startWorker(), stop: () => running.outbox.close() }] : [];
+  return { infra, background };
+}
+
+/**
+ * The Slack outbox, on a BullMQ connection of Vigil's own and a Web API client that leaves 429s
+ * and retries to it. Null without Slack (shell mode has no channel to post to).
+ */
+function buildOutbox(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+  state: StateStore,
+  redisUrl: string | null,
+): { outbox: Outbox; connection: Redis } | { missing: string } | null {
+  if (config.slack.kind === 'none') return null;
+  if (!redisUrl) return { missing: 'no Redis' };
+  const statePool = state.pool;
+  const status = state.status();
+  if (!statePool || status.kind === 'off') return { missing: `state is off${status.kind === 'off' ? `: ${status.why}` : ''}` };
+  const connection = createQueueConnection(redisUrl, log);
+  const client = createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
+  const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client, pace: config.file.slack.outbox, metrics: metrics.registry, log });
+  return { outbox, connection };
 }
 
 /** /readyz: the inspected Postgres, Redis, and a separate state database when there is one. */

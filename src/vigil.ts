@@ -32,7 +32,7 @@ export interface StartOptions {
  */
 export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
   const { config, log, announce } = opts;
-  const container = await createContainer(config, { log, announce, embedded: opts.embedded, ...(opts.features ? { features: opts.features } : {}) });
+  const container = await createContainer(config, { log, announce, embedded: opts.embedded, role: 'bot', ...(opts.features ? { features: opts.features } : {}) });
   let slack: SlackFrontDoor | null = null;
   let server: RunningServer | null = null;
   let stopping: Promise<void> | null = null;

@@ -70,7 +70,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     file: fileResult.data,
     fileSource,
     slack,
-    slackApiUrl: env.SLACK_API_URL,
+    // The Web API client joins method names onto this base, so it must end in a slash.
+    slackApiUrl: env.SLACK_API_URL && !env.SLACK_API_URL.endsWith('/') ? `${env.SLACK_API_URL}/` : env.SLACK_API_URL,
     dataDir: resolve(cwd, '.vigil'),
     cwd,
     pathEnv: rawEnv.PATH ?? '',

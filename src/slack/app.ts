@@ -1,8 +1,8 @@
-import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { App, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import type { SlackMode } from '../config/load.ts';
 import { EmbeddedHttpReceiver } from './receiver.ts';
-import { scrubSecrets } from '../core/errors.ts';
+import { slackLibraryLogger } from './library-logger.ts';
 
 export interface SlackApp {
   app: App;
@@ -23,9 +23,9 @@ export interface SlackAppOptions {
  * Initialisation (`auth.test`) is deferred to `app.init()` so the caller decides when to fail.
  */
 export function createSlackApp(opts: SlackAppOptions): SlackApp {
-  const logger = boltLogger(opts.log);
+  const logger = slackLibraryLogger(opts.log, 'bolt');
   const clientOptions = {
-    ...(opts.slackApiUrl ? { slackApiUrl: opts.slackApiUrl.endsWith('/') ? opts.slackApiUrl : `${opts.slackApiUrl}/` } : {}),
+    ...(opts.slackApiUrl ? { slackApiUrl: opts.slackApiUrl } : {}),
     // Slack's default retries for ~30 minutes; an on-call reply that late is worse than an error.
     retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5000 },
   };
@@ -46,19 +46,4 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   });
   const app = new App({ token: opts.mode.botToken, receiver, logger, clientOptions, deferInitialization: true, ...identity });
   return { app, receiver };
-}
-
-/** Bolt logs through pino at our level instead of its own console logger. */
-function boltLogger(log: Logger): BoltLogger {
-  const child = log.child({ component: 'bolt' });
-  const text = (args: unknown[]) => scrubSecrets(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
-  return {
-    debug: (...args) => child.debug(text(args)),
-    info: (...args) => child.info(text(args)),
-    warn: (...args) => child.warn(text(args)),
-    error: (...args) => child.error(text(args)),
-    setLevel: () => undefined,
-    getLevel: () => LogLevel.INFO,
-    setName: () => undefined,
-  };
 }

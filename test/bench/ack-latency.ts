@@ -95,7 +95,7 @@ async function stopServers(child: ChildProcess): Promise<void> {
 export async function benchAckLatency(env: BenchEnv, workDir: string): Promise<void> {
   console.log(`\n1. Ack latency: ${CONCURRENCY} concurrent signed slash commands, ${WARMUP_ROUNDS} warm-up + ${MEASURED_ROUNDS} measured rounds per target`);
   const configPath = join(workDir, 'ack-bench.yaml');
-  await writeFile(configPath, toYaml({ bullmq: { prefix: env.prefix } }));
+  await writeFile(configPath, toYaml({ bullmq: { prefix: env.prefix }, state: { queuePrefix: `${env.prefix}_own` } }));
   const { child, ready } = await startServers({
     dbUrl: env.dbUrl,
     redisUrl: env.redisUrl,

@@ -49,7 +49,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     botToken: `xoxb-bench-${randomBytes(8).toString('hex')}`,
     queueNames: QUEUES,
     async cleanup() {
-      await deleteKeysUnder(redis, prefix);
+      for (const p of [prefix, `${prefix}_own`]) await deleteKeysUnder(redis, p);
       redis.disconnect();
       // Free this database's pg_stat_statements entries (the table is shared by the whole server).
       const own = createPool(dbUrl, { name: 'vigil-bench', max: 1, onIdleError: () => undefined });

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const configPath = join(workDir, 'bench.yaml');
     await writeFile(configPath, toYaml({ bullmq: { prefix: env.prefix } }));
     const config = loadConfig({ DATABASE_URL: env.dbUrl, REDIS_URL: env.redisUrl, VIGIL_CONFIG: configPath, PATH: process.env.PATH }, workDir);
-    container = await createContainer(config, { log: createLogger('error'), announce: () => undefined, embedded: false });
+    container = await createContainer(config, { log: createLogger('error'), announce: () => undefined, embedded: false, role: 'cli' });
     await benchSlowQueries(container, env.dbUrl);
     await benchHealth(container);
   } finally {

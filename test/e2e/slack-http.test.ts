@@ -117,13 +117,19 @@ async function auditRows(userId: string) {
  * touching the HTTP server or the Slack wiring, the way alerts and actions will add theirs.
  */
 const clicks: Interaction[] = [];
-const testFeature: FeatureFactory = () => ({
+const testFeature: FeatureFactory = ({ outbox }) => ({
   name: 'test',
   interactions: [
     {
       id: 'test.ack',
       async handle(interaction) {
         clicks.push(interaction);
+        // Tell the channel through the outbox, the one path for messages Vigil starts itself.
+        if (!outbox) throw new Error('the bot has no outbox');
+        if (interaction.kind === 'button' && interaction.message) {
+          const text = `${interaction.value} acknowledged by <@${interaction.invoker.userId}>`;
+          await outbox.send({ op: 'post', key: `test-ack:${interaction.value}`, channel: interaction.message.channelId, message: { text } });
+        }
         return { reply: { title: 'Acknowledged', status: 'ok', summary: `by ${interaction.invoker.userId}` }, replaceOriginal: true };
       },
     },
@@ -166,7 +172,7 @@ afterAll(async () => {
   await testQueue?.close();
   if (bullRedis) {
     // Remove everything under our prefixes (the slow bot's too): the Redis is shared.
-    for (const p of [prefix, `${prefix}_slow`]) await deleteKeysUnder(bullRedis, p);
+    for (const p of [prefix, `${prefix}_slow`, `${prefix}_own`, `${prefix}_slow_own`]) await deleteKeysUnder(bullRedis, p);
     bullRedis.disconnect();
   }
   await db?.end();
@@ -181,7 +187,7 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
   let baseUrl: string;
 
   beforeAll(async () => {
-    ({ vigil, eventsUrl, baseUrl } = await startBot('main', { bullmq: { prefix } }, createLogger('silent'), [...defaultFeatures, testFeature]));
+    ({ vigil, eventsUrl, baseUrl } = await startBot('main', { bullmq: { prefix }, state: { queuePrefix: `${prefix}_own` } }, createLogger('silent'), [...defaultFeatures, testFeature]));
   });
 
   afterAll(async () => {
@@ -364,6 +370,14 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
       });
       expect(postsTo(responseId)[0]?.body).toMatchObject({ replace_original: true });
       expect(headerText(postsTo(responseId)[0]?.body.blocks)).toBe('Acknowledged');
+      // The handler's channel message went out through the bot's outbox worker, once.
+      const posted = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0ALERTS');
+      await slack.waitFor(() => posted().length > 0, 10_000);
+      expect(posted().map((c) => [c.body.text, c.status])).toEqual([[`alert-17 acknowledged by <@${user}>`, 200]]);
+      await vigil.container.infra.outbox?.send({ op: 'post', key: 'test-ack:alert-17', channel: 'C0ALERTS', message: { text: 'again' } });
+      const { rows } = await db.query<{ channel: string; ts: string }>("SELECT channel, ts FROM vigil.slack_messages WHERE key = 'test-ack:alert-17'");
+      expect(rows).toEqual([{ channel: 'C0ALERTS', ts: expect.stringMatching(/^\d+\.\d{6}$/) }]);
+      expect(posted()).toHaveLength(1);
     });
 
     it('explains an unknown button in an ephemeral answer instead of leaving it silent', async () => {
@@ -417,6 +431,8 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
     const text = await metrics.text();
     expect(text).toMatch(/^vigil_commands_total\{[^}]*command="health"[^}]*outcome="ok"[^}]*\} [1-9]\d*$/m);
     expect(text).toMatch(/^vigil_commands_total\{[^}]*command="unknown"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^vigil_interactions_total\{[^}]*handler="vigil.command"[^}]*outcome="ok"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^vigil_slack_writes_total\{[^}]*method="chat.postMessage"[^}]*outcome="ok"[^}]*\} [1-9]/m);
   });
 });
 
@@ -447,6 +463,7 @@ describe('a command slower than the ack threshold', () => {
         slack: { ackAfterMs: 100 },
         probes: { timeoutMs: 2500, http: [{ name: 'slow-api', url: `http://127.0.0.1:${targetPort}/status?key=abc` }] },
         bullmq: { prefix: `${prefix}_slow` },
+        state: { queuePrefix: `${prefix}_slow_own` },
       },
       log,
     ));

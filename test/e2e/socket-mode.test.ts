@@ -1,15 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
 import { startSocketModeServer, type SocketModeServer } from '../support/socket-mode-server.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
 
 const APP_TOKEN = 'xapp-1-test';
+const prefix = uniqueId('vigil_socket');
 
 describe('Slack over Socket Mode', () => {
   let socket: SocketModeServer;
@@ -19,9 +22,20 @@ describe('Slack over Socket Mode', () => {
   beforeAll(async () => {
     socket = await startSocketModeServer();
     slack = await startSlackApiServer({ socketUrl: socket.url });
+    // Prefixes of its own, for the queues it inspects and for its outbox: the machine's Redis is shared.
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-socket-'));
+    writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${prefix}\nstate:\n  queuePrefix: ${prefix}_own\n`);
     const config = loadConfig(
-      { SLACK_BOT_TOKEN: 'xoxb-socket', SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, PORT: '0' },
-      mkdtempSync(join(tmpdir(), 'vigil-socket-')),
+      {
+        SLACK_BOT_TOKEN: 'xoxb-socket',
+        SLACK_APP_TOKEN: APP_TOKEN,
+        SLACK_API_URL: `${slack.url}/api/`,
+        DATABASE_URL: TEST_DATABASE_URL,
+        REDIS_URL: TEST_REDIS_URL,
+        PORT: '0',
+        VIGIL_CONFIG: 'vigil.yaml',
+      },
+      dir,
     );
     vigil = await startVigil({ config, log: createLogger('silent'), announce: () => undefined, embedded: false });
     await socket.connected();
@@ -31,6 +45,9 @@ describe('Slack over Socket Mode', () => {
     await vigil?.stop();
     await socket?.close();
     await slack?.close();
+    const redis = new Redis(TEST_REDIS_URL);
+    await deleteKeysUnder(redis, `${prefix}_own`);
+    redis.disconnect();
   });
 
   it('opens the connection with the app token through SLACK_API_URL and checks the bot token', () => {

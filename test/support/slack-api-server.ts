@@ -6,7 +6,9 @@
  * Block Kit output and its handling of rate limits are exercised without
  * network access. It deliberately enforces the limits Slack documents,
  * because a renderer that only ever talks to a lenient fake ships messages
- * that the real Slack rejects.
+ * that the real Slack rejects. Tests can inject faults (429 with Retry-After,
+ * 5xx, Slack errors, dropped connections) and read the `violations`: every
+ * request the real Slack would have punished.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,7 +19,42 @@ export interface RecordedCall {
   method: string;
   body: Record<string, unknown>;
   token?: string;
+  /** HTTP status answered; 0 when a `reset` fault dropped the connection. */
   status: number;
+  /** What the stand-in answered (the JSON body), so tests can see the ts it handed out. */
+  response: Record<string, unknown>;
+  at: number;
+}
+
+/**
+ * A fault the stand-in answers with instead of doing the work. It applies to requests matching
+ * `method`/`channel` (all when omitted), from now for `forMs`, or for the next `count` matching
+ * requests, or (neither given) until `reset()`. The first matching fault wins.
+ */
+export interface Fault {
+  /** HTTP status to answer with, e.g. 429 or 500 (default 200 when `error` is set). */
+  status?: number;
+  /** Seconds announced in `Retry-After` (429 only; default 1). */
+  retryAfter?: number;
+  /** A Slack error (`{ ok: false, error }`, HTTP 200 unless `status` says otherwise). */
+  error?: string;
+  /** Drop the connection without answering: a network error for the client. */
+  reset?: boolean;
+  forMs?: number;
+  count?: number;
+  method?: string;
+  channel?: string;
+}
+
+/**
+ * A request Slack would have punished: sent to a channel whose announced Retry-After had not
+ * expired, or a chat.postMessage beyond the channel's token bucket.
+ */
+export interface Violation {
+  kind: 'retry_after' | 'rate_limit';
+  method: string;
+  /** The channel, or the method name for calls without one. */
+  scope: string;
   at: number;
 }
 
@@ -44,6 +81,9 @@ export interface SlackApiServer {
   url: string;
   calls: RecordedCall[];
   responses: RecordedResponse[];
+  violations: Violation[];
+  /** Answer matching requests with a fault (429 with Retry-After, 5xx, a Slack error, a reset). */
+  inject(fault: Fault): void;
   responseUrl(id?: string): string;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   reset(): void;
@@ -159,7 +199,11 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   const now = opts.now ?? Date.now;
   const calls: RecordedCall[] = [];
   const responses: RecordedResponse[] = [];
+  const violations: Violation[] = [];
+  const faults: Array<{ fault: Fault; until: number; left: number }> = [];
   const buckets = new Map<string, { tokens: number; last: number }>();
+  // Per channel (or per method for channel-less calls): when its announced Retry-After expires.
+  const retryUntil = new Map<string, number>();
   const responseUrlUses = new Map<string, number>();
   let lastTsMicros = 0;
   let url = '';
@@ -194,6 +238,44 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       if (errors.length > 0) return { ok: false, error: 'invalid_blocks', errors };
     }
     return null;
+  }
+
+  /** The first active fault matching this request, consuming one use of a counted fault. */
+  function takeFault(method: string, scope: string): Fault | null {
+    const t = now();
+    for (let i = 0; i < faults.length; i++) {
+      const f = faults[i] as { fault: Fault; until: number; left: number };
+      if (t >= f.until || f.left <= 0) {
+        faults.splice(i--, 1);
+        continue;
+      }
+      if ((f.fault.method ?? method) !== method || (f.fault.channel ?? scope) !== scope) continue;
+      f.left -= 1;
+      return f.fault;
+    }
+    return null;
+  }
+
+  /** Returns [httpStatus, payload, extraHeaders], or null to drop the connection. */
+  function answer(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] | null {
+    const scope = typeof body.channel === 'string' && body.channel !== '' ? body.channel : method;
+    const t = now();
+    if (t < (retryUntil.get(scope) ?? 0)) violations.push({ kind: 'retry_after', method, scope, at: t });
+    const fault = takeFault(method, scope);
+    if (fault?.reset) return null;
+    let result: [number, Obj, Record<string, string>?];
+    if (fault?.status === 429) {
+      result = [429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter ?? 1) }];
+    } else if (fault) {
+      result = [fault.status ?? 200, { ok: false, error: fault.error ?? 'internal_error' }];
+    } else {
+      result = dispatch(method, body, token);
+      // The stand-in's own bucket refused: the client sent faster than the channel allows.
+      if (result[0] === 429) violations.push({ kind: 'rate_limit', method, scope, at: t });
+    }
+    const retryAfter = result[2]?.['retry-after'];
+    if (result[0] === 429 && retryAfter !== undefined) retryUntil.set(scope, Math.max(retryUntil.get(scope) ?? 0, t + Number(retryAfter) * 1000));
+    return result;
   }
 
   /** Returns [httpStatus, payload, extraHeaders]. */
@@ -233,8 +315,14 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     const bodyToken = typeof body.token === 'string' ? body.token : undefined;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : bodyToken;
     delete body.token; // recorded separately, and keeps secrets out of snapshot diffs
-    const [status, payload, headers] = dispatch(method, body, token);
-    calls.push({ method, body, ...(token !== undefined && { token }), status, at: now() });
+    const at = now();
+    const result = answer(method, body, token);
+    if (result === null) {
+      calls.push({ method, body, ...(token !== undefined && { token }), status: 0, response: {}, at });
+      return void res.destroy();
+    }
+    const [status, payload, headers] = result;
+    calls.push({ method, body, ...(token !== undefined && { token }), status, response: payload, at });
     send(res, status, payload, headers);
   }
 
@@ -284,6 +372,11 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     url,
     calls,
     responses,
+    violations,
+    inject(fault) {
+      const timed = fault.forMs !== undefined;
+      faults.push({ fault, until: timed ? now() + (fault.forMs as number) : Infinity, left: fault.count ?? Infinity });
+    },
     responseUrl: (id = randomUUID()) => `${url}/response/${encodeURIComponent(id)}`,
     async waitFor(pred, timeoutMs = 3000) {
       const deadline = Date.now() + timeoutMs;
@@ -296,6 +389,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       // Mutate in place: tests often hold references to `calls`/`responses`.
       calls.length = 0;
       responses.length = 0;
+      violations.length = 0;
+      faults.length = 0;
+      retryUntil.clear();
       buckets.clear();
       responseUrlUses.clear();
     },

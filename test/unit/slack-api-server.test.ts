@@ -257,3 +257,91 @@ describe('slack-api-server rate limiting', () => {
     expect(server.calls).toHaveLength(0);
   });
 });
+
+describe('slack-api-server faults and violations', () => {
+  let server: SlackApiServer;
+  let clock = 1_700_000_000_000;
+  let client: WebClient;
+
+  beforeAll(async () => {
+    server = await startSlackApiServer({ now: () => clock, perChannelPerSecond: 1, burst: 2 });
+    client = clientFor(server);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const post = (channel: string, text = 'x') => client.chat.postMessage({ channel, text });
+
+  it('answers an injected 429 with its Retry-After and counts requests before it expires', async () => {
+    server.reset();
+    server.inject({ status: 429, retryAfter: 3, count: 1, channel: 'C-429' });
+    const err = await rejectionOf(() => post('C-429'));
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    expect(err.retryAfter).toBe(3);
+    // The fault was used up, but Slack asked for 3 s of silence on this channel: asking early is a violation.
+    clock += 2999;
+    expect((await post('C-429')).ok).toBe(true);
+    expect(server.violations).toEqual([{ kind: 'retry_after', method: 'chat.postMessage', scope: 'C-429', at: clock }]);
+    // Another channel is not affected, and once the time is up the channel is free again.
+    expect((await post('C-other')).ok).toBe(true);
+    clock += 1;
+    expect((await post('C-429')).ok).toBe(true);
+    expect(server.violations).toHaveLength(1);
+  });
+
+  it('counts a chat.postMessage beyond the token bucket as a violation, and the request after its 429 too', async () => {
+    server.reset();
+    expect((await post('C-fast')).ok).toBe(true);
+    expect((await post('C-fast')).ok).toBe(true);
+    expect((await rejectionOf(() => post('C-fast'))).code).toBe(ErrorCode.RateLimitedError);
+    expect(server.violations.map((v) => v.kind)).toEqual(['rate_limit']);
+    clock += 500; // the bucket's own 429 announced Retry-After: 1
+    await rejectionOf(() => post('C-fast'));
+    expect(server.violations.map((v) => v.kind)).toEqual(['rate_limit', 'retry_after', 'rate_limit']);
+    clock += 2000;
+    expect((await post('C-fast')).ok).toBe(true);
+    expect(server.violations).toHaveLength(3);
+  });
+
+  it('answers 500 for a while (timed fault), then normally; a 5xx announces nothing', async () => {
+    server.reset();
+    server.inject({ status: 500, forMs: 1000 });
+    const err = await rejectionOf(() => post('C-500'));
+    expect(err.code).toBe(ErrorCode.HTTPError);
+    expect(err.statusCode).toBe(500);
+    clock += 999;
+    expect((await rejectionOf(() => post('C-500'))).statusCode).toBe(500);
+    clock += 1;
+    expect((await post('C-500')).ok).toBe(true);
+    expect(server.calls.map((c) => c.status)).toEqual([500, 500, 200]);
+    expect(server.violations).toEqual([]);
+  });
+
+  it('answers a Slack error, or drops the connection, for the requests a fault matches', async () => {
+    server.reset();
+    clock += 10_000;
+    server.inject({ error: 'channel_not_found', channel: 'C-gone', count: 2 });
+    server.inject({ reset: true, method: 'chat.update', count: 1 });
+    const gone = await rejectionOf(() => post('C-gone'));
+    expect(gone.code).toBe(ErrorCode.PlatformError);
+    expect((gone.data as { error: string }).error).toBe('channel_not_found');
+    expect((await post('C-here')).ok).toBe(true); // another channel is not matched
+
+    const dropped = await rejectionOf(() => client.chat.update({ channel: 'C-here', ts: '1.000001', text: 'edit' }));
+    expect(dropped.code).toBe(ErrorCode.RequestError);
+    expect((await client.chat.update({ channel: 'C-here', ts: '1.000001', text: 'edit' })).ok).toBe(true);
+    expect(server.calls.map((c) => [c.method, c.status])).toEqual([
+      ['chat.postMessage', 200],
+      ['chat.postMessage', 200],
+      ['chat.update', 0],
+      ['chat.update', 200],
+    ]);
+    expect(server.calls[0]?.response).toEqual({ ok: false, error: 'channel_not_found' });
+    expect(server.calls[1]?.response).toMatchObject({ ok: true, channel: 'C-here' });
+
+    // reset() forgets faults that were not used up.
+    server.reset();
+    expect((await post('C-gone')).ok).toBe(true);
+  });
+});

@@ -73,8 +73,10 @@ describe('loadConfig', () => {
     const d = dir();
     writeFileSync(join(d, 'same.yaml'), 'bullmq:\n  prefix: jobs\nstate:\n  queuePrefix: jobs\n');
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'same.yaml' }, d)).join('\n')).toContain('state.queuePrefix: must differ from bullmq.prefix');
-    const config = loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil@db/vigil' }, d);
+    const config = loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil@db/vigil', SLACK_API_URL: 'http://127.0.0.1:9/api' }, d);
     expect([config.file.state.queuePrefix, config.env.VIGIL_DATABASE_URL]).toEqual(['vigil', 'postgres://vigil@db/vigil']);
+    // The Web API client appends method names to the base: it gets its trailing slash once, here.
+    expect(config.slackApiUrl).toBe('http://127.0.0.1:9/api/');
   });
 
   it('reports a missing VIGIL_CONFIG file and broken YAML', () => {

@@ -1,0 +1,65 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { describeError } from '../../core/errors.ts';
+import { withTimeout } from '../../core/timeout.ts';
+import type { Logger } from '../../log.ts';
+import type { SlackWriteMethod } from './types.ts';
+
+/** How one Slack write ended: `ok`, or which of the outbox's three failure paths it took. */
+export type WriteOutcome = 'ok' | 'rate_limited' | 'retryable' | 'permanent';
+
+export interface OutboxMetrics {
+  write(method: SlackWriteMethod, outcome: WriteOutcome): void;
+  /** A message not delivered again because it already was (at enqueue, or when a job re-runs). */
+  duplicate(stage: 'enqueue' | 'worker'): void;
+}
+
+/** Read at scrape time, so the numbers are Redis's, not this replica's view. */
+export interface OutboxGauges {
+  depth(): Promise<number>;
+  oldestAgeSeconds(): Promise<number>;
+}
+
+// A scrape must not hang on a Redis that is down (the queue connection waits for reconnects).
+const SCRAPE_TIMEOUT_MS = 2000;
+
+export function createOutboxMetrics(registry: Registry, gauges: OutboxGauges, log: Logger): OutboxMetrics {
+  const writes = new Counter({
+    name: 'vigil_slack_writes_total',
+    help: 'Slack Web API writes by the outbox, by method and outcome (ok, rate_limited, retryable, permanent)',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: 'vigil_slack_outbox_duplicates_total',
+    help: 'Messages not delivered again because their idempotency key already was, by stage',
+    labelNames: ['stage'] as const,
+    registers: [registry],
+  });
+  // When Redis does not answer the gauge has no sample rather than a stale one, and /metrics
+  // still answers: the Redis probe and readiness report the outage itself.
+  const scraped = (what: string, read: () => Promise<number>) =>
+    async function collect(this: Gauge) {
+      try {
+        this.set(await withTimeout(read(), SCRAPE_TIMEOUT_MS, `outbox ${what}`));
+      } catch (err) {
+        this.reset();
+        log.warn({ err: describeError(err) }, `slack outbox: ${what} not measured`);
+      }
+    };
+  new Gauge({
+    name: 'vigil_slack_outbox_depth',
+    help: 'Slack messages enqueued and not yet delivered or given up (waiting, delayed or being sent)',
+    registers: [registry],
+    collect: scraped('depth', gauges.depth),
+  });
+  new Gauge({
+    name: 'vigil_slack_outbox_oldest_age_seconds',
+    help: 'Age of the oldest Slack message not yet delivered (0 when none)',
+    registers: [registry],
+    collect: scraped('oldest age', gauges.oldestAgeSeconds),
+  });
+  return {
+    write: (method, outcome) => writes.inc({ method, outcome }),
+    duplicate: (stage) => duplicates.inc({ stage }),
+  };
+}

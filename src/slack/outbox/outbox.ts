@@ -1,0 +1,127 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { WebClient } from '@slack/web-api';
+import { describeError } from '../../core/errors.ts';
+import type { Logger } from '../../log.ts';
+import { retryDelayMs } from './backoff.ts';
+import { createDeliver } from './deliver.ts';
+import { createEnqueue } from './enqueue.ts';
+import { createChannelGate } from './gate.ts';
+import { outboxKeys, QUEUE_NAME } from './keys.ts';
+import { createOutboxMetrics } from './metrics.ts';
+import { createMessageRefs, type Queryable } from './refs.ts';
+import { DEFAULT_RETRY, type Outbox, type OutboxPace, type OutboxRetry } from './types.ts';
+
+export type { Outbox, OutboxMessage, OutboxRequest, OutboxPace, OutboxRetry, MessageRef } from './types.ts';
+export { DEFAULT_PACE, DEFAULT_RETRY } from './types.ts';
+
+export interface OutboxDeps {
+  /** ioredis with `maxRetriesPerRequest: null`: Vigil's own BullMQ connection (not closed here). */
+  connection: Redis;
+  /** Vigil's own key prefix (default `vigil`), never the prefix of the queues Vigil inspects. */
+  prefix: string;
+  /** Vigil's state pool: `vigil.slack_messages` holds where each posted message is. */
+  db: Queryable;
+  /** A client that neither queues on 429 nor retries (createSlackClient): the outbox decides. */
+  client: WebClient;
+  pace: OutboxPace;
+  metrics: Registry;
+  log: Logger;
+  /** Worker slots per replica, shared by all channels (each channel still sends one at a time). */
+  concurrency?: number;
+  retry?: Partial<OutboxRetry>;
+}
+
+// Finished jobs keep their id (so a repeated send is a duplicate) for a day; a delivered job's
+// done marker lives as long. Failed jobs stay a week for someone to look at or retry.
+const KEEP_COMPLETED_MS = 24 * 3600_000;
+const KEEP_COMPLETED_COUNT = 10_000;
+const KEEP_FAILED_MS = 7 * 24 * 3600_000;
+const DEFAULT_CONCURRENCY = 4;
+// Stale entries skipped per scrape when finding the oldest pending message.
+const MAX_STALE_AGE_ENTRIES = 10;
+
+/**
+ * The Slack outbox: the one path for every message Vigil starts itself. Any replica may send; only
+ * the bot runs a worker. Messages to one channel go out in the order they were sent, paced under
+ * Slack's per-channel limit, at most once per idempotency key.
+ */
+export function createOutbox(deps: OutboxDeps): Outbox {
+  const { connection, prefix, log } = deps;
+  if (!(deps.pace.perSecond > 0) || !(deps.pace.burst >= 1)) {
+    throw new Error(`Slack outbox pace needs perSecond > 0 and burst >= 1 (got ${deps.pace.perSecond}/s, burst ${deps.pace.burst})`);
+  }
+  const retry: OutboxRetry = { ...DEFAULT_RETRY, ...deps.retry };
+  const keys = outboxKeys(prefix);
+  const queue = new Queue(QUEUE_NAME, { connection, prefix });
+  // Without a listener an 'error' event would throw; the Redis probe reports the outage itself.
+  queue.on('error', (err) => log.warn({ err: describeError(err) }, 'slack outbox queue: redis error'));
+  const gate = createChannelGate(connection, keys, deps.pace, KEEP_COMPLETED_MS);
+  const refs = createMessageRefs(deps.db);
+
+  const metrics = createOutboxMetrics(
+    deps.metrics,
+    {
+      async depth() {
+        const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+        return Object.values(counts).reduce((sum, n) => sum + n, 0);
+      },
+      async oldestAgeSeconds() {
+        for (let i = 0; i < MAX_STALE_AGE_ENTRIES; i++) {
+          const oldest = await gate.oldest();
+          if (oldest === null) return 0;
+          const state = await queue.getJobState(oldest.jobId);
+          if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return oldest.ageMs / 1000;
+          // Removed or failed outside the outbox's own code: not pending any more.
+          await gate.forgetAge(oldest.jobId);
+        }
+        throw new Error('too many stale entries in the outbox age index');
+      },
+    },
+    log,
+  );
+
+  const send = createEnqueue({
+    queue,
+    redis: connection,
+    keys,
+    gate,
+    refs,
+    retry,
+    metrics,
+    keepCompletedMs: KEEP_COMPLETED_MS,
+    keepCompletedCount: KEEP_COMPLETED_COUNT,
+    keepFailedMs: KEEP_FAILED_MS,
+  });
+  let worker: Worker | null = null;
+  let closing: Promise<void> | null = null;
+
+  return {
+    send,
+    messageRef: (key) => refs.find(key),
+    async startWorker() {
+      if (closing) throw new Error('slack outbox: closed, cannot start a worker');
+      if (worker) return;
+      const deliver = createDeliver({ queue, gate, refs, client: deps.client, metrics, pace: deps.pace, log });
+      worker = new Worker(QUEUE_NAME, deliver, {
+        connection,
+        prefix,
+        concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
+        settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, retry) },
+      });
+      worker.on('error', (err) => log.error({ err: describeError(err) }, 'slack outbox worker: error'));
+      worker.on('failed', (job, err) =>
+        log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: describeError(err) }, 'slack outbox: delivery attempt failed'),
+      );
+      await worker.waitUntilReady();
+    },
+    close() {
+      closing ??= (async () => {
+        await worker?.close();
+        await queue.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { Block } from '../blocks.ts';
+
+/** What to show. The caller renders a Reply with renderBlocks(); `text` is the notification fallback. */
+export interface OutboxMessage {
+  text: string;
+  blocks?: Block[];
+}
+
+/**
+ * One logical message. `key` is the caller's idempotency key (e.g. `alert:<groupKey>:post`): the
+ * same key is delivered at most once however often it is sent or retried.
+ */
+export type OutboxRequest =
+  | { op: 'post'; key: string; channel: string; message: OutboxMessage; threadOf?: string /* key of the parent message */ }
+  | { op: 'update'; key: string; ref: string /* key of the posted message */; message: OutboxMessage };
+
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface Outbox {
+  send(req: OutboxRequest): Promise<{ jobId: string; duplicate: boolean }>;
+  /** The (channel, ts) of a posted message, or null. */
+  messageRef(key: string): Promise<MessageRef | null>;
+  /** Only the bot starts workers; the CLI only enqueues. */
+  startWorker(): Promise<void>;
+  /** Stops the worker gracefully (active deliveries finish), closes the queue; the connection stays open. */
+  close(): Promise<void>;
+}
+
+/** Per-channel pacing: a token bucket refilled at `perSecond`, holding at most `burst` tokens. */
+export interface OutboxPace {
+  perSecond: number;
+  burst: number;
+}
+
+/** Retries of 5xx and network errors: `attempts` in all, capped exponential backoff with jitter. */
+export interface OutboxRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+// Slack allows about 1 chat.postMessage per second per channel with short bursts: stay under it.
+export const DEFAULT_PACE: OutboxPace = { perSecond: 0.9, burst: 3 };
+// 1 s, 2 s, 4 s … capped at 60 s: about 17 minutes of trying before a message is given up.
+export const DEFAULT_RETRY: OutboxRetry = { attempts: 20, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
+/** Where a message is delivered once its turn comes; also the `method` label of the write metric. */
+export type SlackWriteMethod = 'chat.postMessage' | 'chat.update';
+
+const message = z.object({
+  text: z.string(),
+  blocks: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+/**
+ * Job data as it sits in Redis. Validated by the worker because anything in Redis may have been
+ * written by another version of Vigil, or by hand.
+ */
+export const outboxJobSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('post'),
+    seq: z.number().int().positive(),
+    channel: z.string().min(1),
+    key: z.string().min(1),
+    threadOf: z.string().min(1).optional(),
+    message,
+    // Set right after Slack accepted the post, before Postgres records it: a retry after a failed
+    // record then records instead of posting again.
+    posted: z.object({ ts: z.string(), threadTs: z.string().optional() }).optional(),
+  }),
+  z.object({
+    op: z.literal('update'),
+    seq: z.number().int().positive(),
+    // The channel of the message being updated: the update waits its turn in that channel.
+    channel: z.string().min(1),
+    key: z.string().min(1),
+    ref: z.string().min(1),
+    message,
+  }),
+]);
+
+export type OutboxJob = z.infer<typeof outboxJobSchema>;
