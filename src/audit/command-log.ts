@@ -1,5 +1,5 @@
 import type { CommandRun } from '../core/dispatch.ts';
-import type { Queryable } from '../probes/queryable.ts';
+import type { Queryable } from '../db/queryable.ts';
 
 const COLUMNS = ['surface', 'user_id', 'user_name', 'channel_id', 'team_id', 'command', 'args', 'outcome', 'duration_ms', 'error'];
 

@@ -1,6 +1,6 @@
 import type { HealthService } from '../probes/health.ts';
 import type { QueueInspector, QueueThresholds } from '../probes/queues.ts';
-import type { Queryable } from '../probes/queryable.ts';
+import type { Queryable } from '../db/queryable.ts';
 import { AppError } from './errors.ts';
 
 /** What commands may use. A dependency that could not be reached is null plus the reason. */

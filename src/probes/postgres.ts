@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/format.ts';
 import { elapsedMs } from '../core/timeout.ts';
-import { selectRows, type Queryable } from './queryable.ts';
+import { selectRows, type Queryable } from '../db/queryable.ts';
 import { finiteValues, type Measurement } from './reading.ts';
 import { shown, type ProbeRegistration } from './registration.ts';
 import type { ThresholdRule } from './thresholds.ts';

@@ -1,7 +1,7 @@
 import type { Field, Suggestion } from '../core/reply.ts';
 import type { HttpTarget } from './http.ts';
 import type { QueueInspector, QueueThresholds } from './queues.ts';
-import type { Queryable } from './queryable.ts';
+import type { Queryable } from '../db/queryable.ts';
 import type { EvaluatedReading, Measurement, Reading } from './reading.ts';
 import type { RedisInfoSource } from './redis.ts';
 import type { ThresholdRule } from './thresholds.ts';

@@ -1,4 +1,4 @@
-import { selectRows, type Queryable } from './queryable.ts';
+import { selectRows, type Queryable } from '../db/queryable.ts';
 
 export type StatementOrder = 'total' | 'mean' | 'calls';
 

@@ -10,7 +10,8 @@ import { createEnqueue } from './enqueue.ts';
 import { createChannelGate } from './gate.ts';
 import { outboxKeys, QUEUE_NAME } from './keys.ts';
 import { createOutboxMetrics } from './metrics.ts';
-import { createMessageRefs, type Queryable } from './refs.ts';
+import type { Queryable } from '../../db/queryable.ts';
+import { createMessageRefs } from './refs.ts';
 import { DEFAULT_RETRY, type Outbox, type OutboxPace, type OutboxRetry } from './types.ts';
 
 export type { Outbox, OutboxMessage, OutboxRequest, OutboxPace, OutboxRetry, MessageRef } from './types.ts';

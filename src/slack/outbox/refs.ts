@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { STATE_SCHEMA } from '../../db/migrate.ts';
+import type { Queryable } from '../../db/queryable.ts';
 import type { MessageRef } from './types.ts';
-
-/** The one thing the outbox needs from Postgres: Vigil's state pool, or a fake in unit tests. */
-export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-}
 
 /**
  * Where posted messages are, by idempotency key (table `vigil.slack_messages`). Written once per

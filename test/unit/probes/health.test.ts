@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHealthService, type HealthDeps, type HealthSnapshot } from '../../../src/probes/health.ts';
-import type { Queryable } from '../../../src/probes/queryable.ts';
+import type { Queryable } from '../../../src/db/queryable.ts';
 import type { QueueCounts, QueueInspector } from '../../../src/probes/queues.ts';
 import type { RedisInfoSource } from '../../../src/probes/redis.ts';
 import { PROBES } from '../../../src/probes/registry.ts';

@@ -1,6 +1,6 @@
 /**
- * The smallest database surface the probes need. A pg Pool satisfies it; tests pass the real pool,
- * and nothing here depends on the driver.
+ * The smallest database surface Vigil's modules need (probes, audit, outbox). A pg Pool satisfies it;
+ * tests pass the real pool, and nothing that takes it depends on the driver.
  */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
