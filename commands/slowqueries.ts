@@ -3,7 +3,7 @@ import { argSchemas } from '../src/core/args.ts';
 import { defineCommand } from '../src/core/command.ts';
 import { requireDep } from '../src/core/deps.ts';
 import type { Reply } from '../src/core/reply.ts';
-import type { Queryable } from '../src/probes/queryable.ts';
+import type { Queryable } from '../src/db/queryable.ts';
 import {
   longRunningQueries,
   shortenQuery,
