@@ -174,23 +174,19 @@ async function buildInfrastructure(
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
   const metrics = createMetrics();
-  const outbox = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
-  if (outbox && 'missing' in outbox) announce(`Slack outbox: off (${outbox.missing})`);
-  const running = outbox && 'outbox' in outbox ? outbox : null;
-  // Runs before the embedded servers stop (stops run in reverse), after the outbox closed.
-  if (running) stops.push(async () => void (await running.connection.quit().catch(() => running.connection.disconnect())));
-  const infra: Infrastructure = {
-    config,
-    log,
-    metrics,
-    probeDb,
-    state,
-    probeRedis,
-    missing,
-    outbox: running?.outbox ?? null,
-    ...(outbox && 'missing' in outbox ? { outboxMissing: outbox.missing } : {}),
-  };
-  const background: Runnable[] = running ? [{ name: 'slack-outbox', start: () => running.outbox.startWorker(), stop: () => running.outbox.close() }] : [];
+  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null };
+  const background: Runnable[] = [];
+  const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
+  if (built && 'missing' in built) {
+    infra.outboxMissing = built.missing;
+    announce(`Slack outbox: off (${built.missing})`);
+  } else if (built) {
+    const { outbox, connection } = built;
+    infra.outbox = outbox;
+    background.push({ name: 'slack-outbox', start: () => outbox.startWorker(), stop: () => outbox.close() });
+    // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
+    stops.push(async () => void (await connection.quit().catch(() => connection.disconnect())));
+  }
   return { infra, background };
 }
 

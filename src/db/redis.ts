@@ -31,15 +31,26 @@ export function createQueueConnection(url: string, log: Logger): Redis {
   return redis;
 }
 
-/** Reconnect attempts repeat the same error; log each distinct one once until it recovers. */
-function logDistinctErrors(redis: Redis, log: Logger, message: string): void {
+/**
+ * An error listener that logs an error only when it differs from the one before: reconnect
+ * attempts (and BullMQ queues and workers re-emitting them) repeat the same error every second.
+ */
+export function distinctErrorLogger(log: Logger, message: string, level: 'warn' | 'error' = 'warn'): { onError(err: Error): void; reset(): void } {
   let lastError = '';
-  redis.on('error', (err: Error) => {
-    const text = describeError(err);
-    if (text !== lastError) log.warn({ err: text }, message);
-    lastError = text;
-  });
-  redis.on('ready', () => {
-    lastError = '';
-  });
+  return {
+    onError(err) {
+      const text = describeError(err);
+      if (text !== lastError) log[level]({ err: text }, message);
+      lastError = text;
+    },
+    reset() {
+      lastError = '';
+    },
+  };
+}
+
+function logDistinctErrors(redis: Redis, log: Logger, message: string): void {
+  const logger = distinctErrorLogger(log, message);
+  redis.on('error', logger.onError);
+  redis.on('ready', logger.reset);
 }

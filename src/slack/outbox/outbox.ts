@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { WebClient } from '@slack/web-api';
 import { describeError } from '../../core/errors.ts';
+import { distinctErrorLogger } from '../../db/redis.ts';
+import { withTimeout } from '../../core/timeout.ts';
 import type { Logger } from '../../log.ts';
 import { retryDelayMs } from './backoff.ts';
 import { createDeliver } from './deliver.ts';
@@ -40,6 +42,8 @@ const KEEP_COMPLETED_MS = 24 * 3600_000;
 const KEEP_COMPLETED_COUNT = 10_000;
 const KEEP_FAILED_MS = 7 * 24 * 3600_000;
 const DEFAULT_CONCURRENCY = 4;
+// Longer than the Slack client's own timeout, so a delivery under way can finish.
+const CLOSE_GRACE_MS = 12_000;
 // Stale entries skipped per scrape when finding the oldest pending message.
 const MAX_STALE_AGE_ENTRIES = 10;
 
@@ -56,8 +60,9 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const retry: OutboxRetry = { ...DEFAULT_RETRY, ...deps.retry };
   const keys = outboxKeys(prefix);
   const queue = new Queue(QUEUE_NAME, { connection, prefix });
-  // Without a listener an 'error' event would throw; the Redis probe reports the outage itself.
-  queue.on('error', (err) => log.warn({ err: describeError(err) }, 'slack outbox queue: redis error'));
+  // Without a listener an 'error' event would throw. The connection already logs each outage once;
+  // the queue and worker re-emit it on every reconnect attempt, so only a different error is logged.
+  queue.on('error', distinctErrorLogger(log, 'slack outbox queue: redis error').onError);
   const gate = createChannelGate(connection, keys, deps.pace, KEEP_COMPLETED_MS);
   const refs = createMessageRefs(deps.db);
 
@@ -111,15 +116,23 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
         settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, retry) },
       });
-      worker.on('error', (err) => log.error({ err: describeError(err) }, 'slack outbox worker: error'));
+      worker.on('error', distinctErrorLogger(log, 'slack outbox worker: error', 'error').onError);
       worker.on('failed', (job, err) =>
         log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: describeError(err) }, 'slack outbox: delivery attempt failed'),
       );
-      await worker.waitUntilReady();
+      // Not awaited: with Redis down at start the worker connects when Redis returns, and the bot
+      // must start and answer meanwhile rather than wait for it.
+      worker.waitUntilReady().catch((err: unknown) => log.warn({ err: describeError(err) }, 'slack outbox worker: not ready'));
     },
     close() {
       closing ??= (async () => {
-        await worker?.close();
+        if (worker) {
+          const running = worker;
+          // Graceful (an in-flight delivery finishes) while Redis answers; BullMQ's graceful close
+          // waits for Redis forever, so without it, or past the grace period, the close is forced.
+          if (connection.status === 'ready') await withTimeout(running.close(), CLOSE_GRACE_MS, 'the outbox worker').catch(() => running.close(true));
+          else await running.close(true);
+        }
         await queue.close();
       })();
       return closing;
