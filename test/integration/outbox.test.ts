@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -23,7 +24,7 @@ import { sleep, waitFor } from '../support/wait.ts';
  * stand-in counts every request Slack would have punished (violations), and nothing here asserts
  * timing: conditions are polled with generous timeouts.
  */
-const TOKEN = 'xoxb-outbox-test';
+const TOKEN = `xoxb-outbox-${randomBytes(6).toString('hex')}`;
 const PACE = { perSecond: 40, burst: 3 };
 // Many quick attempts: a 1 s window of 500s plus resets must never use them up.
 const RETRY: Partial<OutboxRetry> = { attempts: 15, baseDelayMs: 100, maxDelayMs: 1000 };
