@@ -42,7 +42,7 @@ export async function benchSlowQueries(container: Container, dbUrl: string): Pro
   await pool.end();
   console.log(`  ran ${all.length} distinct statements in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
 
-  const { rows } = await pool.query<{ ours: string; total: string; max: string; dealloc: string | null }>(
+  const { rows } = await probeDb.query<{ ours: string; total: string; max: string; dealloc: string | null }>(
     `SELECT count(*) FILTER (WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS ours,
             count(*) AS total,
             current_setting('pg_stat_statements.max') AS max,
