@@ -22,6 +22,7 @@ import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
 import { startEmbeddedRedis } from './embedded/redis.ts';
+import { resolveEndpoint } from './embedded/resolve-endpoint.ts';
 import { features as defaultFeatures, type FeatureFactory } from './features/index.ts';
 
 /** What the composition root builds and hands to every feature: connections and clients, no behaviour. */
@@ -142,8 +143,7 @@ async function buildInfrastructure(
       embeddedLine: (url) => `embedded PostgreSQL, data in ${pgDataDir}, ${redactUrl(url)}`,
       unavailable: (err) => `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`,
     },
-    opts,
-    stops,
+    { embedded: opts.embedded, announce, stops },
   );
   const inspectedUrl = 'url' in postgres ? postgres.url : null;
   if ('missing' in postgres) missing.postgres = postgres.missing;
@@ -167,8 +167,7 @@ async function buildInfrastructure(
       // The embedded module's message already says how to get redis-server.
       unavailable: describeError,
     },
-    opts,
-    stops,
+    { embedded: opts.embedded, announce, stops },
   );
   if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
@@ -224,40 +223,4 @@ function readinessChecks(infra: Infrastructure): ReadinessCheck[] {
     checks.push({ name: 'state', check: async () => void (await withTimeout(statePool.query('SELECT 1'), 1000, 'State database')) });
   }
   return checks;
-}
-
-interface EndpointSpec {
-  label: 'Postgres' | 'Redis';
-  envName: 'DATABASE_URL' | 'REDIS_URL';
-  configured: string | undefined;
-  startEmbedded: () => Promise<{ url: string; stop(): Promise<void> }>;
-  /** The start-up line once the embedded server runs. */
-  embeddedLine: (url: string) => string;
-  /** Why it is missing when the embedded server could not start (shown by /health). */
-  unavailable: (err: unknown) => string;
-}
-
-/**
- * The URL to use for one dependency: the configured one, else an embedded server (bot and CLI),
- * else none and why. Announces the choice in one line.
- */
-async function resolveEndpoint(spec: EndpointSpec, opts: ContainerOptions, stops: Array<() => Promise<void>>): Promise<{ url: string } | { missing: string }> {
-  if (spec.configured) {
-    opts.announce(`${spec.label}: ${spec.envName} ${redactUrl(spec.configured)}`);
-    return { url: spec.configured };
-  }
-  if (!opts.embedded) {
-    opts.announce(`${spec.label}: not configured (set ${spec.envName})`);
-    return { missing: `${spec.envName} is not set` };
-  }
-  try {
-    const embedded = await spec.startEmbedded();
-    stops.push(embedded.stop);
-    opts.announce(`${spec.label}: ${spec.embeddedLine(embedded.url)}`);
-    return { url: embedded.url };
-  } catch (err) {
-    const missing = spec.unavailable(err);
-    opts.announce(`${spec.label}: unavailable: ${missing}`);
-    return { missing };
-  }
 }
