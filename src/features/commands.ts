@@ -4,7 +4,8 @@ import type { CommandDeps } from '../core/deps.ts';
 import type { Feature } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
 import { createHealthService } from '../probes/health.ts';
-import { createQueueInspector, type QueueThresholds } from '../probes/queues.ts';
+import { queueThresholdsFrom } from '../probes/queue-probe.ts';
+import { createQueueInspector } from '../probes/queues.ts';
 
 /**
  * The on-call commands (/health, /queue, /slowqueries): read-only services over the read-only
@@ -13,10 +14,7 @@ import { createQueueInspector, type QueueThresholds } from '../probes/queues.ts'
 export function commandsFeature(infra: Infrastructure): Feature {
   const { config, probeDb, probeRedis, missing } = infra;
   const queues = probeRedis ? createQueueInspector({ redis: probeRedis, prefix: config.file.bullmq.prefix }) : null;
-  const thresholdsFor = (queue: string): QueueThresholds => ({
-    ...config.file.bullmq.thresholds,
-    ...config.file.bullmq.queues[queue],
-  });
+  const thresholdsFor = queueThresholdsFrom(config.file.bullmq);
   const health = createHealthService({
     db: probeDb,
     redis: probeRedis,
