@@ -27,6 +27,7 @@ import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../sup
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   blockActionsBody,
   postSigned,
@@ -375,7 +376,12 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
       await slack.waitFor(() => posted().length > 0, 10_000);
       expect(posted().map((c) => [c.body.text, c.status])).toEqual([[`alert-17 acknowledged by <@${user}>`, 200]]);
       await vigil.container.infra.outbox?.send({ op: 'post', key: 'test-ack:alert-17', channel: 'C0ALERTS', message: { text: 'again' } });
-      const { rows } = await db.query<{ channel: string; ts: string }>("SELECT channel, ts FROM vigil.slack_messages WHERE key = 'test-ack:alert-17'");
+      // The ref is recorded just after Slack answers, so the stand-in may have seen the post first.
+      const ref = () => db.query<{ channel: string; ts: string }>("SELECT channel, ts FROM vigil.slack_messages WHERE key = 'test-ack:alert-17'");
+      const rows = await waitFor(async () => {
+        const found = (await ref()).rows;
+        return found.length > 0 ? found : null;
+      }, { what: 'the message ref' });
       expect(rows).toEqual([{ channel: 'C0ALERTS', ts: expect.stringMatching(/^\d+\.\d{6}$/) }]);
       expect(posted()).toHaveLength(1);
     });
