@@ -1,4 +1,5 @@
-import type { Command } from '../src/core/command.ts';
+import type { Command, CommandInfo } from '../src/core/command.ts';
+import alerts from './alerts.ts';
 import health from './health.ts';
 import queue from './queue.ts';
 import slowqueries from './slowqueries.ts';
@@ -8,3 +9,9 @@ import slowqueries from './slowqueries.ts';
  * Slack manifest is generated from this list, so adding a command here is the whole job.
  */
 export const commands: readonly Command[] = [health, queue, slowqueries];
+
+/**
+ * Every slash command of every feature, for the Slack manifest and help: the on-call commands
+ * above plus those bound by other features (/alerts, by the alerts feature).
+ */
+export const allCommands: readonly CommandInfo[] = [...commands, alerts];

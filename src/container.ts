@@ -6,7 +6,7 @@ import { redactUrl } from './core/redact.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
-import { createInteractionDispatcher, type InteractionDispatcher } from './core/interactions.ts';
+import { createInteractionDispatcher, openLinkHandler, type InteractionDispatcher } from './core/interactions.ts';
 import { runCommandHandler } from './core/run-command.ts';
 import type { Feature, Runnable } from './core/feature.ts';
 import { createCommandAudit } from './audit/command-audit.ts';
@@ -91,7 +91,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
   });
   const interactions = createInteractionDispatcher({
-    handlers: [runCommandHandler(commands), ...features.flatMap((f) => f.interactions ?? [])],
+    handlers: [runCommandHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
     onRun: (run) => infra.metrics.recordInteraction(run),
     logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
   });

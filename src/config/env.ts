@@ -15,6 +15,8 @@ export const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/db').optional(),
   VIGIL_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://vigil@host:5432/vigil').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379').optional(),
+  // Alertmanager sends it as `Authorization: Bearer …`; long enough not to be guessed.
+  ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   VIGIL_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -16,6 +16,35 @@ const httpTarget = z
   })
   .strict();
 
+// Slack ids as they appear in the UI: channels C…/G…, user groups S….
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel id like C0123ABCD');
+const userGroupId = z.string().regex(/^S[A-Z0-9]{2,20}$/, 'must be a Slack user group id like S0123ABCD');
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name');
+
+/** Where alerts go and how loudly: see manifests/vigil.example.yaml for the meaning of each key. */
+const alerts = z
+  .object({
+    /** Channel by severity label; `default` takes every other severity (and alerts without one). */
+    channels: z
+      .object({ default: channelId })
+      .catchall(channelId)
+      .refine((c) => Object.keys(c).every((k) => /^[a-z][a-z0-9_-]*$/.test(k)), 'severity names are lower case'),
+    /** First match wins and overrides the severity's channel: every label listed must be equal. */
+    routes: z
+      .array(z.object({ match: z.record(labelName, z.string()).refine((m) => Object.keys(m).length > 0, 'needs at least one label'), channel: channelId }).strict())
+      .default([]),
+    /** A user group mentioned in the first message of a group with this severity (e.g. critical). */
+    mentions: z.record(z.string(), userGroupId).default({}),
+    /**
+     * Per severity (`default` for the rest): a group that fires again within this many seconds of
+     * resolving keeps its message (counted as a flap), and its thread gets at most one reply per window.
+     */
+    cooldownSeconds: z
+      .record(z.string(), z.number().int().min(0).max(86_400))
+      .default({ critical: 60, warning: 300, default: 300 }),
+  })
+  .strict();
+
 /** The declarative part of Vigil's configuration (`manifests/vigil.yaml`). Unknown keys are typos. */
 export const fileSchema = z
   .object({
@@ -50,6 +79,7 @@ export const fileSchema = z
       })
       .strict()
       .default({ timeoutMs: 1000, http: [] }),
+    alerts: alerts.optional(),
     bullmq: z
       .object({
         prefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('bull'),

@@ -6,6 +6,14 @@ import { elapsedMs } from './timeout.ts';
 /** The built-in handler behind every suggestion: run the suggested command for whoever clicked. */
 export const RUN_COMMAND = 'vigil.command';
 
+/**
+ * Slack reports a click on a link button too; this handler only acknowledges it (the browser
+ * already opened the link).
+ */
+export const OPEN_LINK = 'vigil.link';
+
+export const openLinkHandler: InteractionHandler = { id: OPEN_LINK, handle: async () => ({}) };
+
 /** Handler ids travel in Slack's action_id / callback_id next to a `#n` suffix, hence no `#`. */
 const HANDLER_ID = /^[a-z][a-z0-9._-]{0,100}$/;
 

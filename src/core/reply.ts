@@ -52,6 +52,12 @@ export interface Button {
   confirm?: Confirm;
 }
 
+/** A link to open (runbook, dashboard): Slack draws a URL button, the shell prints it. http(s) only. */
+export interface Link {
+  label: string;
+  url: string;
+}
+
 export interface Reply {
   title: string;
   status: Status;
@@ -60,6 +66,7 @@ export interface Reply {
   notes?: string[];
   buttons?: Button[];
   suggestions?: Suggestion[];
+  links?: Link[];
   /** Machine-readable payload for `--json`; defaults to the reply itself. */
   data?: unknown;
   /** Post in the channel instead of only to the requester (Slack `--public`). */

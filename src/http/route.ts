@@ -14,5 +14,10 @@ export interface Route {
   path: string;
   /** POST bodies over this many bytes get 413 before the handler runs (default 256 KiB). */
   maxBodyBytes?: number;
+  /**
+   * Checked from the headers alone, before the body is read: a refusal (e.g. 401) is answered
+   * without buffering what an unauthenticated client sends.
+   */
+  authorize?(headers: IncomingHttpHeaders): { status: number; body: unknown } | null;
   handle(req: HttpRequest, res: ServerResponse): Promise<void> | void;
 }

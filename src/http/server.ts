@@ -40,6 +40,11 @@ export function createHttpHandler(deps: HttpServerDeps) {
         const allow = [...methods.keys()].join(', ');
         return sendJson(res, 405, { error: `use ${allow}` }, { allow });
       }
+      const refused = route.authorize?.(req.headers);
+      if (refused) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, refused.status, refused.body);
+      }
       const rawBody = method === 'POST' ? await readBody(req, route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) : Buffer.alloc(0);
       await route.handle({ method, path, headers: req.headers, rawBody }, res);
     } catch (err) {

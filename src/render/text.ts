@@ -18,6 +18,7 @@ export function renderText(reply: Reply): string {
     if (section.table) out.push(...tableLines(section.table, { marker: (s) => MARK[s] }).map((l) => `  ${l}`));
   }
   if (reply.notes?.length) out.push('', ...reply.notes.map((n) => `note: ${n}`));
+  if (reply.links?.length) out.push('', ...reply.links.map((l) => `${l.label}: ${l.url}`));
   const buttons = replyButtons(reply);
   if (buttons.length > 0) {
     // Numbered so the shell can press one; a suggestion shows the command it stands for.

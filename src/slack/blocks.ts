@@ -1,5 +1,5 @@
-import type { Button, Reply, Section, Status } from '../core/reply.ts';
-import { replyButtons } from '../core/interactions.ts';
+import type { Button, Link, Reply, Section, Status } from '../core/reply.ts';
+import { OPEN_LINK, replyButtons } from '../core/interactions.ts';
 import { tableLines } from '../render/table.ts';
 
 /**
@@ -17,6 +17,7 @@ export const LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonValue: 2000,
+  linkUrl: 3000,
   actionId: 255,
   confirmTitle: 100,
   confirmText: 300,
@@ -77,8 +78,8 @@ export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_
   if (reply.summary) body.push(section(`${EMOJI[reply.status]} ${escapeMrkdwn(reply.summary)}`));
   for (const s of reply.sections ?? []) body.push(...sectionBlocks(s));
 
-  const { blocks: buttonBlocks, dropped } = actionBlocks(replyButtons(reply));
-  const notes = [...(reply.notes ?? []), ...(dropped > 0 ? [`${dropped} button(s) left out: their data is over Slack's limit.`] : [])];
+  const { blocks: buttonBlocks, dropped } = actionBlocks(replyButtons(reply), reply.links ?? []);
+  const notes = [...(reply.notes ?? []), ...(dropped > 0 ? [`${dropped} button(s) left out: their data is over Slack's limit or their link is not http(s).`] : [])];
   const tail: Block[] = [];
   if (notes.length > 0) {
     // Notes are joined into one element ≤ 3000 chars so long lists do not overflow the 10-element limit.
@@ -108,7 +109,7 @@ export function renderModal(reply: Reply): Modal {
  * Buttons in actions blocks of at most 25. `action_id` is the handler id plus the button's
  * position, because Slack wants ids unique within a message. A value Slack would refuse is left out.
  */
-function actionBlocks(buttons: Button[]): { blocks: Block[]; dropped: number } {
+function actionBlocks(buttons: Button[], links: Link[]): { blocks: Block[]; dropped: number } {
   const elements: Block[] = [];
   let dropped = 0;
   buttons.forEach((b, i) => {
@@ -131,6 +132,11 @@ function actionBlocks(buttons: Button[]): { blocks: Block[]; dropped: number } {
           }
         : {}),
     });
+  });
+  links.forEach((l, i) => {
+    // Slack refuses URLs over 3000 characters and anything but http(s) would not open.
+    if (l.url.length > LIMITS.linkUrl || !/^https?:\/\//i.test(l.url)) return void dropped++;
+    elements.push({ type: 'button', action_id: `${OPEN_LINK}#${i}`, text: { type: 'plain_text', text: clip(l.label, LIMITS.buttonText), emoji: true }, url: l.url });
   });
   const blocks: Block[] = [];
   for (let i = 0; i < elements.length; i += LIMITS.actionsElements) {

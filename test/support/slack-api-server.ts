@@ -9,6 +9,12 @@
  * that the real Slack rejects. Tests can inject faults (429 with Retry-After,
  * 5xx, Slack errors, dropped connections) and read the `violations`: every
  * request the real Slack would have punished.
+ *
+ * It also keeps what each channel currently SHOWS: every accepted
+ * chat.postMessage is stored (replies with their `thread_ts`), chat.update
+ * edits the stored message in place and keeps its history, so tests can assert
+ * "every alert is shown once, and resolving edited the original message"
+ * through `messages()`, `topLevel()`, `replies()` and `blockText()`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -48,14 +54,46 @@ export interface Fault {
 
 /**
  * A request Slack would have punished: sent to a channel whose announced Retry-After had not
- * expired, or a chat.postMessage beyond the channel's token bucket.
+ * expired, a chat.postMessage beyond the channel's token bucket, or (with `updatesPerMinute`) a
+ * chat.update beyond the workspace's allowance for that method.
  */
 export interface Violation {
   kind: 'retry_after' | 'rate_limit';
   method: string;
-  /** The channel, or the method name for calls without one. */
+  /**
+   * The channel, or the method name for calls without one. chat.update's own limit is per
+   * workspace, not per channel, so its `rate_limit` (and the Retry-After it announced) has scope
+   * `'chat.update'`.
+   */
   scope: string;
   at: number;
+}
+
+/** One version of a stored message: as posted, or as a chat.update left it. */
+export interface MessageVersion {
+  text: string;
+  blocks: unknown[];
+  at: number;
+}
+
+/**
+ * A message as the channel shows it now. The objects are live: a later chat.update changes
+ * `text`, `blocks`, `updates` and `history` of the very object a test already holds.
+ */
+export interface StoredMessage {
+  channel: string;
+  ts: string;
+  /** The top-level `text` ('' when only blocks were sent). */
+  text: string;
+  /** Block Kit blocks ([] when none were sent). */
+  blocks: unknown[];
+  /** The parent's ts, for a reply posted with `thread_ts`. */
+  threadTs?: string;
+  postedAt: number;
+  /** How many chat.update calls changed it. */
+  updates: number;
+  /** Every version shown, oldest first: `history[0]` as posted, the last one as shown now. */
+  history: MessageVersion[];
 }
 
 export interface RecordedResponse {
@@ -75,6 +113,14 @@ export interface SlackApiServerOptions {
   now?: () => number;
   /** WebSocket URL handed out by `apps.connections.open` (Socket Mode tests). */
   socketUrl?: string;
+  /**
+   * chat.update allowance per minute for the whole workspace (Slack: Tier 3, about 50+).
+   * Undefined (the default): unlimited. Beyond it the stand-in answers 429 with Retry-After
+   * and records a `rate_limit` violation with scope `'chat.update'`.
+   */
+  updatesPerMinute?: number;
+  /** How many chat.update calls may go out back to back (default: a minute's worth, `updatesPerMinute`). */
+  updateBurst?: number;
 }
 
 export interface SlackApiServer {
@@ -86,6 +132,15 @@ export interface SlackApiServer {
   inject(fault: Fault): void;
   responseUrl(id?: string): string;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
+  /** Stored messages (top-level and replies) in post order, of one channel or of all. */
+  messages(channel?: string): StoredMessage[];
+  /** The channel's top-level messages (no `thread_ts`) in post order. */
+  topLevel(channel: string): StoredMessage[];
+  /** The replies posted in the thread of `threadTs`, in post order. */
+  replies(channel: string, threadTs: string): StoredMessage[];
+  /** The current `text` of every message in the channel (top-level and replies), in post order. */
+  messageTexts(channel: string): string[];
+  /** Forgets calls, responses, violations, faults, rate-limit state and stored messages. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -100,6 +155,61 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const textOf = (v: unknown): string | undefined => (isObj(v) && typeof v.text === 'string' ? v.text : undefined);
 const tooLong = (v: unknown, max: number): boolean => typeof v === 'string' && v.length > max;
+
+/** Text of the inline elements of a rich_text block (sections, lists, quotes, preformatted). */
+function richText(el: unknown, out: string[]): void {
+  if (!isObj(el)) return;
+  if ((el.type === 'text' || el.type === 'link') && typeof el.text === 'string') out.push(el.text);
+  if (Array.isArray(el.elements)) for (const child of el.elements) richText(child, out);
+}
+
+/**
+ * Everything a person reads in `blocks`, in order, one piece a line: header and section text,
+ * section fields, context text elements, button labels (in actions blocks and as section
+ * accessories), rich_text, markdown blocks and image titles. Hidden text (confirm dialogs,
+ * placeholders, option lists, button values) is left out, so a match means the channel shows it.
+ * Anything that is not an array gives ''.
+ */
+export function blockText(blocks: unknown): string {
+  if (!Array.isArray(blocks)) return '';
+  const out: string[] = [];
+  const push = (v: unknown): void => {
+    const t = textOf(v);
+    if (t !== undefined && t !== '') out.push(t);
+  };
+  const button = (el: unknown): void => {
+    if (isObj(el) && el.type === 'button') push(el.text);
+  };
+  for (const block of blocks) {
+    if (!isObj(block)) continue;
+    switch (block.type) {
+      case 'header':
+        push(block.text);
+        break;
+      case 'section':
+        push(block.text);
+        if (Array.isArray(block.fields)) block.fields.forEach(push);
+        button(block.accessory);
+        break;
+      case 'context':
+        if (Array.isArray(block.elements)) block.elements.forEach(push); // images have no `text`
+        break;
+      case 'actions':
+        if (Array.isArray(block.elements)) block.elements.forEach(button);
+        break;
+      case 'rich_text':
+        richText(block, out);
+        break;
+      case 'markdown':
+        if (typeof block.text === 'string') out.push(block.text);
+        break;
+      case 'image':
+        push(block.title);
+        break;
+    }
+  }
+  return out.join('\n');
+}
 
 /** Checks an interactive element (button, select, …) wherever it appears. */
 function validateElement(el: unknown, where: string, problems: string[]): void {
@@ -196,6 +306,8 @@ function send(res: ServerResponse, status: number, payload: unknown, headers: Re
 export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Promise<SlackApiServer> {
   const rate = opts.perChannelPerSecond ?? 1;
   const burst = opts.burst ?? 1;
+  const updatesPerMinute = opts.updatesPerMinute;
+  const updateBurst = opts.updateBurst ?? updatesPerMinute ?? 0;
   const now = opts.now ?? Date.now;
   const calls: RecordedCall[] = [];
   const responses: RecordedResponse[] = [];
@@ -205,6 +317,12 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   // Per channel (or per method for channel-less calls): when its announced Retry-After expires.
   const retryUntil = new Map<string, number>();
   const responseUrlUses = new Map<string, number>();
+  // What the channels show: every stored message in post order, and an index by channel and ts.
+  const store: StoredMessage[] = [];
+  const byTs = new Map<string, StoredMessage>();
+  const keyOf = (channel: string, ts: string): string => `${channel}\u0000${ts}`;
+  // chat.update's workspace-wide bucket (only with `updatesPerMinute`).
+  let updateBucket: { tokens: number; last: number } | null = null;
   let lastTsMicros = 0;
   let url = '';
 
@@ -218,6 +336,25 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+
+  /**
+   * chat.update's workspace bucket: refills `updatesPerMinute` a minute, holds `updateBurst`.
+   * Returns 0 when the call may go out, or the whole seconds to announce in Retry-After.
+   */
+  function takeUpdateToken(): number {
+    if (updatesPerMinute === undefined) return 0;
+    const t = now();
+    const perMs = updatesPerMinute / 60_000;
+    const b = updateBucket ?? { tokens: updateBurst, last: t };
+    b.tokens = Math.min(updateBurst, b.tokens + (t - b.last) * perMs);
+    b.last = t;
+    updateBucket = b;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return perMs > 0 ? Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000)) : 60;
   }
 
   /** Slack message ts values are unique per channel; we make them globally unique and monotonic. */
@@ -259,22 +396,30 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   /** Returns [httpStatus, payload, extraHeaders], or null to drop the connection. */
   function answer(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] | null {
     const scope = typeof body.channel === 'string' && body.channel !== '' ? body.channel : method;
+    // The scope of the stand-in's own limit: the channel for chat.postMessage, the workspace
+    // (named by the method) for chat.update.
+    const ownScope = method === 'chat.update' && updatesPerMinute !== undefined ? method : scope;
     const t = now();
-    if (t < (retryUntil.get(scope) ?? 0)) violations.push({ kind: 'retry_after', method, scope, at: t });
+    const early = [scope, ownScope].find((s) => t < (retryUntil.get(s) ?? 0));
+    if (early !== undefined) violations.push({ kind: 'retry_after', method, scope: early, at: t });
     const fault = takeFault(method, scope);
     if (fault?.reset) return null;
     let result: [number, Obj, Record<string, string>?];
+    let limited = scope;
     if (fault?.status === 429) {
       result = [429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter ?? 1) }];
     } else if (fault) {
       result = [fault.status ?? 200, { ok: false, error: fault.error ?? 'internal_error' }];
     } else {
       result = dispatch(method, body, token);
-      // The stand-in's own bucket refused: the client sent faster than the channel allows.
-      if (result[0] === 429) violations.push({ kind: 'rate_limit', method, scope, at: t });
+      // The stand-in's own bucket refused: the client sent faster than the channel (or workspace) allows.
+      if (result[0] === 429) {
+        limited = ownScope;
+        violations.push({ kind: 'rate_limit', method, scope: limited, at: t });
+      }
     }
     const retryAfter = result[2]?.['retry-after'];
-    if (result[0] === 429 && retryAfter !== undefined) retryUntil.set(scope, Math.max(retryUntil.get(scope) ?? 0, t + Number(retryAfter) * 1000));
+    if (result[0] === 429 && retryAfter !== undefined) retryUntil.set(limited, Math.max(retryUntil.get(limited) ?? 0, t + Number(retryAfter) * 1000));
     return result;
   }
 
@@ -296,13 +441,35 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     if (problem) return [200, problem];
     const channel = body.channel as string;
     if (method === 'chat.postMessage') {
+      // Slack documents `thread_not_found` only for reading threads (conversations.replies); chat.postMessage
+      // answers `invalid_thread_ts` for a thread_ts it cannot thread under (seen for malformed, empty and deleted parents).
+      const threadTs = body.thread_ts;
+      if (threadTs !== undefined && (typeof threadTs !== 'string' || !byTs.has(keyOf(channel, threadTs)))) {
+        return [200, { ok: false, error: 'invalid_thread_ts' }];
+      }
       // Checked after validation so a rejected message does not spend the channel's allowance.
       if (!takeToken(channel)) return [429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' }];
-      return [200, { ok: true, channel, ts: nextTs(), message: { text: body.text, blocks: body.blocks } }];
+      const ts = nextTs();
+      const at = now();
+      const text = typeof body.text === 'string' ? body.text : '';
+      const blocks = Array.isArray(body.blocks) ? body.blocks : [];
+      const message: StoredMessage = { channel, ts, text, blocks, ...(typeof threadTs === 'string' && { threadTs }), postedAt: at, updates: 0, history: [{ text, blocks, at }] };
+      store.push(message);
+      byTs.set(keyOf(channel, ts), message);
+      return [200, { ok: true, channel, ts, message: { text: body.text, blocks: body.blocks } }];
     }
     if (method === 'chat.postEphemeral') return [200, { ok: true, message_ts: nextTs() }];
-    if (typeof body.ts !== 'string' || body.ts === '') return [200, { ok: false, error: 'message_not_found' }];
-    return [200, { ok: true, channel, ts: body.ts, text: body.text }];
+    const message = typeof body.ts === 'string' ? byTs.get(keyOf(channel, body.ts)) : undefined;
+    if (message === undefined) return [200, { ok: false, error: 'message_not_found' }];
+    // Like chat.postMessage: only a change that would go through spends the allowance.
+    const wait = takeUpdateToken();
+    if (wait > 0) return [429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(wait) }];
+    // Slack keeps the previous blocks when `blocks` is left out (an empty array removes them).
+    if (typeof body.text === 'string') message.text = body.text;
+    if (Array.isArray(body.blocks)) message.blocks = body.blocks;
+    message.updates += 1;
+    message.history.push({ text: message.text, blocks: message.blocks, at: now() });
+    return [200, { ok: true, channel, ts: message.ts, text: body.text }];
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams): Promise<void> {
@@ -385,6 +552,10 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
         await new Promise((r) => setTimeout(r, 10));
       }
     },
+    messages: (channel) => (channel === undefined ? [...store] : store.filter((m) => m.channel === channel)),
+    topLevel: (channel) => store.filter((m) => m.channel === channel && m.threadTs === undefined),
+    replies: (channel, threadTs) => store.filter((m) => m.channel === channel && m.threadTs === threadTs),
+    messageTexts: (channel) => store.filter((m) => m.channel === channel).map((m) => m.text),
     reset() {
       // Mutate in place: tests often hold references to `calls`/`responses`.
       calls.length = 0;
@@ -394,6 +565,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       retryUntil.clear();
       buckets.clear();
       responseUrlUses.clear();
+      store.length = 0;
+      byTs.clear();
+      updateBucket = null;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

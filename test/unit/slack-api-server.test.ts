@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { ErrorCode, LogLevel, WebClient } from '@slack/web-api';
-import { startSlackApiServer, validateBlocks } from '../support/slack-api-server.ts';
+import { blockText, startSlackApiServer, validateBlocks } from '../support/slack-api-server.ts';
 import type { SlackApiServer } from '../support/slack-api-server.ts';
 
 const TOKEN = 'xoxb-test';
@@ -76,12 +76,13 @@ describe('slack-api-server', () => {
   });
 
   it('accepts JSON bodies and chat.update', async () => {
+    const { ts } = await client.chat.postMessage({ channel: 'C-upd', text: 'original' });
     const res = await fetch(`${server.url}/api/chat.update`, {
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ channel: 'C-upd', ts: '1.000001', text: 'edited', blocks: [section('edited')] }),
+      body: JSON.stringify({ channel: 'C-upd', ts, text: 'edited', blocks: [section('edited')] }),
     });
-    expect(await res.json()).toEqual({ ok: true, channel: 'C-upd', ts: '1.000001', text: 'edited' });
+    expect(await res.json()).toEqual({ ok: true, channel: 'C-upd', ts, text: 'edited' });
     expect(server.calls.at(-1)?.body.blocks).toEqual([section('edited')]);
   });
 
@@ -328,9 +329,12 @@ describe('slack-api-server faults and violations', () => {
     expect((gone.data as { error: string }).error).toBe('channel_not_found');
     expect((await post('C-here')).ok).toBe(true); // another channel is not matched
 
-    const dropped = await rejectionOf(() => client.chat.update({ channel: 'C-here', ts: '1.000001', text: 'edit' }));
+    const ts = server.calls[1]?.response.ts as string;
+    const dropped = await rejectionOf(() => client.chat.update({ channel: 'C-here', ts, text: 'edit' }));
     expect(dropped.code).toBe(ErrorCode.RequestError);
-    expect((await client.chat.update({ channel: 'C-here', ts: '1.000001', text: 'edit' })).ok).toBe(true);
+    expect(server.messageTexts('C-here')).toEqual(['x']); // a dropped request changed nothing
+    expect((await client.chat.update({ channel: 'C-here', ts, text: 'edit' })).ok).toBe(true);
+    expect(server.messageTexts('C-here')).toEqual(['edit']);
     expect(server.calls.map((c) => [c.method, c.status])).toEqual([
       ['chat.postMessage', 200],
       ['chat.postMessage', 200],
@@ -343,5 +347,215 @@ describe('slack-api-server faults and violations', () => {
     // reset() forgets faults that were not used up.
     server.reset();
     expect((await post('C-gone')).ok).toBe(true);
+  });
+});
+
+describe('slack-api-server message store', () => {
+  let server: SlackApiServer;
+  let clock = 1_700_000_000_000;
+  let client: WebClient;
+
+  beforeAll(async () => {
+    // Generous posting limits: these tests are about what the channels show, not about pacing.
+    server = await startSlackApiServer({ now: () => clock, perChannelPerSecond: 100, burst: 100 });
+    client = clientFor(server);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const header = (text: string) => ({ type: 'header', text: { type: 'plain_text', text } });
+
+  it('shows what was posted, and an update replaces it in place, keeping the history', async () => {
+    server.reset();
+    const firing = [header('DiskFull on db-1'), section('*firing* since 10:02')];
+    const posted = await client.chat.postMessage({ channel: 'C-alerts', text: 'DiskFull firing', blocks: firing });
+    expect(server.messages('C-alerts')).toEqual([
+      {
+        channel: 'C-alerts',
+        ts: posted.ts,
+        text: 'DiskFull firing',
+        blocks: firing,
+        postedAt: clock,
+        updates: 0,
+        history: [{ text: 'DiskFull firing', blocks: firing, at: clock }],
+      },
+    ]);
+    const [stored] = server.messages('C-alerts');
+
+    clock += 5000;
+    const resolved = [header('DiskFull on db-1'), section('*resolved* at 10:07')];
+    const res = await client.chat.update({ channel: 'C-alerts', ts: posted.ts as string, text: 'DiskFull resolved', blocks: resolved });
+    expect(res).toMatchObject({ ok: true, channel: 'C-alerts', ts: posted.ts, text: 'DiskFull resolved' });
+
+    // One message, edited: nothing was posted twice.
+    expect(server.messages('C-alerts')).toHaveLength(1);
+    expect(stored).toMatchObject({ text: 'DiskFull resolved', blocks: resolved, updates: 1 });
+    expect(stored?.history.map((h) => [h.text, h.at])).toEqual([
+      ['DiskFull firing', clock - 5000],
+      ['DiskFull resolved', clock],
+    ]);
+    expect(server.messageTexts('C-alerts')).toEqual(['DiskFull resolved']);
+    expect(blockText(stored?.blocks)).toBe('DiskFull on db-1\n*resolved* at 10:07');
+
+    // Text alone keeps the blocks (as Slack does); an empty array removes them.
+    await client.chat.update({ channel: 'C-alerts', ts: posted.ts as string, text: 'DiskFull acknowledged' });
+    expect(stored).toMatchObject({ text: 'DiskFull acknowledged', blocks: resolved, updates: 2 });
+    await client.chat.update({ channel: 'C-alerts', ts: posted.ts as string, text: 'plain', blocks: [] });
+    expect(stored).toMatchObject({ text: 'plain', blocks: [], updates: 3 });
+    expect(stored?.history).toHaveLength(4);
+  });
+
+  it('answers message_not_found for a ts never posted, or posted in another channel', async () => {
+    server.reset();
+    const { ts } = await client.chat.postMessage({ channel: 'C-one', text: 'here' });
+    const update = (channel: string, at: string) =>
+      rejectionOf(() => client.chat.update({ channel, ts: at, text: 'edit' })).then((e) => (e.data as { error: string }).error);
+    expect(await update('C-one', '1.000001')).toBe('message_not_found');
+    expect(await update('C-two', ts as string)).toBe('message_not_found');
+    expect(server.calls.at(-1)).toMatchObject({ status: 200, response: { ok: false, error: 'message_not_found' } });
+    expect(server.messages('C-one')).toMatchObject([{ text: 'here', updates: 0 }]);
+    expect(server.messages('C-two')).toEqual([]);
+  });
+
+  it('records a thread reply with its threadTs and lists it by replies(), apart from topLevel()', async () => {
+    server.reset();
+    const parent = await client.chat.postMessage({ channel: 'C-thr', text: 'parent' });
+    const other = await client.chat.postMessage({ channel: 'C-thr', text: 'other' });
+    const r1 = await client.chat.postMessage({ channel: 'C-thr', text: 'reply 1', thread_ts: parent.ts as string });
+    await client.chat.postMessage({ channel: 'C-elsewhere', text: 'elsewhere' });
+    const r2 = await client.chat.postMessage({ channel: 'C-thr', text: 'reply 2', thread_ts: parent.ts as string });
+
+    expect(server.replies('C-thr', parent.ts as string).map((m) => [m.ts, m.text, m.threadTs])).toEqual([
+      [r1.ts, 'reply 1', parent.ts],
+      [r2.ts, 'reply 2', parent.ts],
+    ]);
+    expect(server.replies('C-thr', other.ts as string)).toEqual([]);
+    expect(server.topLevel('C-thr').map((m) => m.text)).toEqual(['parent', 'other']);
+    expect(server.topLevel('C-thr')[0]).not.toHaveProperty('threadTs');
+    expect(server.messageTexts('C-thr')).toEqual(['parent', 'other', 'reply 1', 'reply 2']);
+    expect(server.messages().map((m) => m.text)).toEqual(['parent', 'other', 'reply 1', 'elsewhere', 'reply 2']);
+  });
+
+  it('answers invalid_thread_ts for a thread_ts that names no message in the channel, and stores nothing', async () => {
+    server.reset();
+    const { ts } = await client.chat.postMessage({ channel: 'C-p', text: 'parent' });
+    const reply = (args: Record<string, unknown>) =>
+      rejectionOf(() => client.apiCall('chat.postMessage', { text: 'reply', ...args })).then((e) => (e.data as { error: string }).error);
+    expect(await reply({ channel: 'C-p', thread_ts: '1.000001' })).toBe('invalid_thread_ts');
+    expect(await reply({ channel: 'C-q', thread_ts: ts })).toBe('invalid_thread_ts'); // the parent is in another channel
+    expect(await reply({ channel: 'C-p', thread_ts: '' })).toBe('invalid_thread_ts');
+    expect(server.calls.at(-1)?.status).toBe(200);
+    expect(server.messages().map((m) => m.text)).toEqual(['parent']);
+  });
+
+  it('reset() forgets the stored messages too', async () => {
+    const { ts } = await client.chat.postMessage({ channel: 'C-reset', text: 'before' });
+    expect(server.messages('C-reset')).toHaveLength(1);
+    server.reset();
+    expect(server.messages()).toEqual([]);
+    expect(server.messageTexts('C-reset')).toEqual([]);
+    const err = await rejectionOf(() => client.chat.update({ channel: 'C-reset', ts: ts as string, text: 'after' }));
+    expect((err.data as { error: string }).error).toBe('message_not_found');
+  });
+
+  it('blockText flattens what a person reads and leaves hidden text out', () => {
+    const button = (text: string) => ({
+      type: 'button',
+      action_id: 'a',
+      value: 'hidden-value',
+      text: { type: 'plain_text', text },
+      confirm: { title: { type: 'plain_text', text: 'hidden-confirm' }, text: { type: 'plain_text', text: 'hidden' } },
+    });
+    const blocks = [
+      header('Header'),
+      { type: 'section', text: { type: 'mrkdwn', text: 'Section' }, fields: [{ type: 'mrkdwn', text: 'F1' }, { type: 'plain_text', text: 'F2' }], accessory: button('Accessory') },
+      { type: 'divider' },
+      { type: 'context', elements: [{ type: 'image', image_url: 'https://x/y.png', alt_text: 'alt' }, { type: 'mrkdwn', text: 'Context' }] },
+      { type: 'actions', elements: [button('Ack'), { type: 'static_select', action_id: 's', placeholder: { type: 'plain_text', text: 'hidden-ph' } }] },
+      { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: 'Rich ' }, { type: 'link', url: 'https://x', text: 'link' }] }] },
+    ];
+    expect(blockText(blocks)).toBe(['Header', 'Section', 'F1', 'F2', 'Accessory', 'Context', 'Ack', 'Rich ', 'link'].join('\n'));
+    expect(blockText(blocks)).not.toMatch(/hidden|alt/);
+    expect(blockText([])).toBe('');
+    expect(blockText(undefined)).toBe('');
+  });
+});
+
+describe('slack-api-server chat.update rate limit', () => {
+  let clock = 1_700_000_000_000;
+
+  it('is unlimited by default', async () => {
+    const server = await startSlackApiServer({ now: () => clock });
+    try {
+      const client = clientFor(server);
+      const { ts } = await client.chat.postMessage({ channel: 'C-free', text: 'v0' });
+      for (let i = 1; i <= 100; i++) await client.chat.update({ channel: 'C-free', ts: ts as string, text: `v${i}` });
+      expect(server.messages('C-free')[0]?.updates).toBe(100);
+      expect(server.violations).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('enforces updatesPerMinute per workspace with a token bucket: 429, Retry-After and violations', async () => {
+    // 6 a minute: one token every 10 s, and (by default) a minute's worth, 6, back to back.
+    const server = await startSlackApiServer({ now: () => clock, perChannelPerSecond: 100, burst: 100, updatesPerMinute: 6 });
+    try {
+      const client = clientFor(server);
+      const a = (await client.chat.postMessage({ channel: 'C-a', text: 'a' })).ts as string;
+      const b = (await client.chat.postMessage({ channel: 'C-b', text: 'b' })).ts as string;
+      const update = (channel: string, ts: string) => client.chat.update({ channel, ts, text: 'edit' });
+
+      // An update for an unknown message is refused before it spends anything.
+      expect(((await rejectionOf(() => update('C-a', '1.000001'))).data as { error: string }).error).toBe('message_not_found');
+      for (let i = 0; i < 3; i++) await update('C-a', a);
+      for (let i = 0; i < 3; i++) await update('C-b', b); // the allowance is shared by all channels
+      const err = await rejectionOf(() => update('C-b', b));
+      expect(err.code).toBe(ErrorCode.RateLimitedError);
+      expect(err.retryAfter).toBe(10);
+      expect(server.calls.at(-1)).toMatchObject({ method: 'chat.update', status: 429, response: { ok: false, error: 'ratelimited' } });
+      expect(server.violations).toEqual([{ kind: 'rate_limit', method: 'chat.update', scope: 'chat.update', at: clock }]);
+      // The refused update changed nothing; posting is not limited by it.
+      expect(server.messages('C-b')[0]?.updates).toBe(3);
+      expect((await client.chat.postMessage({ channel: 'C-a', text: 'still posts' })).ok).toBe(true);
+
+      // Asking again before the announced Retry-After is punished too, on any channel.
+      clock += 4000;
+      expect((await rejectionOf(() => update('C-a', a))).retryAfter).toBe(6);
+      expect(server.violations.map((v) => [v.kind, v.scope])).toEqual([
+        ['rate_limit', 'chat.update'],
+        ['retry_after', 'chat.update'],
+        ['rate_limit', 'chat.update'],
+      ]);
+
+      clock += 10_000; // the second refusal announced Retry-After: 6; one token has refilled since
+      expect((await update('C-a', a)).ok).toBe(true);
+      expect(server.violations).toHaveLength(3);
+      expect(server.messages('C-a')[0]?.updates).toBe(4);
+
+      // reset() refills the bucket.
+      server.reset();
+      const c = (await client.chat.postMessage({ channel: 'C-c', text: 'c' })).ts as string;
+      for (let i = 0; i < 6; i++) await update('C-c', c);
+      expect(server.violations).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('updateBurst caps how many updates go out back to back', async () => {
+    const server = await startSlackApiServer({ now: () => clock, updatesPerMinute: 60, updateBurst: 1 });
+    try {
+      const client = clientFor(server);
+      const ts = (await client.chat.postMessage({ channel: 'C-burst', text: 'x' })).ts as string;
+      expect((await client.chat.update({ channel: 'C-burst', ts, text: '1' })).ok).toBe(true);
+      expect((await rejectionOf(() => client.chat.update({ channel: 'C-burst', ts, text: '2' }))).retryAfter).toBe(1);
+      clock += 1000;
+      expect((await client.chat.update({ channel: 'C-burst', ts, text: '3' })).ok).toBe(true);
+      expect(server.messageTexts('C-burst')).toEqual(['3']);
+    } finally {
+      await server.close();
+    }
   });
 });

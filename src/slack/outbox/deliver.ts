@@ -123,7 +123,7 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       result = await deps.client.apiCall(method, args);
     } catch (err) {
       const failure = classifySlackError(err);
-      metrics.write(method, failure.kind);
+      metrics.write(method, data.kind, failure.kind);
       if (failure.kind === 'rate_limited') {
         const heldMs = await gate.hold(data.channel, failure.retryAfterMs);
         log.info({ channel: data.channel, heldMs }, 'slack outbox: 429, channel held for Retry-After');
@@ -134,7 +134,8 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return giveUp(data, jobId, `${failure.reason} (attempts used up)`);
       throw new Error(`${failure.reason}: ${describeError(err)}`);
     }
-    metrics.write(method, 'ok');
+    metrics.write(method, data.kind, 'ok');
+    if (data.originAt !== undefined) metrics.latency(data.kind, (Date.now() - data.originAt) / 1000);
 
     const ts = data.op === 'post' ? (result as { ts?: unknown }).ts : targetRef?.ts;
     if (typeof ts !== 'string') return giveUp(data, jobId, 'no_ts_in_answer');

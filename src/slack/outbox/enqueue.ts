@@ -71,7 +71,7 @@ export function createEnqueue(deps: EnqueueDeps): Outbox['send'] {
     }
 
     const seq = await deps.redis.incr(deps.keys.seq);
-    const base = { seq, channel, key: req.key, message: req.message };
+    const base = { seq, channel, key: req.key, message: req.message, ...(req.kind && { kind: req.kind }), ...(req.originAt && { originAt: Math.round(req.originAt) }) };
     // Parsed here too, so nothing is enqueued that the worker would refuse.
     const data = outboxJobSchema.parse(
       req.op === 'update' ? { ...base, op: 'update', ref: req.ref } : { ...base, op: 'post', ...(req.threadOf !== undefined && { threadOf: req.threadOf }) },

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { describeError } from '../../core/errors.ts';
 import { withTimeout } from '../../core/timeout.ts';
 import type { Logger } from '../../log.ts';
@@ -8,7 +8,9 @@ import type { SlackWriteMethod } from './types.ts';
 export type WriteOutcome = 'ok' | 'rate_limited' | 'retryable' | 'permanent';
 
 export interface OutboxMetrics {
-  write(method: SlackWriteMethod, outcome: WriteOutcome): void;
+  write(method: SlackWriteMethod, kind: string, outcome: WriteOutcome): void;
+  /** A message delivered `seconds` after what it reports happened (its originAt). */
+  latency(kind: string, seconds: number): void;
   /** A message not delivered again because it already was (at enqueue, or when a job re-runs). */
   duplicate(stage: 'enqueue' | 'worker'): void;
 }
@@ -25,8 +27,8 @@ const SCRAPE_TIMEOUT_MS = 2000;
 export function createOutboxMetrics(registry: Registry, gauges: OutboxGauges, log: Logger): OutboxMetrics {
   const writes = new Counter({
     name: 'vigil_slack_writes_total',
-    help: 'Slack Web API writes by the outbox, by method and outcome (ok, rate_limited, retryable, permanent)',
-    labelNames: ['method', 'outcome'] as const,
+    help: 'Slack Web API writes by the outbox, by method, kind of message and outcome (ok, rate_limited, retryable, permanent)',
+    labelNames: ['method', 'kind', 'outcome'] as const,
     registers: [registry],
   });
   const duplicates = new Counter({
@@ -58,8 +60,16 @@ export function createOutboxMetrics(registry: Registry, gauges: OutboxGauges, lo
     registers: [registry],
     collect: scraped('oldest age', gauges.oldestAgeSeconds),
   });
+  const latency = new Histogram({
+    name: 'vigil_slack_delivery_latency_seconds',
+    help: 'From what a message reports (e.g. an alert received) to Slack accepting it, by kind of message',
+    labelNames: ['kind'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900],
+    registers: [registry],
+  });
   return {
-    write: (method, outcome) => writes.inc({ method, outcome }),
+    write: (method, kind, outcome) => writes.inc({ method, kind, outcome }),
+    latency: (kind, seconds) => latency.observe({ kind }, Math.max(0, seconds)),
     duplicate: (stage) => duplicates.inc({ stage }),
   };
 }

@@ -11,9 +11,15 @@ export interface OutboxMessage {
  * One logical message. `key` is the caller's idempotency key (e.g. `alert:<groupKey>:post`): the
  * same key is delivered at most once however often it is sent or retried.
  */
-export type OutboxRequest =
+export type OutboxRequest = (
   | { op: 'post'; key: string; channel: string; message: OutboxMessage; threadOf?: string /* key of the parent message */ }
-  | { op: 'update'; key: string; ref: string /* key of the posted message */; message: OutboxMessage };
+  | { op: 'update'; key: string; ref: string /* key of the posted message */; message: OutboxMessage }
+) & {
+  /** What the message is about (`alert`, `approval` …): a label of the write and latency metrics. */
+  kind?: string;
+  /** When what this message reports happened (ms), e.g. an alert's intake: the latency metric's start. */
+  originAt?: number;
+};
 
 export interface MessageRef {
   channel: string;
@@ -51,6 +57,9 @@ export const DEFAULT_RETRY: OutboxRetry = { attempts: 20, baseDelayMs: 1000, max
 /** Where a message is delivered once its turn comes; also the `method` label of the write metric. */
 export type SlackWriteMethod = 'chat.postMessage' | 'chat.update';
 
+const kind = z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/).default('message');
+const originAt = z.number().int().positive().optional();
+
 const message = z.object({
   text: z.string(),
   blocks: z.array(z.record(z.string(), z.unknown())).optional(),
@@ -68,6 +77,8 @@ export const outboxJobSchema = z.discriminatedUnion('op', [
     key: z.string().min(1),
     threadOf: z.string().min(1).optional(),
     message,
+    kind,
+    originAt,
     // Set right after Slack accepted the post, before Postgres records it: a retry after a failed
     // record then records instead of posting again.
     posted: z.object({ ts: z.string(), threadTs: z.string().optional() }).optional(),
@@ -80,6 +91,8 @@ export const outboxJobSchema = z.discriminatedUnion('op', [
     key: z.string().min(1),
     ref: z.string().min(1),
     message,
+    kind,
+    originAt,
   }),
 ]);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../../commands/index.ts';
+import { allCommands as commands } from '../../../commands/index.ts';
 import { buildManifest, MANIFEST_PATHS, manifestFile } from '../../../src/slack/manifest.ts';
 
 const root = new URL('../../../', import.meta.url);

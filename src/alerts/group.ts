@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { AlertInstance, Notification } from './notification.ts';
+import { channelFor, cooldownMsFor, severityOf, type AlertsConfig } from './routing.ts';
+
+/** What a group's message shows, besides its status: kept as JSON in `alert_groups.state`. */
+export interface GroupView {
+  alerts: Record<string, AlertInstance>;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  externalURL: string | null;
+}
+
+/** One alert group as Vigil tracks it (a row of `vigil.alert_groups`); times in ms. */
+export interface AlertGroup {
+  groupId: string;
+  source: Notification['source'];
+  groupKey: string;
+  receiver: string;
+  channel: string;
+  severity: string;
+  status: 'firing' | 'resolved';
+  view: GroupView;
+  epoch: number;
+  version: number;
+  firedAt: number;
+  resolvedAt: number | null;
+  flaps: number;
+  lastReplyAt: number | null;
+  ackedBy: string | null;
+  ackedAt: number | null;
+  escalatedAt: number | null;
+  messageKey: string | null;
+  lastNotificationId: number;
+}
+
+/** What should change in Slack; the processor turns these into outbox messages. */
+export type Intent =
+  | { kind: 'post' }
+  | { kind: 'update' }
+  | { kind: 'reply'; lines: string[] };
+
+export type Applied = { next: AlertGroup; intents: Intent[]; changed: boolean } | { superseded: true };
+
+/** Outbox keys: one message per (group, epoch); every change has its own key, so a retry is sent once. */
+export const messageKeys = {
+  post: (g: Pick<AlertGroup, 'groupId' | 'epoch'>) => `alert:${g.groupId}:${g.epoch}`,
+  update: (g: Pick<AlertGroup, 'groupId' | 'epoch' | 'version'>) => `alert:${g.groupId}:${g.epoch}:v${g.version}`,
+  reply: (g: Pick<AlertGroup, 'groupId' | 'epoch' | 'version'>, n = 0) => `alert:${g.groupId}:${g.epoch}:r${g.version}${n ? `.${n}` : ''}`,
+};
+
+const firing = (alerts: Record<string, AlertInstance>) => Object.values(alerts).filter((a) => a.status === 'firing');
+
+/**
+ * Apply one notification (a snapshot of the group) to what Vigil knows of the group. Pure: the
+ * same inputs give the same result, so a notification processed twice changes nothing twice.
+ *
+ * - The same snapshot again (HA Alertmanager, retries, repeat_interval) changes nothing visible.
+ * - A resolved group firing again within its severity's cooldown keeps its message and counts a
+ *   flap; later than that it starts a new epoch: a new message.
+ * - Alerts joining or resolving get a thread reply, at most one per cooldown window.
+ */
+export function applyNotification(
+  prev: AlertGroup | null,
+  n: Notification,
+  ctx: { groupId: string; notificationId: number; now: number; cfg: AlertsConfig },
+): Applied {
+  const { now, cfg } = ctx;
+  if (prev && prev.lastNotificationId >= ctx.notificationId) return { superseded: true };
+  const anyFiring = n.status === 'firing' && n.alerts.some((a) => a.status === 'firing');
+
+  const severity = prev?.severity ?? severityOf(n);
+  const cooldownMs = cooldownMsFor(cfg, prev?.severity ?? severity);
+  const refire = prev?.status === 'resolved' && anyFiring;
+  const flap = refire && prev.resolvedAt !== null && now - prev.resolvedAt < cooldownMs && prev.messageKey !== null;
+  const newEpoch = prev === null || (refire && !flap);
+
+  const before: Record<string, AlertInstance> = newEpoch ? {} : prev.view.alerts;
+  const alerts = mergeSnapshot(before, n, now);
+  const status = firing(alerts).length > 0 ? 'firing' : 'resolved';
+  const view: GroupView = {
+    alerts,
+    groupLabels: n.groupLabels,
+    commonLabels: n.commonLabels,
+    commonAnnotations: n.commonAnnotations,
+    externalURL: n.externalURL,
+  };
+
+  if (newEpoch) {
+    const sev = severityOf(n);
+    const next: AlertGroup = {
+      groupId: ctx.groupId,
+      source: n.source,
+      groupKey: n.groupKey,
+      receiver: n.receiver,
+      channel: channelFor(cfg, n.commonLabels, sev),
+      severity: sev,
+      status,
+      view,
+      epoch: prev ? prev.epoch + 1 : 1,
+      version: 1,
+      firedAt: earliestStart(alerts) ?? now,
+      resolvedAt: status === 'resolved' ? now : null,
+      flaps: 0,
+      lastReplyAt: null,
+      ackedBy: null,
+      ackedAt: null,
+      escalatedAt: null,
+      messageKey: null,
+      lastNotificationId: ctx.notificationId,
+    };
+    // A group first seen resolved (its firing was never sent to Vigil) has nothing to show.
+    return { next, intents: status === 'firing' ? [{ kind: 'post' }] : [], changed: status === 'firing' };
+  }
+
+  const next: AlertGroup = {
+    ...prev,
+    status,
+    view,
+    flaps: prev.flaps + (flap ? 1 : 0),
+    resolvedAt: status === 'resolved' ? (prev.status === 'resolved' ? prev.resolvedAt : now) : null,
+    lastNotificationId: ctx.notificationId,
+  };
+  if (visibleDigest(next) === visibleDigest(prev)) return { next: { ...next, view: prev.view }, intents: [], changed: false };
+  next.version = prev.version + 1;
+
+  const intents: Intent[] = [next.messageKey === null ? (status === 'firing' ? { kind: 'post' } : null) : { kind: 'update' }].filter(
+    (i): i is Intent => i !== null,
+  );
+  if (!flap && next.messageKey !== null && (prev.lastReplyAt === null || now - prev.lastReplyAt >= cooldownMs)) {
+    const lines = changeLines(prev, next, now);
+    if (lines.length > 0) {
+      intents.push({ kind: 'reply', lines });
+      next.lastReplyAt = now;
+    }
+  }
+  return { next, intents, changed: true };
+}
+
+export type AckOutcome =
+  | { kind: 'acked'; next: AlertGroup }
+  | { kind: 'already_acked'; by: string; at: number }
+  | { kind: 'resolved'; at: number | null }
+  | { kind: 'other_epoch' };
+
+/**
+ * Acknowledge the group's firing epoch `epoch`. Checked against the current state under the
+ * group's lock: a click racing an auto-resolve or a new epoch cannot reopen or mislabel anything.
+ */
+export function applyAck(g: AlertGroup, epoch: number, by: string, now: number): AckOutcome {
+  if (g.epoch !== epoch) return { kind: 'other_epoch' };
+  if (g.status === 'resolved') return { kind: 'resolved', at: g.resolvedAt };
+  if (g.ackedBy !== null) return { kind: 'already_acked', by: g.ackedBy, at: g.ackedAt ?? now };
+  return { kind: 'acked', next: { ...g, ackedBy: by, ackedAt: now, version: g.version + 1 } };
+}
+
+/**
+ * A snapshot updates the alerts it names. A "resolved" notification resolves the whole group; a
+ * complete snapshot (nothing truncated) no longer naming a firing alert means it resolved
+ * meanwhile. Alerts left out by `max_alerts` keep their state.
+ */
+function mergeSnapshot(before: Record<string, AlertInstance>, n: Notification, now: number): Record<string, AlertInstance> {
+  const out: Record<string, AlertInstance> = { ...before };
+  const named = new Set<string>();
+  for (const a of n.alerts) {
+    out[a.fingerprint] = a;
+    named.add(a.fingerprint);
+  }
+  const complete = n.truncatedAlerts === 0;
+  for (const [fp, a] of Object.entries(out)) {
+    const gone = complete && !named.has(fp);
+    if (a.status === 'firing' && (n.status === 'resolved' || gone)) out[fp] = { ...a, status: 'resolved', endsAt: a.endsAt ?? new Date(now).toISOString() };
+  }
+  return out;
+}
+
+function earliestStart(alerts: Record<string, AlertInstance>): number | null {
+  const starts = firing(alerts)
+    .map((a) => Date.parse(a.startsAt))
+    .filter((t) => Number.isFinite(t) && t > 0);
+  return starts.length > 0 ? Math.min(...starts) : null;
+}
+
+/** Everything the message shows; equal digests mean a notification changed nothing visible. */
+export function visibleDigest(g: Pick<AlertGroup, 'status' | 'view' | 'flaps' | 'ackedBy'>): string {
+  const alerts = Object.keys(g.view.alerts)
+    .sort()
+    .map((fp) => {
+      const a = g.view.alerts[fp] as AlertInstance;
+      return [fp, a.status, a.labels, a.annotations, a.startsAt, a.generatorURL];
+    });
+  const canonical = JSON.stringify([g.status, g.flaps, g.ackedBy, alerts, sorted(g.view.commonLabels), sorted(g.view.commonAnnotations)]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+const sorted = (r: Record<string, string>) => Object.keys(r).sort().map((k) => [k, r[k]]);
+
+/** One short line per alert that joined or resolved, or one line when the whole group resolved. */
+function changeLines(prev: AlertGroup, next: AlertGroup, now: number): string[] {
+  if (next.status === 'resolved' && prev.status === 'firing') return [`✅ Resolved after ${duration(now - next.firedAt)}`];
+  const lines: string[] = [];
+  const was = new Set(firing(prev.view.alerts).map((a) => a.fingerprint));
+  const is = new Set(firing(next.view.alerts).map((a) => a.fingerprint));
+  for (const a of firing(next.view.alerts)) if (!was.has(a.fingerprint)) lines.push(`🔥 Firing: ${alertLabel(a, next.view.commonLabels)}`);
+  for (const a of Object.values(next.view.alerts)) if (was.has(a.fingerprint) && !is.has(a.fingerprint)) lines.push(`✅ Resolved: ${alertLabel(a, next.view.commonLabels)}`);
+  return lines;
+}
+
+/** What tells an alert apart from the others of its group: the labels they do not share. */
+export function alertLabel(a: AlertInstance, common: Record<string, string>): string {
+  const own = Object.entries(a.labels).filter(([k, v]) => common[k] !== v);
+  if (own.length === 0) return a.labels.alertname ?? a.fingerprint;
+  return own.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/** 45s, 12m, 3h 5m, 2d 4h. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60 ? ` ${m % 60}m` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d}d${h % 24 ? ` ${h % 24}h` : ''}`;
+}

@@ -1,0 +1,95 @@
+import type { Button, Reply, Status } from '../core/reply.ts';
+import { alertLabel, duration, type AlertGroup } from './group.ts';
+import type { AlertInstance } from './notification.ts';
+
+/** The interaction handler behind the Acknowledge button. */
+export const ACK_HANDLER = 'alerts.ack';
+
+// Alerts listed one by one in a message; the rest are counted (Slack caps a message at 50 blocks).
+const MAX_LISTED = 15;
+// Labels every alert has that say nothing about this one.
+const HIDDEN_LABELS = new Set(['alertname', 'severity']);
+
+const STATUS_OF: Record<string, Status> = { critical: 'fail', error: 'fail', warning: 'warn' };
+
+/** The name on the message: the alert name the group shares, else its group labels. */
+export function groupTitle(g: Pick<AlertGroup, 'view' | 'groupKey'>): string {
+  const { commonLabels, groupLabels } = g.view;
+  if (commonLabels.alertname) return commonLabels.alertname;
+  const labels = Object.entries(groupLabels).map(([k, v]) => `${k}=${v}`);
+  return labels.length > 0 ? labels.join(', ') : g.groupKey;
+}
+
+/**
+ * The group's living message as a transport-neutral Reply: severity, summary, description, key
+ * labels, since when, the alerts, who acknowledged, and links to runbook, source and dashboard.
+ */
+export function groupReply(g: AlertGroup, now: number): Reply {
+  const all = Object.values(g.view.alerts);
+  const firingAlerts = all.filter((a) => a.status === 'firing');
+  const resolved = g.status === 'resolved';
+  const sev = g.severity.toUpperCase();
+  const title = resolved ? `✅ RESOLVED · ${groupTitle(g)}` : `🔥 ${sev} · ${groupTitle(g)}`;
+  const annotations = { ...firstAnnotations(all), ...g.view.commonAnnotations };
+
+  const summary = annotations.summary ?? annotations.message ?? `${firingAlerts.length} of ${all.length} alert(s) firing`;
+  const fields = [
+    { label: 'Severity', value: g.severity },
+    // A message is not re-rendered as time passes: an absolute time, never "12m ago".
+    resolved ? { label: 'Fired', value: `${iso(g.firedAt)}, lasted ${duration((g.resolvedAt ?? now) - g.firedAt)}` } : { label: 'Firing since', value: iso(g.firedAt) },
+    { label: 'Alerts', value: resolved ? `${all.length} resolved` : `${firingAlerts.length} firing${all.length > firingAlerts.length ? `, ${all.length - firingAlerts.length} resolved` : ''}` },
+    ...Object.entries(g.view.commonLabels)
+      .filter(([k]) => !HIDDEN_LABELS.has(k))
+      .slice(0, 7)
+      .map(([label, value]) => ({ label, value })),
+  ];
+  const listed = [...firingAlerts, ...all.filter((a) => a.status === 'resolved')].slice(0, MAX_LISTED);
+  const rows = listed.map((a) => [a.status === 'firing' ? 'firing' : 'resolved', alertLabel(a, g.view.commonLabels), iso(Date.parse(a.startsAt))]);
+
+  const notes: string[] = [];
+  if (all.length > listed.length) notes.push(`${all.length - listed.length} more alert(s) not listed.`);
+  if (g.flaps > 0) notes.push(`Flapped ${g.flaps}× (resolved and fired again within its cooldown).`);
+  if (g.ackedBy) notes.push(`Acknowledged by ${g.ackedBy} at ${iso(g.ackedAt ?? now)}.`);
+  if (resolved && g.resolvedAt) notes.push(`Resolved at ${iso(g.resolvedAt)} after ${duration(g.resolvedAt - g.firedAt)}.`);
+
+  const buttons: Button[] =
+    !resolved && !g.ackedBy ? [{ handler: ACK_HANDLER, label: 'Acknowledge', value: `${g.groupId}:${g.epoch}`, style: 'primary' }] : [];
+  return {
+    title,
+    status: resolved ? 'ok' : (STATUS_OF[g.severity] ?? 'info'),
+    summary,
+    sections: [
+      {
+        heading: resolved ? 'Resolved' : 'Firing',
+        ...(annotations.description ? { text: annotations.description } : {}),
+        fields,
+        table: { columns: ['status', 'alert', 'since'], rows, rowStatus: listed.map((a) => (a.status === 'firing' ? 'fail' : 'ok')) },
+      },
+    ],
+    notes,
+    buttons,
+    links: linksOf(annotations, listed),
+    visibility: 'in_channel',
+  };
+}
+
+/** Runbook, dashboard and the alert's source (Prometheus graph) as link buttons; http(s) only. */
+function linksOf(annotations: Record<string, string>, alerts: AlertInstance[]): NonNullable<Reply['links']> {
+  const candidates = [
+    { label: 'Runbook', url: annotations.runbook_url ?? annotations.runbook },
+    { label: 'Dashboard', url: annotations.dashboard_url ?? annotations.dashboard ?? annotations.grafana_url },
+    { label: 'Source', url: alerts.find((a) => a.generatorURL)?.generatorURL ?? undefined },
+  ];
+  return candidates.filter((l): l is { label: string; url: string } => typeof l.url === 'string' && isWebUrl(l.url));
+}
+
+function isWebUrl(u: string): boolean {
+  return u.length <= 3000 && URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol);
+}
+
+/** Annotations of the first firing alert (or the first at all), for groups without common ones. */
+function firstAnnotations(all: AlertInstance[]): Record<string, string> {
+  return (all.find((a) => a.status === 'firing') ?? all[0])?.annotations ?? {};
+}
+
+const iso = (ms: number) => (Number.isFinite(ms) && ms > 0 ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown');

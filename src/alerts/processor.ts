@@ -1,0 +1,178 @@
+import type pg from 'pg';
+import { describeError } from '../core/errors.ts';
+import type { Runnable } from '../core/feature.ts';
+import type { Logger } from '../log.ts';
+import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
+import { applyNotification, messageKeys, type AlertGroup, type Intent } from './group.ts';
+import type { AlertMetrics } from './metrics.ts';
+import { notificationSchema } from './notification.ts';
+import { mentionFor, type AlertsConfig } from './routing.ts';
+import { groupMessage, replyMessage } from './slack-message.ts';
+import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+
+export interface AlertProcessorDeps {
+  pool: pg.Pool;
+  /** Null without Slack: groups are still tracked (for /alerts), nothing is posted. */
+  outbox: Outbox | null;
+  cfg: AlertsConfig;
+  log: Logger;
+  metrics: AlertMetrics;
+  now?: () => number;
+  /** How often stored notifications are looked for besides the intake's nudge. */
+  pollMs?: number;
+  /** Notifications applied at once by this replica (each group is still applied one at a time). */
+  concurrency?: number;
+}
+
+export interface AlertProcessor extends Runnable {
+  /** Something was stored: look now rather than at the next poll. */
+  kick(): void;
+  /** Apply every notification due now; resolves when none is left (tests, shutdown). */
+  drain(): Promise<number>;
+  /** Send a group's changed message under its lock (acknowledge, escalation). */
+  sendIntents(g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
+}
+
+const DEFAULT_POLL_MS = 1000;
+// A notification that failed is tried again after 1 s, 2 s, 4 s … at most a minute apart, for as
+// long as it takes (Redis or Postgres down): an alert is never dropped.
+const MAX_RETRY_DELAY_MS = 60_000;
+const LOUD_ATTEMPTS = new Set([5, 20, 100]);
+
+/**
+ * Applies stored notifications to their groups, in the order received, and sends what changed to
+ * the Slack outbox. Each notification is one transaction: the outbox messages are sent before it
+ * commits under keys derived from (group, epoch, version), so a crash or failure in between makes
+ * the retry send the same keys, which the outbox delivers once.
+ */
+export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
+  const { pool, log, cfg } = deps;
+  const now = deps.now ?? Date.now;
+  const concurrency = deps.concurrency ?? 2;
+  let timer: NodeJS.Timeout | null = null;
+  let running = 0;
+  let wanted = false;
+  let stopped = true;
+  let idle: Array<() => void> = [];
+
+  async function sendIntents(g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup> {
+    if (!deps.outbox || intents.length === 0) return g;
+    let next = g;
+    const common = { kind: 'alert', originAt } as const;
+    let replyCount = 0;
+    for (const intent of intents) {
+      let req: OutboxRequest;
+      if (intent.kind === 'post') {
+        next = { ...next, messageKey: messageKeys.post(next) };
+        req = { op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), mentionFor(cfg, next.severity)), ...common };
+      } else if (intent.kind === 'update') {
+        if (next.messageKey === null) continue;
+        req = { op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now()), ...common };
+      } else {
+        if (next.messageKey === null) continue;
+        req = { op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines), ...common };
+      }
+      await deps.outbox.send(req);
+      deps.metrics.slackWrite(intent.kind);
+    }
+    return next;
+  }
+
+  /** Apply the oldest due notification; false when there is none. */
+  async function processOne(): Promise<boolean> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(
+        `SELECT id, group_id, payload, attempts, received_at FROM ${TABLES.notifications}
+         WHERE processed_at IS NULL AND next_attempt_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      );
+      const row = rows[0] as { id: string; group_id: string; payload: unknown; attempts: number; received_at: Date } | undefined;
+      if (!row) {
+        await client.query('COMMIT');
+        return false;
+      }
+      await client.query('SAVEPOINT apply');
+      try {
+        const n = notificationSchema.parse(row.payload);
+        await lockGroup(client, row.group_id);
+        const prev = await loadGroup(client, row.group_id);
+        const applied = applyNotification(prev, n, { groupId: row.group_id, notificationId: Number(row.id), now: now(), cfg });
+        if ('superseded' in applied) {
+          deps.metrics.applied('superseded');
+        } else {
+          const next = await sendIntents(applied.next, applied.intents, row.received_at.getTime());
+          await saveGroup(client, next);
+          deps.metrics.applied(applied.changed ? 'changed' : 'unchanged');
+        }
+        await client.query(`UPDATE ${TABLES.notifications} SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id]);
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT apply');
+        const attempts = row.attempts + 1;
+        const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.min(attempts - 1, 16));
+        await client.query(
+          `UPDATE ${TABLES.notifications} SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3), last_error = $4 WHERE id = $1`,
+          [row.id, attempts, delayMs / 1000, describeError(err).slice(0, 2000)],
+        );
+        deps.metrics.applied('failed');
+        const line = { notification: row.id, group: row.group_id, attempts, err: describeError(err) };
+        if (LOUD_ATTEMPTS.has(attempts)) log.error(line, 'alerts: a notification keeps failing; it stays stored and is retried');
+        else log.warn(line, 'alerts: applying a notification failed; retrying');
+      }
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function loop(): Promise<void> {
+    running += 1;
+    try {
+      // A nudge that came while the last look found nothing means another look.
+      while (!stopped) {
+        wanted = false;
+        if (!(await processOne()) && !wanted) break;
+      }
+    } catch (err) {
+      log.warn({ err: describeError(err) }, 'alerts: cannot read stored notifications; trying again shortly');
+    } finally {
+      running -= 1;
+      if (running === 0) for (const resolve of idle.splice(0)) resolve();
+    }
+  }
+
+  function kick(): void {
+    wanted = true;
+    if (stopped) return;
+    while (running < concurrency) void loop();
+  }
+
+  return {
+    name: 'alert-processor',
+    kick,
+    sendIntents,
+    async drain() {
+      let total = 0;
+      while (await processOne()) total += 1;
+      return total;
+    },
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      kick();
+      timer = setInterval(kick, deps.pollMs ?? DEFAULT_POLL_MS);
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      wanted = false;
+      if (timer) clearInterval(timer);
+      timer = null;
+      if (running > 0) await new Promise<void>((resolve) => idle.push(resolve));
+    },
+  };
+}

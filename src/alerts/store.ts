@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { STATE_SCHEMA } from '../db/migrate.ts';
+import type { Queryable } from '../db/queryable.ts';
+import type { AlertGroup, GroupView } from './group.ts';
+import { groupIdOf, notificationSchema, type Notification } from './notification.ts';
+
+export const TABLES = {
+  notifications: `${STATE_SCHEMA}.alert_notifications`,
+  groups: `${STATE_SCHEMA}.alert_groups`,
+} as const;
+
+/** Store a notification before answering its sender: the 2xx means it is in Postgres. */
+export async function storeNotification(db: Queryable, n: Notification): Promise<{ id: number; groupId: string }> {
+  const groupId = groupIdOf(n);
+  const { rows } = await db.query(`INSERT INTO ${TABLES.notifications} (source, group_id, payload) VALUES ($1, $2, $3::jsonb) RETURNING id`, [
+    n.source,
+    groupId,
+    JSON.stringify(n),
+  ]);
+  return { id: Number(z.object({ id: z.union([z.string(), z.number()]) }).parse(rows[0]).id), groupId };
+}
+
+const ts = z.union([z.date(), z.null()]).transform((d) => (d === null ? null : d.getTime()));
+const requiredTs = z.date().transform((d) => d.getTime());
+
+const groupRow = z.object({
+  group_id: z.string(),
+  source: z.enum(['alertmanager', 'vigil']),
+  group_key: z.string(),
+  receiver: z.string(),
+  channel: z.string(),
+  severity: z.string(),
+  status: z.enum(['firing', 'resolved']),
+  state: z.object({
+    alerts: z.record(z.string(), notificationSchema.shape.alerts.element),
+    groupLabels: z.record(z.string(), z.string()),
+    commonLabels: z.record(z.string(), z.string()),
+    commonAnnotations: z.record(z.string(), z.string()),
+    externalURL: z.string().nullable(),
+  }),
+  epoch: z.number().int(),
+  version: z.number().int(),
+  fired_at: requiredTs,
+  resolved_at: ts,
+  flaps: z.number().int(),
+  last_reply_at: ts,
+  acked_by: z.string().nullable(),
+  acked_at: ts,
+  escalated_at: ts,
+  message_key: z.string().nullable(),
+  last_notification_id: z.union([z.string(), z.number()]).transform(Number),
+});
+
+/** A row of `alert_groups`, validated: it may have been written by another version of Vigil. */
+export function groupFromRow(row: unknown): AlertGroup {
+  const r = groupRow.parse(row);
+  return {
+    groupId: r.group_id,
+    source: r.source,
+    groupKey: r.group_key,
+    receiver: r.receiver,
+    channel: r.channel,
+    severity: r.severity,
+    status: r.status,
+    view: r.state satisfies GroupView,
+    epoch: r.epoch,
+    version: r.version,
+    firedAt: r.fired_at,
+    resolvedAt: r.resolved_at,
+    flaps: r.flaps,
+    lastReplyAt: r.last_reply_at,
+    ackedBy: r.acked_by,
+    ackedAt: r.acked_at,
+    escalatedAt: r.escalated_at,
+    messageKey: r.message_key,
+    lastNotificationId: r.last_notification_id,
+  };
+}
+
+export async function loadGroup(db: Queryable, groupId: string): Promise<AlertGroup | null> {
+  const { rows } = await db.query(`SELECT * FROM ${TABLES.groups} WHERE group_id = $1`, [groupId]);
+  return rows.length > 0 ? groupFromRow(rows[0]) : null;
+}
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+/** Insert or replace the group's row; only ever called under the group's lock. */
+export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
+  await db.query(
+    `INSERT INTO ${TABLES.groups} (group_id, source, group_key, receiver, channel, severity, status, state, epoch, version, fired_at,
+       resolved_at, flaps, last_reply_at, acked_by, acked_at, escalated_at, message_key, last_notification_id, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
+     ON CONFLICT (group_id) DO UPDATE SET source = EXCLUDED.source, group_key = EXCLUDED.group_key, receiver = EXCLUDED.receiver,
+       channel = EXCLUDED.channel, severity = EXCLUDED.severity, status = EXCLUDED.status, state = EXCLUDED.state, epoch = EXCLUDED.epoch,
+       version = EXCLUDED.version, fired_at = EXCLUDED.fired_at, resolved_at = EXCLUDED.resolved_at, flaps = EXCLUDED.flaps,
+       last_reply_at = EXCLUDED.last_reply_at, acked_by = EXCLUDED.acked_by, acked_at = EXCLUDED.acked_at,
+       escalated_at = EXCLUDED.escalated_at, message_key = EXCLUDED.message_key,
+       last_notification_id = EXCLUDED.last_notification_id, updated_at = now()`,
+    [
+      g.groupId,
+      g.source,
+      g.groupKey,
+      g.receiver,
+      g.channel,
+      g.severity,
+      g.status,
+      JSON.stringify(g.view),
+      g.epoch,
+      g.version,
+      new Date(g.firedAt),
+      date(g.resolvedAt),
+      g.flaps,
+      date(g.lastReplyAt),
+      g.ackedBy,
+      date(g.ackedAt),
+      date(g.escalatedAt),
+      g.messageKey,
+      g.lastNotificationId,
+    ],
+  );
+}
+
+/** Serialise every change of one group (processor, clicks) for the rest of the transaction. */
+export async function lockGroup(db: Queryable, groupId: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`vigil.alert_group:${groupId}`]);
+}
+
+/** Groups firing now, most severe and oldest first (for /alerts). */
+export async function firingGroups(db: Queryable, severity?: string): Promise<AlertGroup[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM ${TABLES.groups} WHERE status = 'firing' ${severity ? 'AND severity = $1' : ''} ORDER BY fired_at LIMIT 200`,
+    severity ? [severity] : [],
+  );
+  return rows.map(groupFromRow);
+}

@@ -1,0 +1,41 @@
+import type { AlertInstance, Notification } from '../../../src/alerts/notification.ts';
+import type { AlertsConfig } from '../../../src/alerts/routing.ts';
+
+export const CFG: AlertsConfig = {
+  channels: { default: 'C0DEFAULT', critical: 'C0CRIT', warning: 'C0WARN' },
+  routes: [{ match: { team: 'payments' }, channel: 'C0PAY' }],
+  mentions: { critical: 'S0ONCALL' },
+  cooldownSeconds: { critical: 60, warning: 300, default: 300 },
+};
+
+export const T0 = Date.parse('2026-11-26T10:00:00Z');
+
+export function alert(instance: string, status: 'firing' | 'resolved' = 'firing', extra: Partial<AlertInstance> = {}): AlertInstance {
+  return {
+    fingerprint: `fp-${instance}`,
+    status,
+    labels: { alertname: 'HighErrorRate', severity: 'critical', instance },
+    annotations: { summary: 'Error rate above 5%', description: 'The API answers 5xx to more than 5% of requests' },
+    startsAt: new Date(T0).toISOString(),
+    endsAt: status === 'resolved' ? new Date(T0 + 600_000).toISOString() : null,
+    generatorURL: 'http://prometheus:9090/graph?g0.expr=x',
+    ...extra,
+  };
+}
+
+/** An Alertmanager-like snapshot of the HighErrorRate group holding `alerts`. */
+export function snapshot(alerts: AlertInstance[], over: Partial<Notification> = {}): Notification {
+  return {
+    source: 'alertmanager',
+    receiver: 'vigil',
+    groupKey: '{}:{alertname="HighErrorRate"}',
+    status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
+    groupLabels: { alertname: 'HighErrorRate' },
+    commonLabels: { alertname: 'HighErrorRate', severity: 'critical' },
+    commonAnnotations: { summary: 'Error rate above 5%' },
+    externalURL: 'http://alertmanager:9093',
+    truncatedAlerts: 0,
+    alerts,
+    ...over,
+  };
+}

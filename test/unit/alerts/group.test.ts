@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { applyAck, applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
+import type { Notification } from '../../../src/alerts/notification.ts';
+import { alert, CFG, snapshot, T0 } from './fixtures.ts';
+
+let nextId = 1;
+function apply(prev: AlertGroup | null, n: Notification, now: number): Exclude<Applied, { superseded: true }> {
+  const applied = applyNotification(prev, n, { groupId: 'g1', notificationId: nextId++, now, cfg: CFG });
+  if ('superseded' in applied) throw new Error('unexpectedly superseded');
+  // What the processor does once the post is handed to the outbox.
+  const posted = applied.intents.some((i) => i.kind === 'post') ? { ...applied.next, messageKey: messageKeys.post(applied.next) } : applied.next;
+  return { ...applied, next: posted };
+}
+const kinds = (a: { intents: { kind: string }[] }) => a.intents.map((i) => i.kind);
+
+describe('one living message per alert group', () => {
+  it('posts the first firing notification to the severity channel', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    expect(kinds(first)).toEqual(['post']);
+    expect(first.next).toMatchObject({ channel: 'C0CRIT', severity: 'critical', status: 'firing', epoch: 1, version: 1, firedAt: T0 });
+  });
+
+  it('changes nothing visible when the same notification arrives again', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    const again = apply(first.next, snapshot([alert('api-1')]), T0 + 1000);
+    expect(again.changed).toBe(false);
+    expect(again.intents).toEqual([]);
+    expect(again.next.version).toBe(1);
+  });
+
+  it('updates in place and replies in the thread when an alert joins, then resolves the whole group', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    const joined = apply(first.next, snapshot([alert('api-1'), alert('api-2')]), T0 + 10_000);
+    expect(kinds(joined)).toEqual(['update', 'reply']);
+    expect(joined.intents[1]).toEqual({ kind: 'reply', lines: ['🔥 Firing: instance=api-2'] });
+    expect(joined.next.version).toBe(2);
+
+    const done = apply(joined.next, snapshot([alert('api-1', 'resolved'), alert('api-2', 'resolved')]), T0 + 12 * 60_000);
+    expect(done.next.status).toBe('resolved');
+    expect(done.next.resolvedAt).toBe(T0 + 12 * 60_000);
+    expect(kinds(done)).toEqual(['update', 'reply']);
+    expect(done.intents[1]).toEqual({ kind: 'reply', lines: ['✅ Resolved after 12m'] });
+  });
+
+  it('keeps at most one thread reply per cooldown window', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    const joined = apply(first.next, snapshot([alert('api-1'), alert('api-2')]), T0 + 1000);
+    const third = apply(joined.next, snapshot([alert('api-1'), alert('api-2'), alert('api-3')]), T0 + 2000);
+    expect(kinds(third)).toEqual(['update']);
+    const later = apply(third.next, snapshot([alert('api-1'), alert('api-2'), alert('api-3'), alert('api-4')]), T0 + 1000 + 60_000);
+    expect(kinds(later)).toEqual(['update', 'reply']);
+  });
+
+  it('counts a refire within the cooldown as a flap on the same message, later as a new message', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    const resolved = apply(first.next, snapshot([alert('api-1', 'resolved')]), T0 + 120_000);
+    const flap = apply(resolved.next, snapshot([alert('api-1')]), T0 + 150_000);
+    expect(kinds(flap)).toEqual(['update']);
+    expect(flap.next).toMatchObject({ epoch: 1, flaps: 1, status: 'firing', resolvedAt: null });
+
+    const resolvedAgain = apply(flap.next, snapshot([alert('api-1', 'resolved')]), T0 + 160_000);
+    const fresh = apply(resolvedAgain.next, snapshot([alert('api-1')]), T0 + 160_000 + 61_000);
+    expect(kinds(fresh)).toEqual(['post']);
+    expect(fresh.next).toMatchObject({ epoch: 2, flaps: 0, version: 1, ackedBy: null });
+    expect(messageKeys.post(fresh.next)).not.toBe(messageKeys.post(first.next));
+  });
+
+  it('resolves a firing alert a complete snapshot no longer names, but not one left out by max_alerts', () => {
+    const first = apply(null, snapshot([alert('api-1'), alert('api-2')]), T0);
+    const truncated = apply(first.next, snapshot([alert('api-1')], { truncatedAlerts: 1 }), T0 + 1000);
+    expect(truncated.changed).toBe(false);
+    const complete = apply(first.next, snapshot([alert('api-1')]), T0 + 1000);
+    expect(complete.next.view.alerts['fp-api-2']?.status).toBe('resolved');
+    expect(complete.next.status).toBe('firing');
+  });
+
+  it('skips a notification older than one already applied', () => {
+    const first = applyNotification(null, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 10, now: T0, cfg: CFG });
+    if ('superseded' in first) throw new Error('first cannot be superseded');
+    const older = applyNotification(first.next, snapshot([alert('api-1', 'resolved')]), { groupId: 'g1', notificationId: 9, now: T0, cfg: CFG });
+    expect(older).toEqual({ superseded: true });
+  });
+
+  it('routes by label first, then by severity, and anything else to the default channel', () => {
+    const pay = apply(null, snapshot([alert('api-1')], { commonLabels: { alertname: 'X', severity: 'critical', team: 'payments' } }), T0);
+    expect(pay.next.channel).toBe('C0PAY');
+    const info = apply(null, snapshot([alert('api-1')], { commonLabels: { alertname: 'X', severity: 'Info' } }), T0);
+    expect(info.next).toMatchObject({ channel: 'C0DEFAULT', severity: 'info' });
+  });
+
+  it('shows nothing for a group first seen resolved', () => {
+    const first = apply(null, snapshot([alert('api-1', 'resolved')]), T0);
+    expect(first.intents).toEqual([]);
+    expect(first.next.status).toBe('resolved');
+  });
+});
+
+describe('acknowledge', () => {
+  const firing = () => apply(null, snapshot([alert('api-1')]), T0).next;
+
+  it('records who and when, once', () => {
+    const g = firing();
+    const acked = applyAck(g, 1, 'alice', T0 + 90_000);
+    expect(acked).toMatchObject({ kind: 'acked', next: { ackedBy: 'alice', ackedAt: T0 + 90_000, version: 2 } });
+    if (acked.kind !== 'acked') throw new Error('not acked');
+    expect(applyAck(acked.next, 1, 'bob', T0 + 100_000)).toEqual({ kind: 'already_acked', by: 'alice', at: T0 + 90_000 });
+  });
+
+  it('never reopens a group that resolved meanwhile, nor acknowledges a newer epoch', () => {
+    const resolved = apply(firing(), snapshot([alert('api-1', 'resolved')]), T0 + 1000).next;
+    expect(applyAck(resolved, 1, 'alice', T0 + 2000)).toEqual({ kind: 'resolved', at: T0 + 1000 });
+    expect(applyAck(firing(), 2, 'alice', T0 + 2000)).toEqual({ kind: 'other_epoch' });
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
+import { groupMessage, replyMessage } from '../../../src/alerts/slack-message.ts';
+import { validateBlocks, blockText } from '../../support/slack-api-server.ts';
+import { alert, CFG, snapshot, T0 } from './fixtures.ts';
+
+function group(alerts = [alert('api-1')], over: Partial<AlertGroup> = {}): AlertGroup {
+  const applied = applyNotification(null, snapshot(alerts), { groupId: 'g1', notificationId: 1, now: T0, cfg: CFG });
+  if ('superseded' in applied) throw new Error('superseded');
+  return { ...applied.next, ...over };
+}
+
+describe('the living message', () => {
+  it('shows severity, summary, description, since when, the alerts and an Acknowledge button', () => {
+    const m = groupMessage(group([alert('api-1'), alert('api-2')]), T0 + 60_000);
+    const text = blockText(m.blocks);
+    expect(text).toContain('🔥 CRITICAL · HighErrorRate');
+    expect(text).toContain('Error rate above 5%');
+    expect(text).toContain('The API answers 5xx');
+    expect(text).toContain('2026-11-26 10:00 UTC');
+    expect(text).toContain('instance=api-2');
+    expect(text).toContain('Acknowledge');
+    expect(validateBlocks(m.blocks)).toEqual([]);
+    const buttons = JSON.stringify(m.blocks);
+    expect(buttons).toContain('"value":"g1:1"');
+    expect(buttons).toContain('"url":"http://prometheus:9090/graph?g0.expr=x"');
+  });
+
+  it('mentions the configured user group in the first post only when asked, and escapes alert text', () => {
+    expect(groupMessage(group(), T0, 'S0ONCALL').text.startsWith('<!subteam^S0ONCALL> ')).toBe(true);
+    expect(groupMessage(group(), T0).text).not.toContain('subteam');
+    const evil = group([alert('x', 'firing', { annotations: { summary: '<!channel> & co' } })]);
+    const m = groupMessage({ ...evil, view: { ...evil.view, commonAnnotations: {} } }, T0);
+    expect(m.text).toContain('&lt;!channel&gt; &amp; co');
+    expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
+    expect(replyMessage(['🔥 Firing: instance=<!here>']).text).toBe('🔥 Firing: instance=&lt;!here&gt;');
+  });
+
+  it('turns resolved with the duration and drops the Acknowledge button', () => {
+    const g = group([alert('api-1', 'resolved')], { status: 'resolved', resolvedAt: T0 + 12 * 60_000 });
+    const text = blockText(groupMessage(g, T0 + 13 * 60_000).blocks);
+    expect(text).toContain('✅ RESOLVED · HighErrorRate');
+    expect(text).toContain('lasted 12m');
+    expect(text).not.toContain('Acknowledge');
+  });
+
+  it('shows who acknowledged', () => {
+    const text = blockText(groupMessage(group(undefined, { ackedBy: 'alice', ackedAt: T0 + 90_000 }), T0 + 100_000).blocks);
+    expect(text).toContain('Acknowledged by alice at 2026-11-26 10:01 UTC');
+    expect(text).not.toMatch(/^Acknowledge$/m);
+  });
+});
