@@ -51,3 +51,54 @@ if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
     fi
   done
 fi
+
+# Alertmanager, for end-to-end tests against the real thing (test/support/alertmanager.ts starts
+# its own instances on free loopback ports). Only the binary is wanted: Debian's package also
+# ships a service listening on :9093 (+ gossip on :9094), which must not be left running.
+am_binary() { command -v prometheus-alertmanager || command -v alertmanager || true; }
+if [ -z "$(am_binary)" ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "services: Alertmanager missing; install it: sudo apt-get install prometheus-alertmanager" >&2
+    exit 1
+  fi
+  echo "services: installing prometheus-alertmanager (Debian package; binary only)"
+  # Keep the postinst from starting the service at all. Docker images already ship a
+  # policy-rc.d that denies every start; elsewhere put one in place for the install only.
+  policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# vigil .ci/services.sh: no service starts while installing\nexit 101\n' > "$policy"
+    chmod 0755 "$policy"
+    own_policy=1
+  fi
+  am_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+  }
+  # The package lists may be missing or stale (slim images): update once and retry on failure.
+  am_ok=1
+  am_install 2>/dev/null || { apt-get update -qq >/dev/null && am_install; } || am_ok=""
+  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+  [ -n "$am_ok" ] || { echo "services: installing prometheus-alertmanager failed" >&2; exit 1; }
+fi
+# Whether just installed or installed long ago: the package's own service stays stopped and
+# disabled. (Only the service's own instance is touched, through its init system and pid file;
+# Alertmanagers that tests started are left alone.)
+if [ -e /etc/init.d/prometheus-alertmanager ] || [ -e /lib/systemd/system/prometheus-alertmanager.service ]; then
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus-alertmanager 2>/dev/null; then
+    echo "services: stopping the packaged prometheus-alertmanager service"
+    systemctl stop prometheus-alertmanager
+  elif [ -x /etc/init.d/prometheus-alertmanager ] && /etc/init.d/prometheus-alertmanager status >/dev/null 2>&1; then
+    echo "services: stopping the packaged prometheus-alertmanager service"
+    /etc/init.d/prometheus-alertmanager stop >/dev/null
+  fi
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus-alertmanager 2>/dev/null; then
+    echo "services: disabling the packaged prometheus-alertmanager service (systemd)"
+    systemctl disable --quiet prometheus-alertmanager 2>/dev/null || true
+  fi
+  if compgen -G '/etc/rc[2345].d/S*prometheus-alertmanager' >/dev/null && command -v update-rc.d >/dev/null; then
+    echo "services: disabling the packaged prometheus-alertmanager service (sysvinit)"
+    update-rc.d prometheus-alertmanager disable >/dev/null 2>&1 || true
+  fi
+fi
+am=$(am_binary)
+[ -n "$am" ] || { echo "services: no Alertmanager binary on PATH after install" >&2; exit 1; }
+echo "services: Alertmanager $("$am" --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q') ($am)"

@@ -21,6 +21,52 @@ const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack cha
 const userGroupId = z.string().regex(/^S[A-Z0-9]{2,20}$/, 'must be a Slack user group id like S0123ABCD');
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name');
 
+/** `30s`, `5m`, `2h`: a duration in the units alert rules are written in; parsed to milliseconds. */
+export const durationText = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'must be a duration like 30s, 5m or 1h')
+  .transform((d) => {
+    const [, n = '0', unit = 's'] = /^(\d+)(ms|s|m|h)$/.exec(d) ?? [];
+    return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  });
+
+/**
+ * One of Vigil's own alert rules over what its probes measure (for teams without Prometheus).
+ * Exactly one condition: `above`/`below` a number, `rising` (grew since the last evaluation), or
+ * `down` (the probe could not measure at all).
+ */
+const alertRule = z
+  .object({
+    /** The alert's name (its `alertname` label). */
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/, 'must be a Prometheus-style name like QueueBacklog'),
+    severity: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'a lower-case word like critical or warning'),
+    probe: z.enum(['postgres', 'redis', 'queue', 'http']),
+    /** A queue or HTTP target name; all targets of the probe when absent. */
+    target: z.string().min(1).max(200).optional(),
+    /** A value the probe measures, e.g. waiting, failed, connections_used, memory_used_bytes, latency_ms. */
+    measure: z.string().regex(/^[a-z_]{1,60}$/).optional(),
+    /** Compare measure / this other measure (e.g. connections_max): a share, 0.8 = 80 %. */
+    ratioTo: z.string().regex(/^[a-z_]{1,60}$/).optional(),
+    above: z.number().optional(),
+    below: z.number().optional(),
+    rising: z.literal(true).optional(),
+    down: z.literal(true).optional(),
+    /** How long the condition must hold before the alert fires (default at once). */
+    for: durationText.default(0),
+    /** How long the condition must stay clear before the alert resolves (default at once). */
+    cooldown: durationText.default(0),
+    summary: z.string().max(500).optional(),
+    description: z.string().max(2000).optional(),
+    runbook_url: z.string().url().optional(),
+  })
+  .strict()
+  .refine((r) => [r.above !== undefined, r.below !== undefined, r.rising, r.down].filter(Boolean).length === 1, {
+    message: 'needs exactly one condition: above, below, rising or down',
+  })
+  .refine((r) => r.down || r.measure !== undefined, { message: 'needs `measure` (which value to compare) unless the condition is `down`' });
+
+export type AlertRule = z.infer<typeof alertRule>;
+
 /** Where alerts go and how loudly: see manifests/vigil.example.yaml for the meaning of each key. */
 const alerts = z
   .object({
@@ -42,8 +88,42 @@ const alerts = z
     cooldownSeconds: z
       .record(z.string(), z.number().int().min(0).max(86_400))
       .default({ critical: 60, warning: 300, default: 300 }),
+    /**
+     * Storm mode: past `perMinute` new alert messages in a channel within a minute, further new
+     * groups are counted in one summary message for that channel (updated at most every
+     * `summaryEverySeconds`) instead of posting each; normal again once a minute stays under.
+     */
+    storm: z
+      .object({ perMinute: z.number().int().min(1).max(1000).default(10), summaryEverySeconds: z.number().int().min(5).max(600).default(30) })
+      .strict()
+      .default({ perMinute: 10, summaryEverySeconds: 30 }),
+    /**
+     * A group of these severities not acknowledged within `afterMinutes` gets a thread reply
+     * mentioning `mention` and a copy in `channel`.
+     */
+    escalation: z
+      .object({
+        channel: channelId,
+        afterMinutes: z.number().min(0.05).max(24 * 60).default(15),
+        mention: userGroupId.optional(),
+        severities: z.array(z.string()).min(1).default(['critical']),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Dead-man's switch: Alertmanager's always-firing alert (conventionally `Watchdog`). When none
+     * arrives for `windowMinutes`, Vigil raises a critical alert of its own; its groups are never posted.
+     */
+    deadman: z
+      .object({ alertname: z.string().min(1).default('Watchdog'), windowMinutes: z.number().min(0.05).max(24 * 60).default(10) })
+      .strict()
+      .optional(),
+    /** Vigil's own rules, evaluated on `evaluate` (node-cron, seconds allowed) on one replica per tick. */
+    rules: z.array(alertRule).default([]),
+    evaluate: z.string().min(9).default('*/15 * * * * *'),
   })
-  .strict();
+  .strict()
+  .refine((a) => new Set(a.rules.map((r) => r.name)).size === a.rules.length, { path: ['rules'], message: 'rule names must be unique' });
 
 /** The declarative part of Vigil's configuration (`manifests/vigil.yaml`). Unknown keys are typos. */
 export const fileSchema = z

@@ -4,18 +4,14 @@
  * Notifications are posted as Alertmanager posts them; what a channel shows is read back from
  * the stand-in.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { pino } from 'pino';
-import { stringify as toYaml } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { startVigil, type RunningVigil } from '../../src/vigil.ts';
+import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
 import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
@@ -23,9 +19,8 @@ import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 
-const SIGNING_SECRET = `alerts-signing-secret-${randomBytes(12).toString('hex')}`;
-const BOT_TOKEN = `xoxb-alerts-${randomBytes(12).toString('hex')}`;
-const ALERT_TOKEN = `alert-token-${randomBytes(16).toString('hex')}`;
+const SIGNING_SECRET = ALERT_SIGNING_SECRET;
+const ALERT_TOKEN = ALERT_WEBHOOK_TOKEN;
 const CRIT = 'C0CRITICAL';
 const WARN = 'C0WARNING';
 const OTHER = 'C0DEFAULT';
@@ -36,7 +31,7 @@ let testDb: TestDatabase;
 let db: pg.Pool;
 let workDir: string;
 let queuePrefix: string;
-let bot: { vigil: RunningVigil; baseUrl: string } | null = null;
+let bot: AlertsBot | null = null;
 
 const alertsYaml = {
   channels: { critical: CRIT, warning: WARN, default: OTHER },
@@ -45,40 +40,13 @@ const alertsYaml = {
   cooldownSeconds: { critical: 1, warning: 1, default: 1 },
 };
 
-async function startBot(): Promise<{ vigil: RunningVigil; baseUrl: string }> {
-  const path = join(workDir, 'vigil.yaml');
-  await writeFile(
-    path,
-    toYaml({
-      alerts: alertsYaml,
-      state: { queuePrefix },
-      bullmq: { prefix: `${queuePrefix}-inspected` },
-      // Faster than Slack's real pace so tests run quickly; the stand-in allows the same.
-      slack: { outbox: { perSecond: 20, burst: 4 } },
-    }),
-  );
-  const config = loadConfig(
-    {
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: `${slack.url}/api/`,
-      DATABASE_URL: testDb.url,
-      REDIS_URL: TEST_REDIS_URL,
-      ALERT_WEBHOOK_TOKEN: ALERT_TOKEN,
-      PORT: '0',
-      VIGIL_CONFIG: path,
-      PATH: process.env.PATH,
-    },
-    workDir,
-  );
-  const vigil = await startVigil({ config, log: pino({ level: 'silent' }), announce: () => undefined, embedded: false });
-  if (!vigil.server) throw new Error('no HTTP server');
-  bot = { vigil, baseUrl: `http://127.0.0.1:${vigil.server.port}` };
+async function startBot(): Promise<AlertsBot> {
+  bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts: alertsYaml });
   return bot;
 }
 
 async function stopBot(): Promise<void> {
-  await bot?.vigil.stop();
+  await bot?.stop();
   bot = null;
 }
 

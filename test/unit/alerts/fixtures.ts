@@ -1,12 +1,23 @@
 import type { AlertInstance, Notification } from '../../../src/alerts/notification.ts';
 import type { AlertsConfig } from '../../../src/alerts/routing.ts';
+import { fileSchema } from '../../../src/config/file.ts';
 
-export const CFG: AlertsConfig = {
-  channels: { default: 'C0DEFAULT', critical: 'C0CRIT', warning: 'C0WARN' },
-  routes: [{ match: { team: 'payments' }, channel: 'C0PAY' }],
-  mentions: { critical: 'S0ONCALL' },
-  cooldownSeconds: { critical: 60, warning: 300, default: 300 },
-};
+/** Through the real config schema, so defaults are the ones operators get. */
+export function alertsConfig(alerts: Record<string, unknown> = {}): AlertsConfig {
+  const parsed = fileSchema.parse({
+    alerts: {
+      channels: { default: 'C0DEFAULT', critical: 'C0CRIT', warning: 'C0WARN' },
+      routes: [{ match: { team: 'payments' }, channel: 'C0PAY' }],
+      mentions: { critical: 'S0ONCALL' },
+      cooldownSeconds: { critical: 60, warning: 300, default: 300 },
+      ...alerts,
+    },
+  }).alerts;
+  if (!parsed) throw new Error('alerts config missing');
+  return parsed;
+}
+
+export const CFG: AlertsConfig = alertsConfig();
 
 export const T0 = Date.parse('2026-11-26T10:00:00Z');
 
