@@ -35,7 +35,7 @@ export function ackHandler(deps: { state: StateStore; processor: AlertProcessor;
         const outcome = applyAck(group, Number(epochText), who, at);
         let summary: string;
         if (outcome.kind === 'acked') {
-          const sent = await deps.processor.sendIntents(outcome.next, [{ kind: 'update' }], at);
+          const sent = await deps.processor.sendIntents(client, outcome.next, [{ kind: 'update' }], at);
           await saveGroup(client, sent);
           summary = `Acknowledged ${duration(at - group.firedAt)} after it fired. Escalation is stopped.`;
         } else if (outcome.kind === 'already_acked') {

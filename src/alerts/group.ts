@@ -32,13 +32,19 @@ export interface AlertGroup {
   escalatedAt: number | null;
   messageKey: string | null;
   lastNotificationId: number;
+  /** When Vigil first showed this epoch (posted, or counted in a storm summary). */
+  arrivedAt: number;
+  /** The storm summary showing this group instead of a message of its own, if any. */
+  stormId: number | null;
 }
 
 /** What should change in Slack; the processor turns these into outbox messages. */
 export type Intent =
   | { kind: 'post' }
   | { kind: 'update' }
-  | { kind: 'reply'; lines: string[] };
+  | { kind: 'reply'; lines: string[] }
+  /** Not acknowledged in time: mention on-call in the thread and copy the message to the escalation channel. */
+  | { kind: 'escalate'; minutes: number };
 
 export type Applied = { next: AlertGroup; intents: Intent[]; changed: boolean } | { superseded: true };
 
@@ -47,6 +53,8 @@ export const messageKeys = {
   post: (g: Pick<AlertGroup, 'groupId' | 'epoch'>) => `alert:${g.groupId}:${g.epoch}`,
   update: (g: Pick<AlertGroup, 'groupId' | 'epoch' | 'version'>) => `alert:${g.groupId}:${g.epoch}:v${g.version}`,
   reply: (g: Pick<AlertGroup, 'groupId' | 'epoch' | 'version'>, n = 0) => `alert:${g.groupId}:${g.epoch}:r${g.version}${n ? `.${n}` : ''}`,
+  escalation: (g: Pick<AlertGroup, 'groupId' | 'epoch'>) => `alert:${g.groupId}:${g.epoch}:escalation`,
+  escalationReply: (g: Pick<AlertGroup, 'groupId' | 'epoch'>) => `alert:${g.groupId}:${g.epoch}:escalation-reply`,
 };
 
 const firing = (alerts: Record<string, AlertInstance>) => Object.values(alerts).filter((a) => a.status === 'firing');
@@ -108,6 +116,8 @@ export function applyNotification(
       escalatedAt: null,
       messageKey: null,
       lastNotificationId: ctx.notificationId,
+      arrivedAt: now,
+      stormId: null,
     };
     // A group first seen resolved (its firing was never sent to Vigil) has nothing to show.
     return { next, intents: status === 'firing' ? [{ kind: 'post' }] : [], changed: status === 'firing' };
@@ -124,9 +134,10 @@ export function applyNotification(
   if (visibleDigest(next) === visibleDigest(prev)) return { next: { ...next, view: prev.view }, intents: [], changed: false };
   next.version = prev.version + 1;
 
-  const intents: Intent[] = [next.messageKey === null ? (status === 'firing' ? { kind: 'post' } : null) : { kind: 'update' }].filter(
-    (i): i is Intent => i !== null,
-  );
+  // Shown already (its message, or its storm's summary): update that. Not shown yet (no Slack
+  // outbox when it fired): post it now if it still fires.
+  const shown = next.messageKey !== null || next.stormId !== null;
+  const intents: Intent[] = shown ? [{ kind: 'update' }] : status === 'firing' ? [{ kind: 'post' }] : [];
   if (!flap && next.messageKey !== null && (prev.lastReplyAt === null || now - prev.lastReplyAt >= cooldownMs)) {
     const lines = changeLines(prev, next, now);
     if (lines.length > 0) {
@@ -135,6 +146,17 @@ export function applyNotification(
     }
   }
   return { next, intents, changed: true };
+}
+
+/**
+ * Escalate a firing critical group nobody acknowledged in time: once per epoch, decided under the
+ * group's lock (an ack that just landed wins). Null when it is not (or no longer) due.
+ */
+export function applyEscalation(g: AlertGroup, now: number, afterMs: number, severities: readonly string[]): { next: AlertGroup; intents: Intent[] } | null {
+  if (g.status !== 'firing' || g.ackedBy !== null || g.escalatedAt !== null || !severities.includes(g.severity)) return null;
+  if (now - g.arrivedAt < afterMs) return null;
+  const next = { ...g, escalatedAt: now, version: g.version + 1 };
+  return { next, intents: [{ kind: 'update' }, { kind: 'escalate', minutes: Math.round(afterMs / 60_000) }] };
 }
 
 export type AckOutcome =
@@ -182,14 +204,14 @@ function earliestStart(alerts: Record<string, AlertInstance>): number | null {
 }
 
 /** Everything the message shows; equal digests mean a notification changed nothing visible. */
-export function visibleDigest(g: Pick<AlertGroup, 'status' | 'view' | 'flaps' | 'ackedBy'>): string {
+export function visibleDigest(g: Pick<AlertGroup, 'status' | 'view' | 'flaps' | 'ackedBy' | 'escalatedAt'>): string {
   const alerts = Object.keys(g.view.alerts)
     .sort()
     .map((fp) => {
       const a = g.view.alerts[fp] as AlertInstance;
       return [fp, a.status, a.labels, a.annotations, a.startsAt, a.generatorURL];
     });
-  const canonical = JSON.stringify([g.status, g.flaps, g.ackedBy, alerts, sorted(g.view.commonLabels), sorted(g.view.commonAnnotations)]);
+  const canonical = JSON.stringify([g.status, g.flaps, g.ackedBy, g.escalatedAt, alerts, sorted(g.view.commonLabels), sorted(g.view.commonAnnotations)]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

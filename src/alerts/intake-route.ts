@@ -11,6 +11,7 @@ import type { AlertMetrics } from './metrics.ts';
 import type { Notification } from './notification.ts';
 import { severityOf } from './routing.ts';
 import { storeNotification } from './store.ts';
+import { recordHeartbeat, splitHeartbeat } from './deadman.ts';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 // Alertmanager sends every alert of a group in one body; 4 MiB holds thousands of them.
@@ -22,6 +23,8 @@ export interface IntakeDeps {
   state: StateStore;
   metrics: AlertMetrics;
   log: Logger;
+  /** The dead-man's switch heartbeat alert, when configured: recorded, never stored or shown. */
+  heartbeat?: string | undefined;
   /** Called after a notification is stored, so it is applied now rather than at the next poll. */
   stored(n: Notification): void;
 }
@@ -58,20 +61,23 @@ export function alertmanagerRoute(deps: IntakeDeps): Route {
         deps.metrics.rejected('invalid');
         return sendJson(res, 400, { error: `not an Alertmanager webhook payload: ${reasons(parsed.error)}` });
       }
-      const notification = fromAlertmanager(parsed.data);
+      const received = fromAlertmanager(parsed.data);
+      const { heartbeat, rest: notification } = deps.heartbeat ? splitHeartbeat(received, deps.heartbeat) : { heartbeat: false, rest: received };
       const state = await deps.state.ready();
       if (state.kind !== 'ready') {
         deps.metrics.rejected('unavailable');
         return sendJson(res, 503, { error: `cannot store alerts now: ${state.why}` });
       }
-      let stored: { id: number; groupId: string };
+      let stored: { id: number; groupId: string } | null = null;
       try {
-        stored = await storeNotification(state.pool, notification);
+        if (heartbeat && deps.heartbeat) await recordHeartbeat(state.pool, deps.heartbeat, Date.now());
+        if (notification) stored = await storeNotification(state.pool, notification);
       } catch (err) {
         deps.metrics.rejected('unavailable');
         deps.log.warn({ err: describeError(err) }, 'alerts: could not store a notification; Alertmanager will retry');
         return sendJson(res, 503, { error: 'cannot store alerts now; retry' });
       }
+      if (!notification || !stored) return sendJson(res, 200, { status: 'heartbeat' });
       const severity = severityOf(notification);
       for (const a of notification.alerts) deps.metrics.received(notification.source, severity, a.status);
       deps.stored(notification);

@@ -50,6 +50,7 @@ export function groupReply(g: AlertGroup, now: number): Reply {
   if (all.length > listed.length) notes.push(`${all.length - listed.length} more alert(s) not listed.`);
   if (g.flaps > 0) notes.push(`Flapped ${g.flaps}× (resolved and fired again within its cooldown).`);
   if (g.ackedBy) notes.push(`Acknowledged by ${g.ackedBy} at ${iso(g.ackedAt ?? now)}.`);
+  if (g.escalatedAt && !g.ackedBy) notes.push(`Escalated at ${iso(g.escalatedAt)}: not acknowledged in time.`);
   if (resolved && g.resolvedAt) notes.push(`Resolved at ${iso(g.resolvedAt)} after ${duration(g.resolvedAt - g.firedAt)}.`);
 
   const buttons: Button[] =

@@ -5,7 +5,7 @@ export interface AlertMetrics {
   /** How a stored notification ended: changed the group, changed nothing, superseded, or failed (retried). */
   applied(outcome: 'changed' | 'unchanged' | 'superseded' | 'failed'): void;
   /** A Slack write handed to the outbox, by what it does to the group's message. */
-  slackWrite(kind: 'post' | 'update' | 'reply' | 'escalation'): void;
+  slackWrite(kind: 'post' | 'update' | 'reply' | 'escalation' | 'storm'): void;
   rejected(reason: 'unauthorized' | 'invalid' | 'too_large' | 'unavailable'): void;
 }
 
@@ -29,7 +29,7 @@ export function createAlertMetrics(registry: Registry, severities: readonly stri
   });
   const writes = new Counter({
     name: 'vigil_alert_slack_writes_total',
-    help: 'Slack messages about alert groups handed to the outbox, by kind (post, update, reply, escalation)',
+    help: 'Slack messages about alert groups handed to the outbox, by kind (post, update, reply, escalation; storm: counted in a storm summary instead of posted)',
     labelNames: ['kind'] as const,
     registers: [registry],
   });

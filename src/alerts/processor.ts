@@ -7,7 +7,9 @@ import { applyNotification, messageKeys, type AlertGroup, type Intent } from './
 import type { AlertMetrics } from './metrics.ts';
 import { notificationSchema } from './notification.ts';
 import { mentionFor, type AlertsConfig } from './routing.ts';
-import { groupMessage, replyMessage } from './slack-message.ts';
+import { escalationReply, groupMessage, replyMessage } from './slack-message.ts';
+import { markStormDirty, stormFor } from './storm.ts';
+import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 
 export interface AlertProcessorDeps {
@@ -22,6 +24,8 @@ export interface AlertProcessorDeps {
   pollMs?: number;
   /** Notifications applied at once by this replica (each group is still applied one at a time). */
   concurrency?: number;
+  /** A storm summary has something new to show (the feature sends it soon). */
+  onStorm?: () => void;
 }
 
 export interface AlertProcessor extends Runnable {
@@ -30,7 +34,7 @@ export interface AlertProcessor extends Runnable {
   /** Apply every notification due now; resolves when none is left (tests, shutdown). */
   drain(): Promise<number>;
   /** Send a group's changed message under its lock (acknowledge, escalation). */
-  sendIntents(g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
+  sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -55,27 +59,61 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   let stopped = true;
   let idle: Array<() => void> = [];
 
-  async function sendIntents(g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup> {
-    if (!deps.outbox || intents.length === 0) return g;
+  async function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup> {
+    const outbox = deps.outbox;
+    if (!outbox || intents.length === 0) return g;
     let next = g;
     const common = { kind: 'alert', originAt } as const;
+    const send = async (req: OutboxRequest, kind: Parameters<AlertMetrics['slackWrite']>[0]) => {
+      await outbox.send({ ...req, ...common });
+      deps.metrics.slackWrite(kind);
+    };
     let replyCount = 0;
     for (const intent of intents) {
-      let req: OutboxRequest;
       if (intent.kind === 'post') {
+        // In a storm the group is counted in the channel's summary instead of posted.
+        const stormId = await stormFor(db, next.channel, next.groupId, cfg.storm, now());
+        if (stormId !== null) {
+          next = { ...next, stormId };
+          deps.metrics.slackWrite('storm');
+          deps.onStorm?.();
+          continue;
+        }
         next = { ...next, messageKey: messageKeys.post(next) };
-        req = { op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), mentionFor(cfg, next.severity)), ...common };
-      } else if (intent.kind === 'update') {
-        if (next.messageKey === null) continue;
-        req = { op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now()), ...common };
-      } else {
-        if (next.messageKey === null) continue;
-        req = { op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines), ...common };
+        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity) }) }, 'post');
+        continue;
       }
-      await deps.outbox.send(req);
-      deps.metrics.slackWrite(intent.kind);
+      if (intent.kind === 'escalate') {
+        next = await escalate(next, intent.minutes, send);
+        continue;
+      }
+      if (next.messageKey === null) {
+        // Shown in a storm summary: that is what changes.
+        if (next.stormId !== null) {
+          await markStormDirty(db, next.stormId);
+          deps.onStorm?.();
+        }
+        continue;
+      }
+      if (intent.kind === 'update') {
+        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now()) }, 'update');
+      } else {
+        await send({ op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines) }, 'reply');
+      }
     }
     return next;
+  }
+
+  /** Mention on-call in the group's thread and copy its message to the escalation channel. */
+  async function escalate(g: AlertGroup, minutes: number, send: (req: OutboxRequest, kind: 'escalation') => Promise<void>): Promise<AlertGroup> {
+    const esc = cfg.escalation;
+    if (!esc) return g;
+    if (g.messageKey !== null) {
+      await send({ op: 'post', key: messageKeys.escalationReply(g), channel: g.channel, threadOf: g.messageKey, message: escalationReply(minutes, esc.channel, esc.mention) }, 'escalation');
+    }
+    const banner = `⏰ Escalated: not acknowledged after ${minutes} min${g.messageKey === null ? '' : ` (in <#${g.channel}>)`}.`;
+    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner }) }, 'escalation');
+    return g;
   }
 
   /** Apply the oldest due notification; false when there is none. */
@@ -101,7 +139,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         if ('superseded' in applied) {
           deps.metrics.applied('superseded');
         } else {
-          const next = await sendIntents(applied.next, applied.intents, row.received_at.getTime());
+          const next = await sendIntents(client, applied.next, applied.intents, row.received_at.getTime());
           await saveGroup(client, next);
           deps.metrics.applied(applied.changed ? 'changed' : 'unchanged');
         }

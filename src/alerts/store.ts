@@ -49,6 +49,8 @@ const groupRow = z.object({
   escalated_at: ts,
   message_key: z.string().nullable(),
   last_notification_id: z.union([z.string(), z.number()]).transform(Number),
+  arrived_at: requiredTs,
+  storm_id: z.union([z.string(), z.number(), z.null()]).transform((v) => (v === null ? null : Number(v))),
 });
 
 /** A row of `alert_groups`, validated: it may have been written by another version of Vigil. */
@@ -74,6 +76,8 @@ export function groupFromRow(row: unknown): AlertGroup {
     escalatedAt: r.escalated_at,
     messageKey: r.message_key,
     lastNotificationId: r.last_notification_id,
+    arrivedAt: r.arrived_at,
+    stormId: r.storm_id,
   };
 }
 
@@ -88,14 +92,14 @@ const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
   await db.query(
     `INSERT INTO ${TABLES.groups} (group_id, source, group_key, receiver, channel, severity, status, state, epoch, version, fired_at,
-       resolved_at, flaps, last_reply_at, acked_by, acked_at, escalated_at, message_key, last_notification_id, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
+       resolved_at, flaps, last_reply_at, acked_by, acked_at, escalated_at, message_key, last_notification_id, arrived_at, storm_id, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, now())
      ON CONFLICT (group_id) DO UPDATE SET source = EXCLUDED.source, group_key = EXCLUDED.group_key, receiver = EXCLUDED.receiver,
        channel = EXCLUDED.channel, severity = EXCLUDED.severity, status = EXCLUDED.status, state = EXCLUDED.state, epoch = EXCLUDED.epoch,
        version = EXCLUDED.version, fired_at = EXCLUDED.fired_at, resolved_at = EXCLUDED.resolved_at, flaps = EXCLUDED.flaps,
        last_reply_at = EXCLUDED.last_reply_at, acked_by = EXCLUDED.acked_by, acked_at = EXCLUDED.acked_at,
        escalated_at = EXCLUDED.escalated_at, message_key = EXCLUDED.message_key,
-       last_notification_id = EXCLUDED.last_notification_id, updated_at = now()`,
+       last_notification_id = EXCLUDED.last_notification_id, arrived_at = EXCLUDED.arrived_at, storm_id = EXCLUDED.storm_id, updated_at = now()`,
     [
       g.groupId,
       g.source,
@@ -116,6 +120,8 @@ export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
       date(g.escalatedAt),
       g.messageKey,
       g.lastNotificationId,
+      new Date(g.arrivedAt),
+      g.stormId,
     ],
   );
 }

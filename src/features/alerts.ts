@@ -1,17 +1,28 @@
 import alertsCommand, { type AlertCommandDeps } from '../../commands/alerts.ts';
 import { ackHandler } from '../alerts/ack.ts';
+import { checkDeadman } from '../alerts/deadman.ts';
+import { escalateOverdue } from '../alerts/escalation.ts';
 import { alertmanagerRoute } from '../alerts/intake-route.ts';
 import { createAlertMetrics } from '../alerts/metrics.ts';
-import { createAlertProcessor } from '../alerts/processor.ts';
-import { firingGroups } from '../alerts/store.ts';
+import { createAlertProcessor, type AlertProcessor } from '../alerts/processor.ts';
+import type { AlertsConfig } from '../alerts/routing.ts';
+import { refreshStorms } from '../alerts/storm.ts';
+import { firingGroups, storeNotification } from '../alerts/store.ts';
+import { createRuleSchedule } from '../alerts/rules/rule-schedule.ts';
+import { buildProbeServices } from './probe-services.ts';
+import { severityOf } from '../alerts/routing.ts';
 import { bindCommands } from '../core/command.ts';
-import { AppError } from '../core/errors.ts';
-import type { Feature } from '../core/feature.ts';
+import { AppError, describeError } from '../core/errors.ts';
+import type { Feature, Runnable } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
-import { createMessageRefs } from '../slack/outbox/refs.ts';
 import type { StateStatus } from '../db/state.ts';
+import { createSchedule } from '../schedules/schedule.ts';
+import { createMessageRefs } from '../slack/outbox/refs.ts';
+import type pg from 'pg';
 
 const stateWhy = (s: StateStatus) => (s.kind === 'ready' ? undefined : s.why);
+// Escalation, the dead-man's switch and storm summaries are checked this often (one replica per tick).
+const HOUSEKEEPING_CRON = '*/5 * * * * *';
 
 /**
  * Alerts to Slack by severity: Alertmanager's webhook is stored, applied to its alert group and
@@ -40,14 +51,84 @@ export function alertsFeature(infra: Infrastructure): Feature {
 
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
   const pool = state.pool;
-  const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics }) : null;
+  let nudgeHousekeeping = () => undefined as void;
+  const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics, onStorm: () => nudgeHousekeeping() }) : null;
   if (!config.env.ALERT_WEBHOOK_TOKEN) log.warn('alerts: ALERT_WEBHOOK_TOKEN is not set; POST /alerts/alertmanager refuses every request');
   if (!infra.outbox) log.warn({ why: infra.outboxMissing ?? 'no Slack' }, 'alerts: no Slack outbox; alert groups are tracked but not posted');
+
+  const schedules: Runnable[] = [];
+  let closed = false;
+  if (processor && pool && infra.probeRedis) {
+    const housekeeping = createSchedule({
+      name: 'alerts-housekeeping',
+      cron: HOUSEKEEPING_CRON,
+      redis: infra.probeRedis,
+      keyPrefix: config.file.state.queuePrefix,
+      log,
+      run: () => housekeep(pool, processor, infra, cfg),
+    });
+    // Soon after a storm changes rather than at the next tick; never once the feature closed.
+    nudgeHousekeeping = debounce(() => void (closed ? undefined : housekeeping.runNow().catch(() => undefined)), 200);
+    schedules.push(housekeeping);
+  }
+  // Vigil's own rules over its probes, through the same pipeline as Alertmanager's notifications.
+  // Scheduled even without rules: a run then resolves what rules removed from the config left firing.
+  const probes = buildProbeServices(infra);
+  if (processor && pool && infra.probeRedis) {
+    schedules.push(
+      createRuleSchedule({
+        rules: cfg.rules,
+        cron: cfg.evaluate,
+        health: probes.health,
+        redis: infra.probeRedis,
+        keyPrefix: config.file.state.queuePrefix,
+        log,
+        store: async (n) => {
+          await storeNotification(pool, n);
+          for (const a of n.alerts) metrics.received(n.source, severityOf(n), a.status);
+          processor.kick();
+        },
+      }),
+    );
+  } else if (cfg.rules.length > 0) {
+    log.warn({ why: !pool ? 'no state database' : 'no Redis' }, 'alerts: own alert rules are off');
+  }
   return {
     name: 'alerts',
     commands,
-    routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, stored: () => processor?.kick() })],
+    routes: [
+      alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() }),
+    ],
     interactions: processor ? [ackHandler({ state, processor })] : [],
     workers: processor ? [processor] : [],
+    schedules,
+    close: async () => {
+      closed = true;
+      await probes.close();
+    },
+  };
+}
+
+/** One housekeeping tick: each part runs even when another fails (it is logged and tried next tick). */
+async function housekeep(pool: pg.Pool, processor: AlertProcessor, infra: Infrastructure, cfg: AlertsConfig): Promise<void> {
+  const now = Date.now();
+  const parts: Array<[string, () => Promise<unknown>]> = [];
+  const { escalation, deadman } = cfg;
+  const outbox = infra.outbox;
+  if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
+  if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
+  if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);
+  for (const [what, part] of parts) {
+    await part().catch((err: unknown) => infra.log.warn({ err: describeError(err) }, `alerts: ${what} check failed; trying again next tick`));
+  }
+}
+
+function debounce(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
   };
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import type pg from 'pg';
 import { createPool } from '../../src/db/pools.ts';
 import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
@@ -18,6 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
+import { refreshStorms } from '../../src/alerts/storm.ts';
 
 const SIGNING_SECRET = ALERT_SIGNING_SECRET;
 const ALERT_TOKEN = ALERT_WEBHOOK_TOKEN;
@@ -32,16 +34,19 @@ let db: pg.Pool;
 let workDir: string;
 let queuePrefix: string;
 let bot: AlertsBot | null = null;
+let inspectedPrefix: string;
 
 const alertsYaml = {
   channels: { critical: CRIT, warning: WARN, default: OTHER },
   routes: [{ match: { team: 'payments' }, channel: PAY }],
   mentions: { critical: 'S0ONCALL' },
   cooldownSeconds: { critical: 1, warning: 1, default: 1 },
+  // Tests below post many groups quickly; storm mode has its own test.
+  storm: { perMinute: 100 },
 };
 
-async function startBot(): Promise<AlertsBot> {
-  bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts: alertsYaml });
+async function startBot(alerts: Record<string, unknown> = alertsYaml): Promise<AlertsBot> {
+  bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix } });
   return bot;
 }
 
@@ -119,6 +124,7 @@ beforeAll(async () => {
   db = createPool(testDb.url, { name: 'alerts-e2e', max: 2, onIdleError: () => undefined });
   workDir = await mkdtemp(join(tmpdir(), 'vigil-alerts-'));
   queuePrefix = uniqueId('vigil-alerts');
+  inspectedPrefix = uniqueId('alerts-inspected');
 });
 
 afterEach(async () => {
@@ -133,6 +139,7 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
   const redis = new Redis(TEST_REDIS_URL);
   await deleteKeysUnder(redis, queuePrefix);
+  await deleteKeysUnder(redis, inspectedPrefix);
   redis.disconnect();
 });
 
@@ -199,7 +206,8 @@ describe('one living message per alert group', () => {
         { name: 'ApiDown', instance: 'api-2', status: 'resolved' },
       ]),
     );
-    await settled('the resolve', () => shown(message).includes('RESOLVED'));
+    // The update goes out first, its thread reply right behind it.
+    await settled('the resolve', () => shown(message).includes('RESOLVED') && slack.replies(CRIT, message.ts).length === 2);
     expect(top(CRIT).filter((m) => shown(m).includes('ApiDown'))).toHaveLength(1);
     expect(shown(message)).toContain('lasted');
     expect(shown(message)).not.toContain('Acknowledge');
@@ -284,4 +292,117 @@ describe('/alerts', () => {
     const none = await postSigned(`${baseUrl}/slack/events`, signedSlashCommand({ command: '/alerts', text: 'info' }, { signingSecret: SIGNING_SECRET }));
     expect(JSON.stringify(none.json)).toContain('No info alerts firing');
   });
+});
+
+describe('escalation', () => {
+  it('mentions on-call in the thread and copies the message to the escalation channel, unless acknowledged', async () => {
+    const ESC = 'C0ESCALATE';
+    const { baseUrl } = await startBot({ ...alertsYaml, channels: { critical: 'C0ESCCRIT', default: OTHER }, escalation: { channel: ESC, afterMinutes: 0.05, mention: 'S0ESCAL' } });
+    await postAlert(notification([{ name: 'NobodyLooks', instance: 'n-1' }]));
+    await postAlert(notification([{ name: 'SomeoneLooks', instance: 's-1' }]));
+    await settled('both posted', () => ['NobodyLooks', 'SomeoneLooks'].every((n) => top('C0ESCCRIT').some((m) => shown(m).includes(n))));
+    const looked = top('C0ESCCRIT').find((m) => shown(m).includes('SomeoneLooks')) as StoredMessage;
+    const ack = (looked.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>).flatMap((b) => b.elements ?? []).find((e) => e.action_id?.startsWith('alerts.ack#'));
+    await postSigned(
+      `${baseUrl}/slack/events`,
+      signBody(blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userName: 'dana', channelId: 'C0ESCCRIT', messageTs: looked.ts, responseUrl: slack.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+    );
+    await waitFor(() => shown(looked).includes('Acknowledged by dana'), { what: 'the ack' });
+
+    const ignored = top('C0ESCCRIT').find((m) => shown(m).includes('NobodyLooks')) as StoredMessage;
+    // Other tests' critical groups (still firing in this database) escalate too: look at ours.
+    const copies = (name: string) => top(ESC).filter((m) => shown(m).includes(name));
+    await waitFor(() => copies('NobodyLooks').length > 0, { timeoutMs: 15_000, what: 'the escalation copy' });
+    expect(copies('NobodyLooks')[0]?.text).toContain('<!subteam^S0ESCAL>');
+    expect(shown(copies('NobodyLooks')[0])).toContain('Escalated: not acknowledged after');
+    await waitFor(() => slack.replies('C0ESCCRIT', ignored.ts).some((r) => r.text.includes('<!subteam^S0ESCAL>') && r.text.includes(`<#${ESC}>`)), { what: 'the escalation reply' });
+    await waitFor(() => shown(ignored).includes('Escalated at'), { what: 'the escalated note' });
+    // Another tick later: still one copy, and the acknowledged group was never escalated.
+    await new Promise((r) => setTimeout(r, 5500));
+    expect(copies('NobodyLooks')).toHaveLength(1);
+    expect(copies('SomeoneLooks')).toEqual([]);
+    expect(slack.replies('C0ESCCRIT', looked.ts)).toEqual([]);
+  }, 30_000);
+});
+
+describe("dead-man's switch", () => {
+  it('raises a critical alert when the Watchdog goes quiet and resolves it when it is back', async () => {
+    const DEAD = 'C0DEADMAN';
+    // A 6 s window, longer than the 5 s between checks (a window under that could never look fresh).
+    await startBot({ ...alertsYaml, channels: { critical: DEAD, default: OTHER }, deadman: { alertname: 'Watchdog', windowMinutes: 0.1 } });
+    const watchdog = notification([{ name: 'Watchdog', instance: 'am', severity: 'none' }]);
+    const beat = await postAlert(watchdog);
+    expect(beat).toEqual({ status: 200, json: { status: 'heartbeat' } });
+    await waitFor(() => top(DEAD).some((m) => shown(m).includes('DeadMansSwitch')), { timeoutMs: 15_000, what: 'the dead-man alert' });
+    const alarm = top(DEAD).find((m) => shown(m).includes('DeadMansSwitch')) as StoredMessage;
+    expect(shown(alarm)).toContain('No Watchdog alert from Alertmanager');
+    expect(slack.messages().some((m) => shown(m).includes('🔥 NONE · Watchdog'))).toBe(false);
+
+    await postAlert(watchdog);
+    await waitFor(() => shown(alarm).includes('RESOLVED'), { timeoutMs: 15_000, what: 'the dead-man alert resolving' }).catch(async (err: unknown) => {
+      const { rows } = await db.query("SELECT id, source, processed_at, attempts, last_error, payload->>'status' AS status FROM vigil.alert_notifications ORDER BY id DESC LIMIT 5");
+      throw new Error(`${String(err)} ${JSON.stringify(rows)}`);
+    });
+    expect(top(DEAD).filter((m) => shown(m).includes('DeadMansSwitch'))).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('storm mode', () => {
+  it('counts groups past the per-minute limit in one summary per channel, keeping every alert visible', async () => {
+    const STORMY = 'C0STORMY';
+    const running = await startBot({ ...alertsYaml, channels: { warning: STORMY, default: OTHER }, storm: { perMinute: 3, summaryEverySeconds: 5 } });
+    const names = Array.from({ length: 9 }, (_, i) => `Gust${i}`);
+    for (const name of names) await postAlert(notification([{ name, instance: 'x', severity: 'warning' }]));
+    await settled('three posts and a summary', () => top(STORMY).length === 4 && top(STORMY).some((m) => shown(m).includes('Alert storm'))).catch((err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify(top(STORMY).map((m) => shown(m).slice(0, 80)))}`); });
+    const summary = top(STORMY).find((m) => shown(m).includes('Alert storm')) as StoredMessage;
+    const own = top(STORMY).filter((m) => m !== summary);
+    expect(own).toHaveLength(3);
+    // Every alert is visible: in a message of its own or in the summary.
+    await waitFor(() => names.every((n) => own.some((m) => shown(m).includes(`${n}\n`) || shown(m).includes(`${n} `)) || shown(summary).includes(n)), {
+      timeoutMs: 12_000,
+      what: `every gust visible (summary: ${shown(summary)})`,
+    });
+
+    // Resolving a storm group changes the summary (at most every 5 s), not a message of its own.
+    const inSummary = names.filter((n) => !own.some((m) => shown(m).includes(n)));
+    const updatesBefore = summary.updates;
+    await postAlert(notification([{ name: inSummary[0] as string, instance: 'x', severity: 'warning', status: 'resolved' }]));
+    await waitFor(() => summary.updates > updatesBefore, { timeoutMs: 12_000, what: 'the summary update' });
+    expect(top(STORMY)).toHaveLength(4);
+
+    // A minute without new groups ends the storm (the clock is moved rather than waited for).
+    const { state, outbox } = running.vigil.container.infra;
+    if (!state.pool || !outbox) throw new Error('no state or outbox');
+    await refreshStorms(state.pool, outbox, { perMinute: 3, summaryEverySeconds: 5 }, Date.now() + 61_000);
+    await waitFor(() => shown(summary).includes('Alert storm over'), { timeoutMs: 12_000, what: 'the storm ending' });
+    expect(slack.violations).toEqual([]);
+  }, 40_000);
+});
+
+describe("Vigil's own rules", () => {
+  it('fires when a real BullMQ queue fills past its threshold and resolves when it drains', async () => {
+    const RULES = 'C0RULES';
+    const queue = new Queue('rule-emails', { connection: { url: TEST_REDIS_URL }, prefix: inspectedPrefix });
+    try {
+      await startBot({
+        ...alertsYaml,
+        channels: { warning: RULES, default: OTHER },
+        evaluate: '* * * * * *',
+        rules: [{ name: 'EmailBacklog', severity: 'warning', probe: 'queue', target: 'rule-emails', measure: 'waiting', above: 5, runbook_url: 'https://runbooks.example.com/emails' }],
+      });
+      await queue.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: 'send', data: { i } })));
+      await waitFor(() => top(RULES).some((m) => shown(m).includes('EmailBacklog')), { timeoutMs: 10_000, what: 'the rule firing' });
+      const message = top(RULES).find((m) => shown(m).includes('EmailBacklog')) as StoredMessage;
+      // As Slack receives it: mrkdwn with `>` escaped.
+      expect(shown(message)).toContain('queue rule-emails: waiting 8 &gt; 5');
+      expect(JSON.stringify(message.blocks)).toContain('https://runbooks.example.com/emails');
+
+      await queue.drain();
+      await waitFor(() => shown(message).includes('RESOLVED'), { timeoutMs: 10_000, what: 'the rule resolving' });
+      expect(top(RULES).filter((m) => shown(m).includes('EmailBacklog'))).toHaveLength(1);
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  }, 30_000);
 });

@@ -61,7 +61,7 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
     },
     o.workDir,
   );
-  const vigil = await startVigil({ config, log: pino({ level: 'silent' }), announce: () => undefined, embedded: false });
+  const vigil = await startVigil({ config, log: pino({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }), announce: () => undefined, embedded: false });
   if (!vigil.server) throw new Error('Vigil started without its HTTP server');
   return { vigil, baseUrl: `http://127.0.0.1:${vigil.server.port}`, stop: () => vigil.stop() };
 }

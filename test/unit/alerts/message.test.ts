@@ -27,7 +27,7 @@ describe('the living message', () => {
   });
 
   it('mentions the configured user group in the first post only when asked, and escapes alert text', () => {
-    expect(groupMessage(group(), T0, 'S0ONCALL').text.startsWith('<!subteam^S0ONCALL> ')).toBe(true);
+    expect(groupMessage(group(), T0, { mention: 'S0ONCALL' }).text.startsWith('<!subteam^S0ONCALL> ')).toBe(true);
     expect(groupMessage(group(), T0).text).not.toContain('subteam');
     const evil = group([alert('x', 'firing', { annotations: { summary: '<!channel> & co' } })]);
     const m = groupMessage({ ...evil, view: { ...evil.view, commonAnnotations: {} } }, T0);

@@ -1,0 +1,43 @@
+import type pg from 'pg';
+import { applyEscalation } from './group.ts';
+import type { AlertProcessor } from './processor.ts';
+import type { AlertsConfig } from './routing.ts';
+import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+
+type EscalationConfig = NonNullable<AlertsConfig['escalation']>;
+
+/**
+ * Housekeeping: escalate every group of an escalating severity that nobody acknowledged within
+ * `afterMinutes` of Vigil showing it. Each group is decided under its lock, so an Acknowledge
+ * that lands at the same moment wins and nothing is escalated twice.
+ */
+export async function escalateOverdue(pool: pg.Pool, processor: AlertProcessor, cfg: EscalationConfig, now: number): Promise<number> {
+  const afterMs = cfg.afterMinutes * 60_000;
+  const { rows } = await pool.query(
+    `SELECT group_id FROM ${TABLES.groups}
+     WHERE status = 'firing' AND acked_at IS NULL AND escalated_at IS NULL AND severity = ANY($1) AND arrived_at <= $2
+     ORDER BY arrived_at LIMIT 100`,
+    [cfg.severities, new Date(now - afterMs)],
+  );
+  let escalated = 0;
+  for (const { group_id: groupId } of rows as Array<{ group_id: string }>) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await lockGroup(client, groupId);
+      const group = await loadGroup(client, groupId);
+      const due = group ? applyEscalation(group, now, afterMs, cfg.severities) : null;
+      if (due) {
+        await saveGroup(client, await processor.sendIntents(client, due.next, due.intents, now));
+        escalated += 1;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  return escalated;
+}
