@@ -44,6 +44,8 @@ export interface Infrastructure {
    */
   outbox: Outbox | null;
   outboxMissing?: string;
+  /** One line at start saying what a feature uses (the same channel as the dependency lines). */
+  announce: (line: string) => void;
 }
 
 export interface Container {
@@ -173,7 +175,7 @@ async function buildInfrastructure(
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
   const metrics = createMetrics();
-  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null };
+  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce };
   const background: Runnable[] = [];
   const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {

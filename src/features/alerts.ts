@@ -53,8 +53,7 @@ export function alertsFeature(infra: Infrastructure): Feature {
   const pool = state.pool;
   let nudgeHousekeeping = () => undefined as void;
   const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics, onStorm: () => nudgeHousekeeping() }) : null;
-  if (!config.env.ALERT_WEBHOOK_TOKEN) log.warn('alerts: ALERT_WEBHOOK_TOKEN is not set; POST /alerts/alertmanager refuses every request');
-  if (!infra.outbox) log.warn({ why: infra.outboxMissing ?? 'no Slack' }, 'alerts: no Slack outbox; alert groups are tracked but not posted');
+  infra.announce(describeAlerts(cfg, config.env.ALERT_WEBHOOK_TOKEN !== undefined, infra.outbox ? null : (infra.outboxMissing ?? 'no Slack')));
 
   const schedules: Runnable[] = [];
   let closed = false;
@@ -121,6 +120,22 @@ async function housekeep(pool: pg.Pool, processor: AlertProcessor, infra: Infras
   for (const [what, part] of parts) {
     await part().catch((err: unknown) => infra.log.warn({ err: describeError(err) }, `alerts: ${what} check failed; trying again next tick`));
   }
+}
+
+/** The start-up line: where alerts go, and what is off and why. */
+function describeAlerts(cfg: AlertsConfig, hasToken: boolean, noOutbox: string | null): string {
+  const routes = Object.entries(cfg.channels).map(([severity, channel]) => `${severity} → ${channel}`).join(', ');
+  const extras = [
+    cfg.routes.length > 0 ? `${cfg.routes.length} label route(s)` : '',
+    cfg.escalation ? `escalation to ${cfg.escalation.channel} after ${cfg.escalation.afterMinutes} min` : '',
+    cfg.deadman ? `dead-man's switch on ${cfg.deadman.alertname} (${cfg.deadman.windowMinutes} min)` : '',
+    cfg.rules.length > 0 ? `${cfg.rules.length} own rule(s)` : '',
+  ].filter(Boolean);
+  const off = [
+    hasToken ? '' : 'POST /alerts/alertmanager refuses every request until ALERT_WEBHOOK_TOKEN is set',
+    noOutbox ? `groups are tracked but not posted (${noOutbox})` : '',
+  ].filter(Boolean);
+  return `Alerts: ${routes}${extras.length ? `; ${extras.join('; ')}` : ''}${off.length ? `. ${off.join('; ')}.` : ''}`;
 }
 
 function debounce(fn: () => void, ms: number): () => void {

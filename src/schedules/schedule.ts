@@ -4,7 +4,7 @@ import { AppError, describeError, scrubSecrets } from '../core/errors.ts';
 import type { Runnable } from '../core/feature.ts';
 import { elapsedMs, withTimeout } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
-import { createLease } from './lease.ts';
+import { claimAbove, createLease } from './lease.ts';
 
 export type RunResult = 'ran' | 'skipped_lease' | 'skipped_running';
 
@@ -17,7 +17,7 @@ export interface ScheduleOptions {
   timezone?: string;
   /** A fail-fast client (connectProbeRedis): a tick must not wait for Redis to come back. */
   redis: Redis;
-  /** Vigil's own prefix, e.g. `vigil` → keys `vigil:schedule:<name>` and `vigil:schedule:<name>:tick:<epoch s>`. */
+  /** Vigil's own prefix, e.g. `vigil` → keys `vigil:schedule:<name>` (run lease) and `vigil:schedule:<name>:tick` (last tick claimed). */
   keyPrefix: string;
   /**
    * TTL of the run lease (default 30 s), renewed every third of it while a run goes on: how long a
@@ -56,12 +56,10 @@ export interface Schedule extends Runnable {
 export const DEFAULT_LEASE_MS = 30_000;
 const MIN_LEASE_MS = 1_000;
 /**
- * How long a tick's claim key stays. It must outlast the largest clock difference between replicas
- * (plus node-cron's 1 s tolerance for a late timer): a replica whose clock is behind reaches the tick
- * later and must still find it claimed. Ten minutes is far beyond any NTP-synced fleet; a busy
- * every-second schedule keeps about 600 small keys around.
+ * How long the last claimed tick is remembered. Any replica ticking meanwhile moves it forward;
+ * it only expires when the schedule stopped running everywhere for a day.
  */
-const TICK_CLAIM_TTL_MS = 10 * 60_000;
+const TICK_CLAIM_TTL_MS = 24 * 3600_000;
 // A tick gives up on Redis after this; the queue connection would otherwise wait for reconnects.
 const REDIS_TIMEOUT_MS = 2_000;
 // stop() waits this long for a run under way before giving up on it (the run goes on, unawaited).
@@ -71,12 +69,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /**
  * A cron job that N replicas run once per tick.
  *
- * Why two keys, and why the tick's key is never released: a single lease released when the run
+ * Why two keys, and why the tick's mark is never released: a single lease released when the run
  * ends lets a replica whose clock is a little behind (or whose timer fired late) take the freed
- * lease and run the same tick again. So each tick is claimed under its own key, named by the
- * tick's scheduled second (the same instant on every replica, from node-cron's context), with SET NX
- * and a TTL longer than any clock skew, and left to expire: whoever claims it first runs the tick and
- * nobody else ever can. The second key, the run lease (`<prefix>:schedule:<name>`, token-checked,
+ * lease and run the same tick again. So ticks are claimed by their scheduled second (the same
+ * instant on every replica, from node-cron's context) against a high-water mark that only moves
+ * forward: whoever raises it first runs the tick, and a replica arriving at that tick (or an
+ * earlier one) later finds the mark at or past it and skips. The second key, the run lease (`<prefix>:schedule:<name>`, token-checked,
  * renewed while the run goes on, released when it ends), keeps a run on one replica from overlapping
  * a slow run still going on another; within a replica an in-process guard does the same. Both kinds
  * of overlap skip the tick rather than queue it.
@@ -117,10 +115,9 @@ export function createSchedule(opts: ScheduleOptions): Schedule {
 
   async function attemptUnguarded(at: Date, claimTick: boolean): Promise<RunResult> {
     if (claimTick) {
-      const tickKey = `${runKey}:tick:${Math.floor(at.getTime() / 1000)}`;
-      const claimed = await redisCall(createLease(redis, tickKey).tryAcquire(TICK_CLAIM_TTL_MS), 'tick claim');
+      const claimed = await redisCall(claimAbove(redis, `${runKey}:tick`, Math.floor(at.getTime() / 1000), TICK_CLAIM_TTL_MS), 'tick claim');
       redisAnswered();
-      if (claimed === null) {
+      if (!claimed) {
         stats.skippedLease++;
         log.debug({ at }, `schedule ${name}: tick claimed by another replica`);
         return 'skipped_lease';
@@ -204,7 +201,7 @@ export function createSchedule(opts: ScheduleOptions): Schedule {
         { name: `${keyPrefix}:${name}`, logger: cronLogger, ...(opts.timezone ? { timezone: opts.timezone } : {}) },
       );
       await task.start();
-      log.info({ cron: opts.cron, next: task.getNextRun() }, `schedule ${name}: started`);
+      log.debug({ cron: opts.cron, next: task.getNextRun() }, `schedule ${name}: started`);
       if (opts.runOnStart) {
         attempt(new Date(), false).then(
           (result) => log.info({ result }, `schedule ${name}: run at start`),
