@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { withTimeout } from '../core/timeout.ts';
 import type { Runnable } from '../core/feature.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
@@ -24,6 +25,8 @@ export interface AlertProcessorDeps {
   pollMs?: number;
   /** Notifications applied at once by this replica (each group is still applied one at a time). */
   concurrency?: number;
+  /** How long handing one notification's messages to the outbox may take (default 10 s). */
+  sendTimeoutMs?: number;
   /** A storm summary has something new to show (the feature sends it soon). */
   onStorm?: () => void;
 }
@@ -42,6 +45,8 @@ const DEFAULT_POLL_MS = 1000;
 // long as it takes (Redis or Postgres down): an alert is never dropped.
 const MAX_RETRY_DELAY_MS = 60_000;
 const LOUD_ATTEMPTS = new Set([5, 20, 100]);
+// Sends under the same keys are delivered once, so giving up on a slow one and retrying is safe.
+const SEND_TIMEOUT_MS = 10_000;
 
 /**
  * Applies stored notifications to their groups, in the order received, and sends what changed to
@@ -139,7 +144,8 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         if ('superseded' in applied) {
           deps.metrics.applied('superseded');
         } else {
-          const next = await sendIntents(client, applied.next, applied.intents, row.received_at.getTime());
+          // Bounded: with Redis away the outbox would wait for it forever, holding this transaction.
+          const next = await withTimeout(sendIntents(client, applied.next, applied.intents, row.received_at.getTime()), deps.sendTimeoutMs ?? SEND_TIMEOUT_MS, 'the Slack outbox');
           await saveGroup(client, next);
           deps.metrics.applied(applied.changed ? 'changed' : 'unchanged');
         }

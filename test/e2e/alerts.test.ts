@@ -229,6 +229,40 @@ describe('one living message per alert group', () => {
   });
 });
 
+describe('nothing lost, no flapping noise', () => {
+  it('applies a notification stored just before the bot stopped, once the next bot starts', async () => {
+    const first = await startBot();
+    // The processor stops first, as if the process died right after answering Alertmanager.
+    const alerts = first.vigil.container.features.find((f) => f.name === 'alerts');
+    for (const worker of alerts?.workers ?? []) await worker.stop();
+    expect((await postAlert(notification([{ name: 'StoredBeforeCrash', instance: 'c-1' }]))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(top(CRIT).filter((m) => shown(m).includes('StoredBeforeCrash'))).toEqual([]);
+    await stopBot();
+
+    await startBot();
+    await settled('the stored notification posted by the next bot', () => top(CRIT).some((m) => shown(m).includes('StoredBeforeCrash')));
+    expect(top(CRIT).filter((m) => shown(m).includes('StoredBeforeCrash'))).toHaveLength(1);
+  });
+
+  it('keeps one message with a flap count when a group resolves and fires again within its cooldown', async () => {
+    await startBot({ ...alertsYaml, cooldownSeconds: { critical: 60, default: 60 } });
+    const fire = notification([{ name: 'Flappy', instance: 'f-1' }]);
+    const resolve = notification([{ name: 'Flappy', instance: 'f-1', status: 'resolved' }]);
+    await postAlert(fire);
+    await settled('the post', () => top(CRIT).some((m) => shown(m).includes('Flappy')));
+    const message = top(CRIT).find((m) => shown(m).includes('Flappy')) as StoredMessage;
+    for (let i = 0; i < 3; i++) {
+      await postAlert(resolve);
+      await postAlert(fire);
+    }
+    await settled('the flaps', () => shown(message).includes('Flapped 3×'));
+    expect(top(CRIT).filter((m) => shown(m).includes('Flappy'))).toHaveLength(1);
+    // The first resolve got its thread reply; the flaps after it only update the message.
+    expect(slack.replies(CRIT, message.ts).length).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('acknowledge', () => {
   it('records who, updates the message, and refuses to act on a resolved group', async () => {
     const { baseUrl } = await startBot();

@@ -1,0 +1,87 @@
+/**
+ * The alert processor against the real Postgres and Redis: a notification whose messages cannot
+ * be handed to the outbox (Redis away) stays stored, is retried, and is posted once Redis answers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import type pg from 'pg';
+import { createAlertMetrics } from '../../src/alerts/metrics.ts';
+import { createAlertProcessor } from '../../src/alerts/processor.ts';
+import { storeNotification } from '../../src/alerts/store.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createPool } from '../../src/db/pools.ts';
+import { createQueueConnection } from '../../src/db/redis.ts';
+import { createSlackClient } from '../../src/slack/client.ts';
+import { createOutbox, type Outbox } from '../../src/slack/outbox/outbox.ts';
+import { alertsConfig, alert, snapshot } from '../unit/alerts/fixtures.ts';
+import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
+import { waitFor } from '../support/wait.ts';
+
+const log = pino({ level: 'silent' });
+let db: TestDatabase;
+let pool: pg.Pool;
+let slack: SlackApiServer;
+let prefix: string;
+const connections: Redis[] = [];
+const outboxes: Outbox[] = [];
+
+function outboxOn(redisUrl: string): Outbox {
+  const connection = createQueueConnection(redisUrl, log);
+  connections.push(connection);
+  const client = createSlackClient({ token: 'xoxb-processor-test', slackApiUrl: `${slack.url}/api/`, log, timeoutMs: 5000 });
+  const outbox = createOutbox({ connection, prefix, db: pool, client, pace: { perSecond: 20, burst: 5 }, metrics: new Registry(), log });
+  outboxes.push(outbox);
+  return outbox;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('vigil_alert_processor');
+  pool = createPool(db.url, { name: 'alert-processor-test', max: 4, onIdleError: () => undefined });
+  await migrate(pool);
+  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
+  prefix = uniqueId('vigil-processor');
+});
+
+afterAll(async () => {
+  for (const o of outboxes) await o.close();
+  for (const c of connections) c.disconnect();
+  await pool.end();
+  await db.drop();
+  await slack.close();
+  const { Redis: RedisClient } = await import('ioredis');
+  const redis = new RedisClient(TEST_REDIS_URL);
+  await deleteKeysUnder(redis, prefix);
+  redis.disconnect();
+});
+
+describe('alert processor', () => {
+  it('keeps a notification it could not hand to the outbox, and posts it once Redis answers', async () => {
+    const cfg = alertsConfig();
+    const metrics = createAlertMetrics(new Registry(), []);
+    // Nothing listens on port 1: every Redis command of this outbox waits, then times out.
+    const down = createAlertProcessor({ pool, outbox: outboxOn('redis://127.0.0.1:1'), cfg, log, metrics, sendTimeoutMs: 300 });
+    await storeNotification(pool, snapshot([alert('api-1')]));
+    expect(await down.drain()).toBe(1);
+    const { rows } = await pool.query<{ processed_at: Date | null; attempts: number; last_error: string }>('SELECT processed_at, attempts, last_error FROM vigil.alert_notifications');
+    expect(rows[0]).toMatchObject({ processed_at: null, attempts: 1 });
+    expect(rows[0]?.last_error).toMatch(/Slack outbox.*(timed out|did not answer)/i);
+    expect(slack.messages()).toEqual([]);
+    // A failed notification waits its backoff; nothing else is due meanwhile.
+    expect(await down.drain()).toBe(0);
+
+    const up = createAlertProcessor({ pool, outbox: outboxOn(TEST_REDIS_URL), cfg, log, metrics });
+    await pool.query('UPDATE vigil.alert_notifications SET next_attempt_at = now()');
+    expect(await up.drain()).toBe(1);
+    const worker = outboxes[outboxes.length - 1] as Outbox;
+    await worker.startWorker();
+    await waitFor(() => slack.topLevel('C0CRIT').length === 1, { what: 'the post once Redis answers' });
+    const after = await pool.query<{ processed_at: Date | null; attempts: number }>('SELECT processed_at, attempts FROM vigil.alert_notifications');
+    expect(after.rows[0]?.processed_at).not.toBeNull();
+    expect(after.rows[0]?.attempts).toBe(2);
+  });
+});
