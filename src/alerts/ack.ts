@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { StateStore } from '../db/state.ts';
 import { applyAck, duration } from './group.ts';
@@ -25,9 +26,7 @@ export function ackHandler(deps: { state: StateStore; processor: AlertProcessor;
       if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record the acknowledgement now: ${state.why}.`);
       const who = interaction.invoker.userName ?? interaction.invoker.userId;
 
-      const client = await state.pool.connect();
-      try {
-        await client.query('BEGIN');
+      return inTransaction(state.pool, async (client) => {
         await lockGroup(client, groupId);
         const group = await loadGroup(client, groupId);
         if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
@@ -45,14 +44,8 @@ export function ackHandler(deps: { state: StateStore; processor: AlertProcessor;
         } else {
           summary = 'This message is about an earlier firing of the group; acknowledge its newest message instead.';
         }
-        await client.query('COMMIT');
         return { reply: { title: 'Alert', status: outcome.kind === 'acked' ? 'ok' : 'info', summary } };
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
   };
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { fingerprintOf } from './alertmanager.ts';
 import type { Notification } from './notification.ts';
 import type { AlertsConfig } from './routing.ts';
@@ -40,32 +41,24 @@ const row = z.object({ last_seen_at: z.date(), raised_at: z.date().nullable() })
  * was stored (for the processor to apply).
  */
 export async function checkDeadman(pool: pg.Pool, cfg: DeadmanConfig, now: number): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`INSERT INTO ${HEARTBEATS} (alertname, last_seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [cfg.alertname, new Date(now)]);
     const { rows } = await client.query(`SELECT last_seen_at, raised_at FROM ${HEARTBEATS} WHERE alertname = $1 FOR UPDATE`, [cfg.alertname]);
     const beat = row.parse(rows[0]);
     const windowMs = cfg.windowMinutes * 60_000;
     const quiet = now - beat.last_seen_at.getTime() > windowMs;
-    let stored = false;
     if (quiet && beat.raised_at === null) {
       await storeNotification(client, deadmanNotification(cfg, 'firing', beat.last_seen_at.getTime() + windowMs, now));
       await client.query(`UPDATE ${HEARTBEATS} SET raised_at = $2 WHERE alertname = $1`, [cfg.alertname, new Date(now)]);
-      stored = true;
-    } else if (!quiet && beat.raised_at !== null) {
+      return true;
+    }
+    if (!quiet && beat.raised_at !== null) {
       await storeNotification(client, deadmanNotification(cfg, 'resolved', beat.raised_at.getTime(), now));
       await client.query(`UPDATE ${HEARTBEATS} SET raised_at = NULL WHERE alertname = $1`, [cfg.alertname]);
-      stored = true;
+      return true;
     }
-    await client.query('COMMIT');
-    return stored;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    return false;
+  });
 }
 
 function deadmanNotification(cfg: DeadmanConfig, status: 'firing' | 'resolved', startsAt: number, now: number): Notification {

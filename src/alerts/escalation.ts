@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '../db/transaction.ts';
 import { applyEscalation } from './group.ts';
 import type { AlertProcessor } from './processor.ts';
 import type { AlertsConfig } from './routing.ts';
@@ -21,23 +22,14 @@ export async function escalateOverdue(pool: pg.Pool, processor: AlertProcessor, 
   );
   let escalated = 0;
   for (const { group_id: groupId } of rows as Array<{ group_id: string }>) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       await lockGroup(client, groupId);
       const group = await loadGroup(client, groupId);
       const due = group ? applyEscalation(group, now, afterMs, cfg.severities) : null;
-      if (due) {
-        await saveGroup(client, await processor.sendIntents(client, due.next, due.intents, now));
-        escalated += 1;
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      if (!due) return;
+      await saveGroup(client, await processor.sendIntents(client, due.next, due.intents, now));
+      escalated += 1;
+    });
   }
   return escalated;
 }

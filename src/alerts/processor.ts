@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
 import { withTimeout } from '../core/timeout.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { Runnable } from '../core/feature.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
@@ -37,7 +38,7 @@ export interface AlertProcessor extends Runnable {
   /** Apply every notification due now; resolves when none is left (tests, shutdown). */
   drain(): Promise<number>;
   /** Send a group's changed message under its lock (acknowledge, escalation). */
-  sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
+  sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup>;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -64,7 +65,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   let stopped = true;
   let idle: Array<() => void> = [];
 
-  async function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup> {
+  async function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup> {
     const outbox = deps.outbox;
     if (!outbox || intents.length === 0) return g;
     let next = g;
@@ -75,9 +76,11 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
     };
     let replyCount = 0;
     for (const intent of intents) {
+      signal?.throwIfAborted();
       if (intent.kind === 'post') {
         // In a storm the group is counted in the channel's summary instead of posted.
         const stormId = await stormFor(db, next.channel, next.groupId, cfg.storm, now());
+        signal?.throwIfAborted();
         if (stormId !== null) {
           next = { ...next, stormId };
           deps.metrics.slackWrite('storm');
@@ -122,19 +125,14 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   }
 
   /** Apply the oldest due notification; false when there is none. */
-  async function processOne(): Promise<boolean> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+  function processOne(): Promise<boolean> {
+    return inTransaction(pool, async (client) => {
       const { rows } = await client.query(
         `SELECT id, group_id, payload, attempts, received_at FROM ${TABLES.notifications}
          WHERE processed_at IS NULL AND next_attempt_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
       );
       const row = rows[0] as { id: string; group_id: string; payload: unknown; attempts: number; received_at: Date } | undefined;
-      if (!row) {
-        await client.query('COMMIT');
-        return false;
-      }
+      if (!row) return false;
       await client.query('SAVEPOINT apply');
       try {
         const n = notificationSchema.parse(row.payload);
@@ -145,7 +143,14 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           deps.metrics.applied('superseded');
         } else {
           // Bounded: with Redis away the outbox would wait for it forever, holding this transaction.
-          const next = await withTimeout(sendIntents(client, applied.next, applied.intents, row.received_at.getTime()), deps.sendTimeoutMs ?? SEND_TIMEOUT_MS, 'the Slack outbox');
+          // Once given up on, the abandoned send must not touch this connection again.
+          const abandon = new AbortController();
+          const sending = sendIntents(client, applied.next, applied.intents, row.received_at.getTime(), abandon.signal);
+          const next = await withTimeout(sending, deps.sendTimeoutMs ?? SEND_TIMEOUT_MS, 'the Slack outbox').catch((err: unknown) => {
+            abandon.abort();
+            sending.catch(() => undefined);
+            throw err;
+          });
           await saveGroup(client, next);
           deps.metrics.applied(applied.changed ? 'changed' : 'unchanged');
         }
@@ -163,14 +168,8 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         if (LOUD_ATTEMPTS.has(attempts)) log.error(line, 'alerts: a notification keeps failing; it stays stored and is retried');
         else log.warn(line, 'alerts: applying a notification failed; retrying');
       }
-      await client.query('COMMIT');
       return true;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async function loop(): Promise<void> {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Reply } from '../core/reply.ts';
 import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { renderBlocks } from '../slack/blocks.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
 import type { AlertGroup } from './group.ts';
@@ -86,15 +87,10 @@ export async function refreshStorms(pool: pg.Pool, outbox: Outbox, cfg: StormCon
   return sent;
 }
 
-async function sendSummary(pool: pg.Pool, outbox: Outbox, id: number, now: number): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+function sendSummary(pool: pg.Pool, outbox: Outbox, id: number, now: number): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
     const { rows } = await client.query(`SELECT id, channel, started_at, ended_at, summary_version FROM ${STORMS} WHERE id = $1 AND dirty FOR UPDATE SKIP LOCKED`, [id]);
-    if (rows.length === 0) {
-      await client.query('COMMIT');
-      return false;
-    }
+    if (rows.length === 0) return false;
     const storm = stormRow.parse(rows[0]);
     const groups = (await client.query(`SELECT * FROM ${TABLES.groups} WHERE storm_id = $1`, [id])).rows.map(groupFromRow);
     const version = storm.summary_version + 1;
@@ -103,20 +99,14 @@ async function sendSummary(pool: pg.Pool, outbox: Outbox, id: number, now: numbe
     if (version === 1) await outbox.send({ op: 'post', key: stormKeys.post(id), channel: storm.channel, message: { text, blocks }, kind: 'alert' });
     else await outbox.send({ op: 'update', key: stormKeys.update(id, version), ref: stormKeys.post(id), message: { text, blocks }, kind: 'alert' });
     const allResolved = groups.every((g) => g.status === 'resolved');
-    await client.query(`UPDATE ${STORMS} SET dirty = false, summary_version = $2, last_summary_at = $3::timestamptz, closed_at = CASE WHEN ended_at IS NOT NULL AND $4::boolean THEN $3::timestamptz ELSE NULL END WHERE id = $1`, [
-      id,
-      version,
-      new Date(now),
-      allResolved,
-    ]);
-    await client.query('COMMIT');
+    await client.query(
+      `UPDATE ${STORMS} SET dirty = false, summary_version = $2, last_summary_at = $3::timestamptz,
+         closed_at = CASE WHEN ended_at IS NOT NULL AND $4::boolean THEN $3::timestamptz ELSE NULL END
+       WHERE id = $1`,
+      [id, version, new Date(now), allResolved],
+    );
     return true;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The storm summary: every group it holds, counted by alert name and severity. */
