@@ -43,17 +43,3 @@ export function createLease(redis: Redis, key: string): Lease {
     },
   };
 }
-
-// Raise the mark only forward, atomically: the caller claimed `value` when it was above the mark.
-const CLAIM_ABOVE = `local mark = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > mark then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`;
-
-/**
- * Claim `value` (a tick's scheduled second) if it is above the highest value claimed under `key`
- * so far. One key per schedule instead of one per tick: a replica that reaches a tick late (clock
- * behind, timer late) finds the mark at or past it and skips, however long ago it was claimed.
- */
-export async function claimAbove(redis: Redis, key: string, value: number, ttlMs: number): Promise<boolean> {
-  return (await redis.eval(CLAIM_ABOVE, 1, key, value, ttlMs)) === 1;
-}

@@ -4,7 +4,8 @@ import { AppError, describeError, scrubSecrets } from '../core/errors.ts';
 import type { Runnable } from '../core/feature.ts';
 import { elapsedMs, withTimeout } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
-import { claimAbove, createLease } from './lease.ts';
+import { raiseMark } from '../db/high-water-mark.ts';
+import { createLease } from './lease.ts';
 
 export type RunResult = 'ran' | 'skipped_lease' | 'skipped_running';
 
@@ -115,7 +116,7 @@ export function createSchedule(opts: ScheduleOptions): Schedule {
 
   async function attemptUnguarded(at: Date, claimTick: boolean): Promise<RunResult> {
     if (claimTick) {
-      const claimed = await redisCall(claimAbove(redis, `${runKey}:tick`, Math.floor(at.getTime() / 1000), TICK_CLAIM_TTL_MS), 'tick claim');
+      const claimed = await redisCall(raiseMark(redis, `${runKey}:tick`, Math.floor(at.getTime() / 1000), TICK_CLAIM_TTL_MS), 'tick claim');
       redisAnswered();
       if (!claimed) {
         stats.skippedLease++;

@@ -268,6 +268,21 @@ describe('Slack outbox', () => {
     await expect(main.outbox.send({ op: 'update', key: 'u:nothing', ref: 'no-such-key', message: { text: 'x' } })).rejects.toThrow(/No Slack message with key no-such-key/);
   });
 
+  it('sends only the newest of the updates of one message still waiting in line', async () => {
+    const channel = 'C-coalesce';
+    // The channel is held by a Retry-After while the changes pile up behind the post.
+    server.inject({ status: 429, retryAfter: 2, count: 1, channel });
+    await main.outbox.send({ op: 'post', key: 'storm:post', channel, message: { text: 'v0' } });
+    await waitFor(() => server.calls.some((c) => to(channel)(c) && c.status === 429), { timeoutMs: 5000, what: 'the 429' });
+    for (let v = 1; v <= 10; v++) await main.outbox.send({ op: 'update', key: `storm:v${v}`, ref: 'storm:post', message: { text: `v${v}` } });
+    const updates = () => server.calls.filter((c) => c.method === 'chat.update' && to(channel)(c));
+    await waitFor(() => updates().length > 0, { timeoutMs: 10_000, what: 'an update' });
+    await sleep(300);
+    expect(updates().map((c) => c.body.text)).toEqual(['v10']);
+    expect(server.topLevel(channel).map((m) => m.text)).toEqual(['v10']);
+    expect(await metricValue(main.registry, 'vigil_slack_outbox_duplicates_total', { stage: 'superseded' })).toBeGreaterThanOrEqual(9);
+  });
+
   it('replies in the thread of the message posted with the parent key', async () => {
     const channel = 'C-thread';
     await main.outbox.send({ op: 'post', key: 'alert:g-thr:post', channel, message: { text: 'parent' } });

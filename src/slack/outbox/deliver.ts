@@ -3,7 +3,9 @@ import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { WebAPICallResult, WebClient } from '@slack/web-api';
 import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../log.ts';
+import type { Redis } from 'ioredis';
 import type { ChannelGate } from './gate.ts';
+import type { OutboxKeys } from './keys.ts';
 import type { OutboxMetrics } from './metrics.ts';
 import type { MessageRefs } from './refs.ts';
 import { classifySlackError } from './slack-errors.ts';
@@ -11,6 +13,8 @@ import { outboxJobSchema, type OutboxJob, type OutboxPace, type SlackWriteMethod
 
 export interface DeliverDeps {
   queue: Queue;
+  redis: Redis;
+  keys: OutboxKeys;
   gate: ChannelGate;
   refs: MessageRefs;
   client: WebClient;
@@ -19,7 +23,7 @@ export interface DeliverDeps {
   log: Logger;
 }
 
-export type Delivery = { method: SlackWriteMethod; channel: string; ts: string } | { skipped: 'already_delivered' };
+export type Delivery = { method: SlackWriteMethod; channel: string; ts: string } | { skipped: 'already_delivered' | 'superseded' };
 
 // A head waiting this long or less for a token sleeps in place; longer, it gives its worker slot
 // back (moveToDelayed), since slots are shared by all channels.
@@ -105,6 +109,14 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       metrics.duplicate('worker');
       await leave(data, jobId, true);
       return { skipped: 'already_delivered' };
+    }
+
+    // A newer update of the same message waits further down the line: it shows everything this
+    // one would, so this one is not sent (a storm of changes costs one chat.update, not hundreds).
+    if (data.op === 'update' && Number(await deps.redis.get(deps.keys.latestUpdate(data.ref))) > data.seq) {
+      metrics.duplicate('superseded');
+      await leave(data, jobId, true);
+      return { skipped: 'superseded' };
     }
 
     // Looked up only now, at the head of the line: the parent was ahead of us and is posted by now.

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../../core/errors.ts';
+import { raiseMark } from '../../db/high-water-mark.ts';
 import { BACKOFF_TYPE } from './backoff.ts';
 import type { ChannelGate } from './gate.ts';
 import { jobIdFor, type OutboxKeys } from './keys.ts';
@@ -84,6 +85,9 @@ export function createEnqueue(deps: EnqueueDeps): Outbox['send'] {
       removeOnFail: { age: Math.ceil(deps.keepFailedMs / 1000) },
     });
     await gate.enqueued(channel, jobId, seq);
+    // Before the job can run? Not needed: an update that runs before its mark is raised is simply
+    // sent, which is what happened before coalescing existed.
+    if (req.op === 'update') await raiseMark(deps.redis, deps.keys.latestUpdate(req.ref), seq, deps.keepCompletedMs);
     return { jobId, duplicate: false };
   };
 }

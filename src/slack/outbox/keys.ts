@@ -23,6 +23,8 @@ export interface OutboxKeys {
   gate(channel: string): string;
   /** Marker of a delivered job, so a job re-run after a crash does not deliver again. */
   done(jobId: string): string;
+  /** The seq of the newest update queued for a message (by its key): older ones need not go out. */
+  latestUpdate(ref: string): string;
 }
 
 export function outboxKeys(prefix: string): OutboxKeys {
@@ -33,5 +35,7 @@ export function outboxKeys(prefix: string): OutboxKeys {
     pending: (channel) => `${base}:pending:${channel}`,
     gate: (channel) => `${base}:gate:${channel}`,
     done: (jobId) => `${base}:done:${jobId}`,
+    // Hashed like job ids: message keys may hold `:` and be long.
+    latestUpdate: (ref) => `${base}:latest-update:${jobIdFor(ref)}`,
   };
 }

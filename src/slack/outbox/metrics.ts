@@ -12,7 +12,7 @@ export interface OutboxMetrics {
   /** A message delivered `seconds` after what it reports happened (its originAt). */
   latency(kind: string, seconds: number): void;
   /** A message not delivered again because it already was (at enqueue, or when a job re-runs). */
-  duplicate(stage: 'enqueue' | 'worker'): void;
+  duplicate(stage: 'enqueue' | 'worker' | 'superseded'): void;
 }
 
 /** Read at scrape time, so the numbers are Redis's, not this replica's view. */
@@ -33,7 +33,7 @@ export function createOutboxMetrics(registry: Registry, gauges: OutboxGauges, lo
   });
   const duplicates = new Counter({
     name: 'vigil_slack_outbox_duplicates_total',
-    help: 'Messages not delivered again because their idempotency key already was, by stage',
+    help: 'Messages not sent: their idempotency key already was delivered (stage enqueue or worker), or a newer update of the same message was queued (superseded)',
     labelNames: ['stage'] as const,
     registers: [registry],
   });

@@ -109,7 +109,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     async startWorker() {
       if (closing) throw new Error('slack outbox: closed, cannot start a worker');
       if (worker) return;
-      const deliver = createDeliver({ queue, gate, refs, client: deps.client, metrics, pace: deps.pace, log });
+      const deliver = createDeliver({ queue, redis: connection, keys, gate, refs, client: deps.client, metrics, pace: deps.pace, log });
       worker = new Worker(QUEUE_NAME, deliver, {
         connection,
         prefix,
