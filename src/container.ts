@@ -153,7 +153,7 @@ async function buildInfrastructure(
 
   // Vigil's own state: where VIGIL_DATABASE_URL says, else beside what it inspects (schema vigil).
   const stateUrl = config.env.VIGIL_DATABASE_URL ?? inspectedUrl;
-  const statePool = stateUrl ? createPool(stateUrl, { name: 'vigil-state', max: 5, onIdleError }) : null;
+  const statePool = stateUrl ? createPool(stateUrl, { name: 'vigil-state', max: 10, onIdleError }) : null;
   const state = createStateStore(statePool, missing.postgres ?? 'no database');
   const where = config.env.VIGIL_DATABASE_URL ? `VIGIL_DATABASE_URL ${redactUrl(config.env.VIGIL_DATABASE_URL)}` : 'the inspected database';
   // Migrated here, once, before anything is served; said once, whatever the outcome.

@@ -10,7 +10,8 @@ import { alertmanagerPayloadSchema, fromAlertmanager } from './alertmanager.ts';
 import type { AlertMetrics } from './metrics.ts';
 import type { Notification } from './notification.ts';
 import { severityOf } from './routing.ts';
-import { storeNotification } from './store.ts';
+import type pg from 'pg';
+import { createNotificationWriter, type NotificationWriter } from './notification-writer.ts';
 import { recordHeartbeat, splitHeartbeat } from './deadman.ts';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
@@ -36,6 +37,9 @@ export interface IntakeDeps {
  */
 export function alertmanagerRoute(deps: IntakeDeps): Route {
   const expected = deps.token === undefined ? null : digest(deps.token);
+  // One writer per pool (the state pool is created once, but ready() hands it out per request).
+  const writers = new WeakMap<pg.Pool, NotificationWriter>();
+  const writerFor = (pool: pg.Pool) => writers.get(pool) ?? writers.set(pool, createNotificationWriter(pool)).get(pool) as NotificationWriter;
   return {
     method: 'POST',
     path: ALERTMANAGER_PATH,
@@ -71,7 +75,7 @@ export function alertmanagerRoute(deps: IntakeDeps): Route {
       let stored: { id: number; groupId: string } | null = null;
       try {
         if (heartbeat && deps.heartbeat) await recordHeartbeat(state.pool, deps.heartbeat, Date.now());
-        if (notification) stored = await storeNotification(state.pool, notification);
+        if (notification) stored = await writerFor(state.pool).store(notification);
       } catch (err) {
         deps.metrics.rejected('unavailable');
         deps.log.warn({ err: describeError(err) }, 'alerts: could not store a notification; Alertmanager will retry');

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { createAlertMetrics } from '../../src/alerts/metrics.ts';
 import { createAlertProcessor } from '../../src/alerts/processor.ts';
 import { storeNotification } from '../../src/alerts/store.ts';
+import { createNotificationWriter } from '../../src/alerts/notification-writer.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { createQueueConnection } from '../../src/db/redis.ts';
@@ -57,6 +58,19 @@ afterAll(async () => {
   const redis = new RedisClient(TEST_REDIS_URL);
   await deleteKeysUnder(redis, prefix);
   redis.disconnect();
+});
+
+describe('notification writer (group commit)', () => {
+  it('stores a burst of concurrent notifications, each answered with its own row', async () => {
+    const writer = createNotificationWriter(pool);
+    const sent = Array.from({ length: 120 }, (_, i) => snapshot([alert(`burst-${i}`)], { groupKey: `{}:{burst="${i}"}` }));
+    const stored = await Promise.all(sent.map((n) => writer.store(n)));
+    expect(new Set(stored.map((s) => s.id)).size).toBe(120);
+    const { rows } = await pool.query<{ id: string; key: string }>("SELECT id, payload->>'groupKey' AS key FROM vigil.alert_notifications WHERE id = ANY($1::bigint[])", [stored.map((s) => s.id)]);
+    const keyById = new Map(rows.map((r) => [Number(r.id), r.key]));
+    stored.forEach((s, i) => expect(keyById.get(s.id)).toBe(`{}:{burst="${i}"}`));
+    await pool.query("DELETE FROM vigil.alert_notifications WHERE payload->>'groupKey' LIKE '{}:{burst=%'");
+  });
 });
 
 describe('alert processor', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { splitHeartbeat } from '../../../src/alerts/deadman.ts';
 import { applyEscalation, applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
 import { stormReply } from '../../../src/alerts/storm.ts';
-import { blockText } from '../../support/slack-api-server.ts';
+import { blockText, validateBlocks } from '../../support/slack-api-server.ts';
 import { renderBlocks } from '../../../src/slack/blocks.ts';
 import { alert, CFG, snapshot, T0 } from './fixtures.ts';
 
@@ -53,5 +53,16 @@ describe('storm summary', () => {
 
   it('says when the storm is over', () => {
     expect(stormReply(T0, T0 + 120_000, [firing()], T0 + 120_000).title).toContain('over');
+  });
+});
+
+describe('storm summary size', () => {
+  it('lists every alert name of a 300-group storm within Slack limits', () => {
+    const groups = Array.from({ length: 300 }, (_, i) => firing(`StormAlertName${String(i).padStart(3, '0')}`, { severity: i % 2 ? 'warning' : 'critical' }));
+    const { blocks } = renderBlocks(stormReply(T0, null, groups, T0));
+    expect(validateBlocks(blocks)).toEqual([]);
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    const text = blockText(blocks);
+    for (let i = 0; i < 300; i++) expect(text).toContain(`StormAlertName${String(i).padStart(3, '0')}`);
   });
 });
