@@ -1,5 +1,6 @@
 import type { Command, CommandInfo } from '../src/core/command.ts';
 import alerts from './alerts.ts';
+import audit from './audit.ts';
 import health from './health.ts';
 import queue from './queue.ts';
 import slowqueries from './slowqueries.ts';
@@ -12,6 +13,7 @@ export const commands: readonly Command[] = [health, queue, slowqueries];
 
 /**
  * Every slash command of every feature, for the Slack manifest and help: the on-call commands
- * above plus those bound by other features (/alerts, by the alerts feature).
+ * above plus those bound by other features (/alerts by the alerts feature, /audit by the audit
+ * feature).
  */
-export const allCommands: readonly CommandInfo[] = [...commands, alerts];
+export const allCommands: readonly CommandInfo[] = [...commands, alerts, audit];

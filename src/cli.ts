@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { runAuditTool } from './audit/cli-tools.ts';
 import { loadConfigOrReport } from './config/load.ts';
 import { createContainer } from './container.ts';
 import { createLogger } from './log.ts';
@@ -15,6 +16,8 @@ export async function runCli(argv: string[]): Promise<number> {
   if (!config) return 1;
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
+  const [first, second, ...rest] = argv;
+  if (first === 'audit' && (second === 'verify' || second === 'export')) return runAuditTool(second, rest, config, log);
   const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, role: 'cli' });
   try {
     const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');

@@ -1,5 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { inTransaction } from '../db/transaction.ts';
+import { appendAuditEvents } from '../audit/chain.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { StateStore } from '../db/state.ts';
 import { applyAck, duration } from './group.ts';
@@ -33,6 +34,17 @@ export function ackHandler(deps: { state: StateStore; processor: AlertProcessor;
         const at = now();
         const outcome = applyAck(group, Number(epochText), who, at);
         let summary: string;
+        await appendAuditEvents(client, [
+          {
+            actorId: interaction.invoker.userId,
+            ...(interaction.invoker.userName ? { actorName: interaction.invoker.userName } : {}),
+            ...(interaction.invoker.channelId ? { channel: interaction.invoker.channelId } : {}),
+            kind: 'alert.ack',
+            subject: groupId,
+            outcome: outcome.kind,
+            details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
+          },
+        ]);
         if (outcome.kind === 'acked') {
           const sent = await deps.processor.sendIntents(client, outcome.next, [{ kind: 'update' }], at);
           await saveGroup(client, sent);

@@ -6,21 +6,22 @@ import type { Logger } from '../log.ts';
 import { recordCommandRuns } from './command-log.ts';
 
 export interface CommandAudit {
-  /** Queue one run for the audit table; never delays or fails the reply. */
+  /** Queue one run for the audit trail; never delays or fails the reply. */
   record(run: CommandRun): void;
   /** Resolves once every run recorded so far has been written (or given up on). */
   flush(): Promise<void>;
 }
 
-/** Postgres caps a statement at 65,535 parameters; 10 per row leaves ample room. */
+/** Rows per INSERT (one statement over arrays whatever the size): bounds a statement's size and lock time. */
 const MAX_BATCH = 500;
 
 /**
- * Writes command runs to Vigil's state database off the reply's path, one writer at a time: runs
- * that arrive while a write is in flight are batched into the next INSERT, so a burst of commands
- * never floods the pool. With state off (a read-only role and no VIGIL_DATABASE_URL) runs are not
- * kept; start-up said so once. A write that fails is logged and counted: the reply has already
- * gone, so this is the boundary.
+ * Writes command runs to the audit chain (events of kind `command`, src/audit/chain.ts) off the
+ * reply's path, one writer at a time: runs that arrive while a write is in flight are batched into
+ * the next append, so a burst of commands never floods the pool or queues on the chain's lock.
+ * With state off (a read-only role and no VIGIL_DATABASE_URL) runs are not kept; start-up said so
+ * once. A write that fails is logged and counted: the reply has already gone, so this is the
+ * boundary.
  */
 export function createCommandAudit(deps: { state: StateStore; log: Logger; failures: Counter }): CommandAudit {
   let buffer: CommandRun[] = [];

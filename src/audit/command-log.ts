@@ -1,17 +1,34 @@
+import type pg from 'pg';
 import type { CommandRun } from '../core/dispatch.ts';
-import type { Queryable } from '../db/queryable.ts';
+import { recordAuditEvents, type AuditEvent } from './chain.ts';
 
-const COLUMNS = ['surface', 'user_id', 'user_name', 'channel_id', 'team_id', 'command', 'args', 'outcome', 'duration_ms', 'error'];
+/** The arguments as typed, cut so one pasted wall of text cannot bloat the trail. */
+const MAX_ARGS = 2000;
 
-/** Insert command runs as one multi-row statement (a burst of 200 commands costs one round trip). */
-export async function recordCommandRuns(db: Queryable, runs: CommandRun[]): Promise<void> {
-  if (runs.length === 0) return;
-  const values: unknown[] = [];
-  const rows = runs.map((run) => {
-    const i = run.invoker;
-    const base = values.length;
-    values.push(i.surface, i.userId, i.userName ?? null, i.channelId ?? null, i.teamId ?? null, run.command, run.text.slice(0, 2000), run.outcome, run.durationMs, run.error ?? null);
-    return `(${COLUMNS.map((_, c) => `$${base + c + 1}`).join(', ')})`;
-  });
-  await db.query(`INSERT INTO vigil.command_runs (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, values);
+/**
+ * A command run as an audit event of kind `command`: who, where, which command, how it ended, and
+ * in `details` the arguments, front door, workspace, duration and the (user-safe) error.
+ */
+export function commandRunEvent(run: CommandRun): AuditEvent {
+  const i = run.invoker;
+  return {
+    actorId: i.userId,
+    ...(i.userName !== undefined ? { actorName: i.userName } : {}),
+    ...(i.channelId !== undefined ? { channel: i.channelId } : {}),
+    kind: 'command',
+    subject: run.command,
+    outcome: run.outcome,
+    details: {
+      args: run.text.slice(0, MAX_ARGS),
+      surface: i.surface,
+      ...(i.teamId !== undefined ? { team: i.teamId } : {}),
+      durationMs: Math.round(run.durationMs * 1000) / 1000,
+      ...(run.error !== undefined ? { error: run.error } : {}),
+    },
+  };
+}
+
+/** Append command runs to the audit chain in one transaction and one INSERT (a burst costs one round trip). */
+export async function recordCommandRuns(pool: pg.Pool, runs: readonly CommandRun[]): Promise<void> {
+  await recordAuditEvents(pool, runs.map(commandRunEvent));
 }

@@ -1,10 +1,11 @@
 import type { Feature } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
 import { alertsFeature } from './alerts.ts';
+import { auditFeature } from './audit.ts';
 import { commandsFeature } from './commands.ts';
 
 /** Builds one feature from the shared infrastructure; may open what only it needs. */
 export type FeatureFactory = (infra: Infrastructure) => Feature | Promise<Feature>;
 
 /** The explicit list of features the bot runs, in start order (stopped in reverse). */
-export const features: readonly FeatureFactory[] = [commandsFeature, alertsFeature];
+export const features: readonly FeatureFactory[] = [commandsFeature, alertsFeature, auditFeature];

@@ -287,6 +287,8 @@ describe('acknowledge', () => {
     expect(shown(message)).not.toMatch(/^Acknowledge$/m);
     const { rows } = await db.query<{ acked_by: string; acked_at: Date }>("SELECT acked_by, acked_at FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'QueueStuck'");
     expect(rows[0]?.acked_by).toBe('alice');
+    const audit = await db.query<{ actor_name: string; outcome: string }>("SELECT actor_name, outcome FROM vigil.audit_events WHERE kind = 'alert.ack' ORDER BY id");
+    expect(audit.rows).toEqual([{ actor_name: 'alice', outcome: 'acked' }]);
 
     // A second click says who was first; after the group resolves a click cannot reopen it.
     await click('bob');

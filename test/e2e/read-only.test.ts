@@ -81,7 +81,7 @@ describe('a read-only role on the inspected database', () => {
       await vigil.stop();
     }
     expect(await footprint(inspected)).toEqual(before);
-    const { rows } = await adminPool(stateDb).query<{ command: string }>("SELECT command FROM vigil.command_runs WHERE user_id = 'U_READONLY' ORDER BY id");
+    const { rows } = await adminPool(stateDb).query<{ command: string }>("SELECT subject AS command FROM vigil.audit_events WHERE kind = 'command' AND actor_id = 'U_READONLY' ORDER BY id");
     expect(rows.map((r) => r.command)).toEqual(['health', 'slowqueries', 'queue', 'slowqueries']);
   });
 

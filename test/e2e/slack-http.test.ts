@@ -106,8 +106,11 @@ async function startBot(
 }
 
 async function auditRows(userId: string) {
+  // Command runs are audit events of kind 'command'; shown in the shape the checks below read.
   const { rows } = await db.query<{ surface: string; user_id: string; user_name: string | null; channel_id: string | null; team_id: string | null; command: string; args: string; outcome: string }>(
-    'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome FROM vigil.command_runs WHERE user_id = $1 ORDER BY id',
+    `SELECT details->>'surface' AS surface, actor_id AS user_id, actor_name AS user_name, channel AS channel_id, details->>'team' AS team_id,
+            subject AS command, details->>'args' AS args, outcome
+       FROM vigil.audit_events WHERE kind = 'command' AND actor_id = $1 ORDER BY id`,
     [userId],
   );
   return rows;

@@ -186,7 +186,7 @@ describe('createCommandAudit()', () => {
     pool = makePool(db.url);
   });
 
-  it('writes each run to command_runs, migrating the schema first', async () => {
+  it('writes each run to the audit chain as a command event, migrating the schema first', async () => {
     const { log, failures, failureCount } = auditDeps();
     const audit = createCommandAudit({ state: createStateStore(pool), log, failures });
     audit.record(run());
@@ -203,32 +203,29 @@ describe('createCommandAudit()', () => {
     await audit.flush();
 
     const { rows } = await pool.query(
-      'SELECT surface, user_id, user_name, channel_id, team_id, command, args, outcome, duration_ms, error, at FROM vigil.command_runs ORDER BY id',
+      'SELECT id, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, at FROM vigil.audit_events ORDER BY id',
     );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({
-      surface: 'slack',
-      user_id: 'U123',
-      user_name: 'alice',
-      channel_id: 'C456',
-      team_id: 'T789',
-      command: 'health',
-      args: '--verbose',
+      id: '1',
+      actor_id: 'U123',
+      actor_name: 'alice',
+      channel: 'C456',
+      kind: 'command',
+      subject: 'health',
+      request_id: null,
       outcome: 'ok',
-      duration_ms: 12.5,
-      error: null,
+      details: { args: '--verbose', surface: 'slack', team: 'T789', durationMs: 12.5 },
     });
     expect(rows[1]).toMatchObject({
-      surface: 'cli',
-      user_id: 'local',
-      user_name: null,
-      channel_id: null,
-      team_id: null,
-      command: 'slowqueries',
-      args: '--by nope',
+      id: '2',
+      actor_id: 'local',
+      actor_name: null,
+      channel: null,
+      kind: 'command',
+      subject: 'slowqueries',
       outcome: 'bad_args',
-      duration_ms: 3,
-      error: '--by: must be one of total, mean, calls',
+      details: { args: '--by nope', surface: 'cli', durationMs: 3, error: '--by: must be one of total, mean, calls' },
     });
     const at = (rows[0] as { at: Date }).at;
     expect(Math.abs(Date.now() - at.getTime())).toBeLessThan(60_000);
@@ -244,7 +241,7 @@ describe('createCommandAudit()', () => {
       for (const r of burst) audit.record(r);
       await audit.flush();
       const { rows } = await pool.query<{ n: string; distinct_args: string }>(
-        "SELECT count(*) AS n, count(DISTINCT args) AS distinct_args FROM vigil.command_runs WHERE command = 'burst'",
+        "SELECT count(*) AS n, count(DISTINCT details->>'args') AS distinct_args FROM vigil.audit_events WHERE kind = 'command' AND subject = 'burst'",
       );
       expect(rows[0]).toEqual({ n: '1200', distinct_args: '1200' });
       expect(await failureCount()).toBe(0);
@@ -288,7 +285,7 @@ describe('createCommandAudit()', () => {
     audit.record(run({ command: 'after' }));
     await audit.flush();
     expect(await failureCount()).toBe(1);
-    const { rows } = await latePool.query<{ command: string }>('SELECT command FROM vigil.command_runs');
-    expect(rows.map((r) => r.command)).toEqual(['after']);
+    const { rows } = await latePool.query<{ subject: string }>("SELECT subject FROM vigil.audit_events WHERE kind = 'command'");
+    expect(rows.map((r) => r.subject)).toEqual(['after']);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { recordAuditEvents } from '../../src/audit/chain.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { createStateStore, describeState } from '../../src/db/state.ts';
 import { uniqueId } from '../support/env.ts';
@@ -55,8 +56,9 @@ describe('state store', () => {
     const status = await store.ready();
     expect(status).toMatchObject({ kind: 'ready', applied: [] });
     if (status.kind !== 'ready') throw new Error('unreachable');
-    await status.pool.query("INSERT INTO vigil.command_runs (surface, user_id, command, args, outcome, duration_ms) VALUES ('cli', 'u', 'health', '', 'ok', 1)");
-    expect((await status.pool.query('SELECT count(*)::int AS n FROM vigil.command_runs')).rows[0]).toEqual({ n: 1 });
+    // SELECT and INSERT are all the audit chain needs: ids come from the last row, not a sequence.
+    await recordAuditEvents(status.pool, [{ actorId: 'u', kind: 'command', subject: 'health', outcome: 'ok' }]);
+    expect((await status.pool.query('SELECT count(*)::int AS n FROM vigil.audit_events')).rows[0]).toEqual({ n: 1 });
   });
 
   it('is unreachable (and retried) while the database does not answer, and off without one', async () => {

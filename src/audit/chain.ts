@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { Queryable } from '../db/queryable.ts';
+import { inTransaction } from '../db/transaction.ts';
+
+/**
+ * The audit trail: `vigil.audit_events`, append-only (a trigger refuses UPDATE, DELETE, TRUNCATE)
+ * and hash-chained, so a row changed or removed behind Vigil's back is found by `verifyAuditChain`.
+ *
+ * What is hashed. Each row's `hash` is the SHA-256 (lower-case hex) of the UTF-8 text
+ *
+ *   JSON.stringify(["vigil-audit/1", id, at, actor_id, actor_name, channel, kind, subject,
+ *                   request_id, outcome, details, prev_hash])
+ *
+ * with `id` as a decimal string, `at` as an ISO-8601 UTC string with milliseconds
+ * (`Date#toISOString`, the column holds milliseconds only), absent optional columns as null, and
+ * `details` with the keys of every object sorted (jsonb keeps no key order). `prev_hash` is the
+ * previous row's `hash`, or 64 zeros for row 1. Every column takes part, so changing any of them,
+ * or the order of rows, breaks the chain at that row.
+ *
+ * How rows are appended. Under one transaction-level advisory lock the appender reads the last
+ * row, numbers the new rows last id + 1, 2, … (no sequence: a rolled-back transaction would leave
+ * a gap, and a gap must mean a deleted row), stamps them with the database's clock (never earlier
+ * than the last row, so time only moves forward along the chain), hashes them in order and inserts
+ * them in one statement. The lock is held until the caller's transaction ends, so appenders on any
+ * replica form one line; `prev_hash` is UNIQUE and `id` the primary key, so even an appender that
+ * skipped the lock could only fail, never fork the chain.
+ *
+ * Secrets never go in an event: callers pass ids, names and redacted parameters, never tokens,
+ * passwords or connection strings (see src/core/redact.ts and describeError).
+ */
+
+/** One thing that happened, as a caller describes it; id, time and hashes are the chain's job. */
+export interface AuditEvent {
+  /** Slack user id, the OS user of a CLI run, or 'vigil' for Vigil's own doings (worker, expiry). */
+  actorId: string;
+  actorName?: string;
+  channel?: string;
+  /** 'command', 'action.request', 'action.approve', 'action.start', 'alert.ack', … */
+  kind: string;
+  /** What it was about: a command name, an action id, an alert group. */
+  subject: string;
+  requestId?: string;
+  outcome: string;
+  /** Redacted, JSON-serialisable context; never a secret. */
+  details?: Record<string, unknown>;
+}
+
+/** One stored row of `vigil.audit_events`. */
+export interface AuditRow {
+  id: number;
+  at: Date;
+  actorId: string;
+  actorName: string | null;
+  channel: string | null;
+  kind: string;
+  subject: string;
+  requestId: string | null;
+  outcome: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export type ChainCheck =
+  | { ok: true; checked: number; head: { id: number; hash: string } | null }
+  | { ok: false; checked: number; brokenId: number; reason: string };
+
+export const AUDIT_TABLE = 'vigil.audit_events';
+export const GENESIS_HASH = '0'.repeat(64);
+/** Columns in the order rows are read and written. */
+export const AUDIT_COLUMNS = 'id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash';
+// "vigilA" in ASCII: one lock for the whole chain, recognisable in pg_locks.
+const CHAIN_LOCK = 0x766967696c41;
+const HASH_VERSION = 'vigil-audit/1';
+
+/** JSON with every object's keys sorted, after JSON's own normalisation (toJSON, undefined dropped). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null)) as unknown));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+}
+
+/** The exact text a row's hash is computed over (see the module comment). */
+export function hashInput(row: Omit<AuditRow, 'hash'>): string {
+  return canonicalJson([
+    HASH_VERSION,
+    String(row.id),
+    row.at.toISOString(),
+    row.actorId,
+    row.actorName,
+    row.channel,
+    row.kind,
+    row.subject,
+    row.requestId,
+    row.outcome,
+    row.details,
+    row.prevHash,
+  ]);
+}
+
+export function hashRow(row: Omit<AuditRow, 'hash'>): string {
+  return createHash('sha256').update(hashInput(row), 'utf8').digest('hex');
+}
+
+/**
+ * Postgres text refuses NUL and jsonb refuses lone surrogates: replace both, so one odd character
+ * in a command's arguments never loses a whole batch of events.
+ */
+function clean(text: string): string {
+  return text.replace(/\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+function cleanValue(value: unknown): unknown {
+  if (typeof value === 'string') return clean(value);
+  if (Array.isArray(value)) return value.map(cleanValue);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [clean(k), cleanValue(v)]));
+}
+
+const optional = (text: string | undefined) => (text === undefined ? null : clean(text));
+
+/**
+ * Append events to the chain, in order, as part of the caller's transaction: `db` must be a client
+ * inside BEGIN … COMMIT (READ COMMITTED, the default), so a state change and its audit events
+ * commit or roll back together. The chain's lock is held until that transaction ends: append late
+ * in it.
+ */
+export async function appendAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  // A statement of its own: under READ COMMITTED the next statement's snapshot then sees the
+  // row the previous lock holder committed.
+  await db.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  const { rows } = await db.query(
+    `SELECT clock_timestamp() AS now, last.id, last.at, last.hash
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT id, at, hash FROM ${AUDIT_TABLE} ORDER BY id DESC LIMIT 1) AS last ON true`,
+  );
+  const head = rows[0] as { now: Date; id: string | null; at: Date | null; hash: string | null };
+  const at = new Date(Math.max(head.now.getTime(), head.at?.getTime() ?? 0));
+  let id = Number(head.id ?? 0);
+  let prevHash = head.hash ?? GENESIS_HASH;
+  const stored = events.map((e): AuditRow => {
+    id += 1;
+    const row: Omit<AuditRow, 'hash'> = {
+      id,
+      at,
+      actorId: clean(e.actorId),
+      actorName: optional(e.actorName),
+      channel: optional(e.channel),
+      kind: clean(e.kind),
+      subject: clean(e.subject),
+      requestId: optional(e.requestId),
+      outcome: clean(e.outcome),
+      // Normalised as jsonb will give it back, so what is hashed now is what verify reads later.
+      details: JSON.parse(canonicalJson(cleanValue(e.details ?? {}))) as Record<string, unknown>,
+      prevHash,
+    };
+    prevHash = hashRow(row);
+    return { ...row, hash: prevHash };
+  });
+  // One statement shape whatever the batch size: pg_stat_statements keeps one entry for it.
+  await db.query(
+    `INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS})
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                          $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])`,
+    [
+      stored.map((r) => String(r.id)),
+      stored.map((r) => r.at.toISOString()),
+      stored.map((r) => r.actorId),
+      stored.map((r) => r.actorName),
+      stored.map((r) => r.channel),
+      stored.map((r) => r.kind),
+      stored.map((r) => r.subject),
+      stored.map((r) => r.requestId),
+      stored.map((r) => r.outcome),
+      stored.map((r) => canonicalJson(r.details)),
+      stored.map((r) => r.prevHash),
+      stored.map((r) => r.hash),
+    ],
+  );
+}
+
+/** Append events in a transaction of their own (for events that go with no other change). */
+export async function recordAuditEvents(pool: pg.Pool, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await inTransaction(pool, (client) => appendAuditEvents(client, events));
+}
+
+/** A row as node-pg returns it (bigint as string, jsonb parsed, timestamptz as Date). */
+export function toAuditRow(r: Record<string, unknown>): AuditRow {
+  return {
+    id: Number(r.id),
+    at: r.at as Date,
+    actorId: r.actor_id as string,
+    actorName: (r.actor_name as string | null) ?? null,
+    channel: (r.channel as string | null) ?? null,
+    kind: r.kind as string,
+    subject: r.subject as string,
+    requestId: (r.request_id as string | null) ?? null,
+    outcome: r.outcome as string,
+    details: (r.details as Record<string, unknown> | null) ?? {},
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+  };
+}
+
+/**
+ * Walk the whole chain in id order, a page at a time, and stop at the first row that breaks it:
+ * ids must run 1, 2, 3 … (a gap means deleted rows), each row's `prev_hash` must be the hash of the
+ * row before (64 zeros for the first), and each row's `hash` must match its content. A change to
+ * any column of row N is reported at N. Deleting the newest rows cannot be seen from the chain
+ * alone: compare the head that verify prints with one kept elsewhere.
+ */
+export async function verifyAuditChain(db: Queryable, opts: { pageSize?: number } = {}): Promise<ChainCheck> {
+  const pageSize = opts.pageSize ?? 1000;
+  let checked = 0;
+  let expectedId = 1;
+  let prevHash = GENESIS_HASH;
+  for (;;) {
+    const { rows } = await db.query(`SELECT ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE} WHERE id >= $1 ORDER BY id LIMIT $2`, [expectedId, pageSize]);
+    for (const raw of rows) {
+      const row = toAuditRow(raw as Record<string, unknown>);
+      const broken = (reason: string): ChainCheck => ({ ok: false, checked, brokenId: row.id, reason });
+      if (row.id !== expectedId) return broken(`id gap: expected id ${expectedId} next, found ${row.id} (rows deleted?)`);
+      if (row.prevHash !== prevHash) {
+        return broken(expectedId === 1 ? 'the first row does not start from the genesis hash' : `prev_hash does not match the hash of row ${expectedId - 1}`);
+      }
+      if (hashRow(row) !== row.hash) return broken('hash mismatch: the row was changed after it was written');
+      checked += 1;
+      expectedId += 1;
+      prevHash = row.hash;
+    }
+    if (rows.length < pageSize) return { ok: true, checked, head: checked === 0 ? null : { id: expectedId - 1, hash: prevHash } };
+  }
+}
+
+/** What /audit and `vigil audit export` narrow the trail to. */
+export interface AuditFilter {
+  /** A kind (`command`), a family of kinds (`action` → `action.*`) or a subject (`health`, `restart`). */
+  action?: string;
+  /** A user id (from a Slack mention), or what was typed: an id or a display name. */
+  user?: { id: string } | { idOrName: string };
+  since?: Date;
+}
+
+/** Events matching `filter`: newest first (for reading) or oldest first after `afterId` (for paging an export). */
+export async function listAuditEvents(
+  db: Queryable,
+  filter: AuditFilter,
+  page: { limit: number; order: 'newest' | 'oldest'; afterId?: number },
+): Promise<AuditRow[]> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  if (filter.action !== undefined) {
+    const exact = param(filter.action);
+    where.push(`(kind = ${exact} OR subject = ${exact} OR kind LIKE ${param(`${filter.action.replace(/[\\%_]/g, '\\$&')}.%`)})`);
+  }
+  if (filter.user && 'id' in filter.user) where.push(`actor_id = ${param(filter.user.id)}`);
+  if (filter.user && 'idOrName' in filter.user) {
+    const who = param(filter.user.idOrName);
+    where.push(`(actor_id = ${who} OR actor_name = ${who})`);
+  }
+  if (filter.since) where.push(`at >= ${param(filter.since.toISOString())}`);
+  if (page.afterId !== undefined) where.push(`id > ${param(page.afterId)}`);
+  const { rows } = await db.query(
+    `SELECT ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY id ${page.order === 'newest' ? 'DESC' : 'ASC'} LIMIT ${param(page.limit)}`,
+    values,
+  );
+  return rows.map((r) => toAuditRow(r as Record<string, unknown>));
+}
