@@ -1,5 +1,6 @@
 import type { Command, CommandInfo } from '../src/core/command.ts';
 import alerts from './alerts.ts';
+import { runInfo } from './run.ts';
 import audit from './audit.ts';
 import health from './health.ts';
 import queue from './queue.ts';
@@ -13,7 +14,7 @@ export const commands: readonly Command[] = [health, queue, slowqueries];
 
 /**
  * Every slash command of every feature, for the Slack manifest and help: the on-call commands
- * above plus those bound by other features (/alerts by the alerts feature, /audit by the audit
- * feature).
+ * above plus those bound by other features (/alerts by the alerts feature, /run by the actions
+ * feature, /audit by the audit feature).
  */
-export const allCommands: readonly CommandInfo[] = [...commands, alerts, audit];
+export const allCommands: readonly CommandInfo[] = [...commands, alerts, runInfo, audit];

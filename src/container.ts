@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
 import { join } from 'node:path';
 import type { Config } from './config/load.ts';
 import { redactUrl } from './core/redact.ts';
@@ -46,6 +47,10 @@ export interface Infrastructure {
   outboxMissing?: string;
   /** One line at start saying what a feature uses (the same channel as the dependency lines). */
   announce: (line: string) => void;
+  /** The Redis in use (configured or embedded), for a feature's own BullMQ connection; null without one. */
+  redisUrl: string | null;
+  /** The Slack Web API client (bot only, with Slack): reads such as user group members. */
+  slack: WebClient | null;
 }
 
 export interface Container {
@@ -175,7 +180,12 @@ async function buildInfrastructure(
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
   const metrics = createMetrics();
-  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce };
+  const redisUrl = 'url' in redisEndpoint ? redisEndpoint.url : null;
+  const slack =
+    opts.role === 'bot' && config.slack.kind !== 'none'
+      ? createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
+      : null;
+  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, slack };
   const background: Runnable[] = [];
   const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {

@@ -17,6 +17,8 @@ export const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379').optional(),
   // Alertmanager sends it as `Authorization: Bearer …`; long enough not to be guessed.
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)').optional(),
+  // Alertmanager's API (v2) for the silence actions; credentials in the URL are sent as Basic auth.
+  ALERTMANAGER_URL: url(['http:', 'https:'], 'http://alertmanager:9093').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   VIGIL_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { actionsConfigSchema } from '../actions/catalog-config.ts';
+import { channelId, userGroupId } from './slack-ids.ts';
 
 const thresholds = z
   .object({
@@ -16,9 +18,6 @@ const httpTarget = z
   })
   .strict();
 
-// Slack ids as they appear in the UI: channels C…/G…, user groups S….
-const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel id like C0123ABCD');
-const userGroupId = z.string().regex(/^S[A-Z0-9]{2,20}$/, 'must be a Slack user group id like S0123ABCD');
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name');
 
 /** `30s`, `5m`, `2h`: a duration in the units alert rules are written in; parsed to milliseconds. */
@@ -160,6 +159,7 @@ export const fileSchema = z
       .strict()
       .default({ timeoutMs: 1000, http: [] }),
     alerts: alerts.optional(),
+    actions: actionsConfigSchema.optional(),
     bullmq: z
       .object({
         prefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('bull'),

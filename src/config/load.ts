@@ -22,6 +22,8 @@ export interface Config {
   cwd: string;
   /** PATH, for finding redis-server on a fresh machine. */
   pathEnv: string;
+  /** The whole environment, read only by action runners for the names an action allow-lists. */
+  processEnv: Readonly<Record<string, string | undefined>>;
 }
 
 /** Every problem found, one per line, naming keys but never values. */
@@ -75,6 +77,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     dataDir: resolve(cwd, '.vigil'),
     cwd,
     pathEnv: rawEnv.PATH ?? '',
+    processEnv: rawEnv,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Feature } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
+import { actionsFeature } from './actions.ts';
 import { alertsFeature } from './alerts.ts';
 import { auditFeature } from './audit.ts';
 import { commandsFeature } from './commands.ts';
@@ -8,4 +9,4 @@ import { commandsFeature } from './commands.ts';
 export type FeatureFactory = (infra: Infrastructure) => Feature | Promise<Feature>;
 
 /** The explicit list of features the bot runs, in start order (stopped in reverse). */
-export const features: readonly FeatureFactory[] = [commandsFeature, alertsFeature, auditFeature];
+export const features: readonly FeatureFactory[] = [commandsFeature, alertsFeature, actionsFeature, auditFeature];

@@ -27,6 +27,8 @@ export interface AlertsBotOptions {
   bullmq?: Record<string, unknown>;
   /** 0 picks a free port; a fixed one survives a restart (Alertmanager's webhook URL names it). */
   port?: number;
+  /** Further top-level YAML sections (e.g. `actions`). */
+  extra?: Record<string, unknown>;
 }
 
 export interface AlertsBot {
@@ -45,6 +47,7 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
       bullmq: o.bullmq ?? { prefix: `${o.queuePrefix}-inspected` },
       // Faster than Slack's real pace so tests run quickly; the stand-ins allow a little more.
       slack: { outbox: { perSecond: 20, burst: 4 } },
+      ...o.extra,
     }),
   );
   const config = loadConfig(

@@ -113,6 +113,8 @@ export interface SlackApiServerOptions {
   now?: () => number;
   /** WebSocket URL handed out by `apps.connections.open` (Socket Mode tests). */
   socketUrl?: string;
+  /** Members of user groups (S… → U…[]) for usergroups.users.list; change them with setUserGroup(). */
+  userGroups?: Record<string, string[]>;
   /**
    * chat.update allowance per minute for the whole workspace (Slack: Tier 3, about 50+).
    * Undefined (the default): unlimited. Beyond it the stand-in answers 429 with Retry-After
@@ -130,6 +132,8 @@ export interface SlackApiServer {
   violations: Violation[];
   /** Answer matching requests with a fault (429 with Retry-After, 5xx, a Slack error, a reset). */
   inject(fault: Fault): void;
+  /** Set a user group's members (usergroups.users.list answers them from now on). */
+  setUserGroup(id: string, members: string[]): void;
   responseUrl(id?: string): string;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   /** Stored messages (top-level and replies) in post order, of one channel or of all. */
@@ -314,6 +318,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   const violations: Violation[] = [];
   const faults: Array<{ fault: Fault; until: number; left: number }> = [];
   const buckets = new Map<string, { tokens: number; last: number }>();
+  const userGroups = new Map<string, string[]>(Object.entries(opts.userGroups ?? {}));
   // Per channel (or per method for channel-less calls): when its announced Retry-After expires.
   const retryUntil = new Map<string, number>();
   const responseUrlUses = new Map<string, number>();
@@ -425,7 +430,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
 
   /** Returns [httpStatus, payload, extraHeaders]. */
   function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
-    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open'];
+    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list'];
     if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
     if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
     // Socket Mode: only an app-level token may open a connection, and only a bot token may do the rest.
@@ -436,6 +441,11 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     if (!token.startsWith('xoxb-')) return [200, { ok: false, error: 'invalid_auth' }];
     if (method === 'auth.test') {
       return [200, { ok: true, url: `${url}/`, team: 'Vigil Test', user: 'vigil', team_id: 'T0TEST', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' }];
+    }
+    if (method === 'usergroups.users.list') {
+      // Slack: `no_such_subteam` for an unknown group; `users` are the member ids.
+      const members = typeof body.usergroup === 'string' ? userGroups.get(body.usergroup) : undefined;
+      return members ? [200, { ok: true, users: members }] : [200, { ok: false, error: 'no_such_subteam' }];
     }
     const problem = checkMessage(body);
     if (problem) return [200, problem];
@@ -540,6 +550,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     calls,
     responses,
     violations,
+    setUserGroup(id, members) {
+      userGroups.set(id, [...members]);
+    },
     inject(fault) {
       const timed = fault.forMs !== undefined;
       faults.push({ fault, until: timed ? now() + (fault.forMs as number) : Infinity, left: fault.count ?? Infinity });

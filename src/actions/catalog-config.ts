@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { channelId, userGroupId, userId } from '../config/slack-ids.ts';
+import { parseDuration } from './params.ts';
+import { refineRunner, runnerShape, runnerSpecOf } from './runner-config.ts';
+
+const DEFAULT_EXPIRY = '15m';
+const MAX_EXPIRY_MS = 24 * 3600_000;
+
+/**
+ * One action of the catalog (`actions.catalog.<id>` in manifests/vigil.yaml): what it runs (exactly
+ * one of exec, http, builtin, with its parameters), its risk, and who may approve it.
+ */
+const actionConfig = z
+  .object({
+    title: z.string().min(1).max(100),
+    risk: z.enum(['low', 'high']),
+    ...runnerShape,
+    approvers: z.object({ users: z.array(userId).default([]), groups: z.array(userGroupId).default([]) }).strict().default({ users: [], groups: [] }),
+    /** Distinct approvers needed; 2 for four eyes. */
+    approvals: z.number().int().min(1).max(5).default(1),
+    /** `none` runs on request: only for low-risk actions. */
+    approval: z.enum(['required', 'none']).default('required'),
+    allowSelfApproval: z.boolean().default(false),
+    /** A pending request expires after this (`15m`). */
+    expiresAfter: z.string().default(DEFAULT_EXPIRY),
+    /** The requester must give a reason (`--reason "…"`); always true for silences. */
+    reasonRequired: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    refineRunner(a, ctx);
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (a.approval === 'none' && a.risk !== 'low') issue('approval', '`none` is only allowed for low-risk actions');
+    if (a.approval === 'required' && a.approvers.users.length === 0 && a.approvers.groups.length === 0) issue('approvers', 'needs at least one approver (users or groups)');
+    if (a.approval === 'required' && a.approvers.groups.length === 0 && a.approvers.users.length < a.approvals + (a.allowSelfApproval ? 0 : 0)) {
+      issue('approvals', `needs ${a.approvals} distinct approvers but only ${a.approvers.users.length} user(s) are listed`);
+    }
+    const expiry = parseDuration(a.expiresAfter);
+    if (expiry === null || expiry <= 0 || expiry > MAX_EXPIRY_MS) issue('expiresAfter', 'must be a duration like 15m, at most 24h');
+  })
+  .transform((a) => ({
+    title: a.title,
+    risk: a.risk,
+    runner: runnerSpecOf(a),
+    policy:
+      a.approval === 'none'
+        ? null
+        : { users: a.approvers.users, groups: a.approvers.groups, approvals: a.approvals, allowSelfApproval: a.allowSelfApproval },
+    expiresAfterMs: parseDuration(a.expiresAfter) ?? 15 * 60_000,
+    reasonRequired: a.reasonRequired || a.builtin === 'alertmanager.silence',
+  }));
+
+export type ActionConfig = z.output<typeof actionConfig>;
+
+/** `actions:` in manifests/vigil.yaml. */
+export const actionsConfigSchema = z
+  .object({
+    /** Where approval messages go (Approve / Deny, results in the thread). */
+    approvalChannel: channelId,
+    catalog: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,60}$/, 'action ids are lower-case letters, digits and dashes'), actionConfig).default({}),
+  })
+  .strict();
+
+export type ActionsConfig = z.output<typeof actionsConfigSchema>;

@@ -1,0 +1,233 @@
+/**
+ * Approved actions end to end over signed Slack requests: /run asks, an approver clicks Approve in
+ * the approvals channel, the worker runs the action once and reports in the thread. The action
+ * here restarts a real child process the test started (checked by its new pid).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pools.ts';
+import { ALERT_SIGNING_SECRET, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { waitFor } from '../support/wait.ts';
+
+const APPROVALS = 'C0APPROVALS';
+const ALICE = 'U0ALICE';
+const BOSS = 'U0BOSS';
+const BOSS2 = 'U0BOSS2';
+const MALLORY = 'U0MALLORY';
+
+let slack: SlackApiServer;
+let testDb: TestDatabase;
+let db: pg.Pool;
+let workDir: string;
+let queuePrefix: string;
+let bot: AlertsBot | null = null;
+let pidFile: string;
+let runsFile: string;
+
+/** A script that restarts "the service": kills the pid in the pid file, starts a new one, records the run. */
+const RESTART_SCRIPT = `
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+const [pidFile, runsFile, service] = process.argv.slice(2);
+const old = Number(readFileSync(pidFile, 'utf8'));
+try { process.kill(old, 'SIGTERM'); } catch {}
+const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+child.unref();
+writeFileSync(pidFile, String(child.pid));
+appendFileSync(runsFile, service + '\\n');
+console.log('restarted ' + service + ': ' + old + ' -> ' + child.pid);
+`;
+
+function startService(): number {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid as number;
+}
+
+async function startBot(): Promise<AlertsBot> {
+  const script = join(workDir, 'restart.mjs');
+  const exec = ['node', script, pidFile, runsFile, '{service}'];
+  const approvers = { users: [BOSS, BOSS2] };
+  bot = await startAlertsBot({
+    slack,
+    databaseUrl: testDb.url,
+    workDir,
+    queuePrefix,
+    alerts: { channels: { default: 'C0ALERTS' } },
+    extra: {
+      actions: {
+        approvalChannel: APPROVALS,
+        catalog: {
+          'restart-svc': { title: 'Restart the test service', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 1 },
+          'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },
+          'restart-soon': { title: 'Restart, expires fast', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, expiresAfter: '1s' },
+        },
+      },
+    },
+  });
+  return bot;
+}
+
+const slash = (user: string, text: string) =>
+  postSigned(`${bot?.baseUrl}/slack/events`, signedSlashCommand({ command: '/run', text, user_id: user, user_name: user.toLowerCase(), response_url: slack.responseUrl() }, { signingSecret: ALERT_SIGNING_SECRET }));
+
+function click(user: string, message: StoredMessage, which: 'Approve' | 'Deny') {
+  const button = (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }> }>)
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e) => e.text?.text === which);
+  if (!button?.action_id || !button.value) throw new Error(`no ${which} button on ${blockText(message.blocks)}`);
+  return postSigned(
+    `${bot?.baseUrl}/slack/events`,
+    signBody(blockActionsBody({ actionId: button.action_id, value: button.value, userId: user, userName: user.toLowerCase(), channelId: APPROVALS, messageTs: message.ts, responseUrl: slack.responseUrl() }), {
+      signingSecret: ALERT_SIGNING_SECRET,
+    }),
+  );
+}
+
+/** Ask with /run and return the approval message it posts (the stand-in keeps it live as it is updated). */
+async function ask(user: string, text: string): Promise<StoredMessage> {
+  const before = slack.topLevel(APPROVALS).length;
+  const res = await slash(user, text);
+  expect(res.status).toBe(200);
+  await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: `the approval message for ${text} (answer: ${JSON.stringify(res.json)})` });
+  return slack.topLevel(APPROVALS)[before] as StoredMessage;
+}
+
+const runs = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).length : 0);
+const answers = () => slack.responses.map((r) => JSON.stringify(r.body));
+
+beforeAll(async () => {
+  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
+  testDb = await createTestDatabase('vigil_actions_e2e');
+  db = createPool(testDb.url, { name: 'actions-e2e', max: 2, onIdleError: () => undefined });
+  workDir = await mkdtemp(join(tmpdir(), 'vigil-actions-'));
+  queuePrefix = uniqueId('vigil-actions');
+  pidFile = join(workDir, 'service.pid');
+  runsFile = join(workDir, 'runs.log');
+  await writeFile(join(workDir, 'restart.mjs'), RESTART_SCRIPT);
+  await writeFile(pidFile, String(startService()));
+  await startBot();
+});
+
+afterEach(() => undefined);
+
+afterAll(async () => {
+  await bot?.stop();
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  await slack.close();
+  await db.end();
+  await testDb.drop();
+  await rm(workDir, { recursive: true, force: true });
+  const redis = new Redis(TEST_REDIS_URL);
+  await deleteKeysUnder(redis, queuePrefix);
+  redis.disconnect();
+});
+
+describe('approved actions', () => {
+  it('an approver approves and the action runs once: the service has a new pid, the thread has the result', async () => {
+    const before = Number(readFileSync(pidFile, 'utf8'));
+    const message = await ask(ALICE, 'restart-svc --service svc-a');
+    expect(blockText(message.blocks)).toContain(`node ${join(workDir, 'restart.mjs')}`);
+
+    expect((await click(BOSS, message, 'Approve')).status).toBe(200);
+    await waitFor(() => blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the succeeded message' });
+    const after = Number(readFileSync(pidFile, 'utf8'));
+    expect(after).not.toBe(before);
+    expect(() => process.kill(after, 0)).not.toThrow();
+    expect(runs()).toBe(1);
+    await waitFor(() => slack.replies(APPROVALS, message.ts).some((r) => r.text.includes(`restarted svc-a: ${before} -&gt; ${after}`)), { what: 'the output in the thread' });
+
+    const { rows } = await db.query<{ kind: string; outcome: string }>('SELECT kind, outcome FROM vigil.audit_events WHERE request_id IS NOT NULL ORDER BY id');
+    expect(rows.map((r) => `${r.kind}:${r.outcome}`)).toEqual(['action.request:requested', 'action.approve:approved', 'action.start:running', 'action.end:succeeded']);
+  });
+
+  it('waits for approval, saying so to the requester', async () => {
+    const before = slack.topLevel(APPROVALS).length;
+    const asked = await slash(ALICE, 'restart-svc --service svc-a --reason "deploy stuck"');
+    expect(JSON.stringify(asked.json)).toContain('waiting for 1 approval');
+    await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the approval message' });
+    expect(blockText(slack.topLevel(APPROVALS)[before]?.blocks)).toContain('deploy stuck');
+  });
+
+  it('the requester, an outsider, a denied and an expired request run nothing', async () => {
+    const start = runs();
+    // An approver asking cannot approve their own request.
+    const own = await ask(BOSS, 'restart-svc --service svc-a');
+    await click(BOSS, own, 'Approve');
+    await waitFor(() => answers().some((a) => a.includes('someone else has to approve')), { what: 'the self-approval refusal' });
+    await click(MALLORY, own, 'Approve');
+    await waitFor(() => answers().some((a) => a.includes('not one of the approvers')), { what: 'the outsider refusal' });
+    // A client still showing the buttons (Slack updates are not instant everywhere) can click later.
+    const stale = { ...own, blocks: structuredClone(own.blocks) };
+    await click(BOSS2, own, 'Deny');
+    await waitFor(() => blockText(own.blocks).includes('Denied'), { what: 'the denied message' });
+    await click(BOSS2, stale, 'Approve');
+    await waitFor(() => answers().some((a) => a.includes('denied already')), { what: 'the approve-after-deny refusal' });
+
+    const soon = await ask(ALICE, 'restart-soon --service svc-a');
+    await new Promise((r) => setTimeout(r, 1500));
+    await click(BOSS, soon, 'Approve');
+    await waitFor(() => answers().some((a) => a.includes('expired')), { what: 'the expired refusal' });
+
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(runs()).toBe(start);
+    const refused = await db.query<{ outcome: string }>("SELECT outcome FROM vigil.audit_events WHERE outcome LIKE 'refused:%' ORDER BY id");
+    expect(refused.rows.map((r) => r.outcome)).toEqual(expect.arrayContaining(['refused:own_request', 'refused:not_approver', 'refused:not_pending', 'refused:expired']));
+  });
+
+  it('50 concurrent approve clicks run it once', async () => {
+    const start = runs();
+    const message = await ask(ALICE, 'restart-svc --service svc-a');
+    const clicks = await Promise.all(Array.from({ length: 50 }, (_, i) => click(i % 2 ? BOSS : BOSS2, message, 'Approve')));
+    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    await waitFor(() => blockText(message.blocks).includes('Succeeded'), { timeoutMs: 15_000, what: 'the run' });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(runs()).toBe(start + 1);
+  });
+
+  it('a four-eyes action needs two different approvers', async () => {
+    const start = runs();
+    const message = await ask(ALICE, 'restart-two --service svc-a');
+    await click(BOSS, message, 'Approve');
+    await waitFor(() => blockText(message.blocks).includes('1 of 2'), { what: 'one approval shown' });
+    await click(BOSS, message, 'Approve');
+    await waitFor(() => answers().some((a) => a.includes('needs 2 different approvers')), { what: 'the same-approver refusal' });
+    expect(runs()).toBe(start);
+    await click(BOSS2, message, 'Approve');
+    await waitFor(() => blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the run' });
+    expect(runs()).toBe(start + 1);
+  });
+
+  it('refuses an unknown action, a value outside its enum and injection attempts, storing nothing', async () => {
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM vigil.action_requests');
+    const unknown = await slash(ALICE, 'drop-database');
+    expect(JSON.stringify(unknown.json)).toContain('Unknown action');
+    for (const value of ['svc-b', 'svc-a;reboot', '$(id)', "svc-a' || true"]) {
+      const res = await slash(ALICE, `restart-svc --service "${value}"`);
+      expect(JSON.stringify(res.json)).toMatch(/--service/);
+    }
+    const after = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM vigil.action_requests');
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it('/run alone lists the catalog', async () => {
+    const res = await slash(ALICE, '');
+    const text = JSON.stringify(res.json);
+    for (const id of ['restart-svc', 'restart-two', 'restart-soon']) expect(text).toContain(id);
+  });
+});
