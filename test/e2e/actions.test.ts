@@ -71,6 +71,7 @@ async function startBot(): Promise<AlertsBot> {
         catalog: {
           'restart-svc': { title: 'Restart the test service', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 1 },
           'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },
+          'restart-group': { title: 'Restart, on-call group approves', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers: { groups: ['S0ONCALL'] } },
           'restart-soon': { title: 'Restart, expires fast', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, expiresAfter: '1s' },
         },
       },
@@ -180,8 +181,10 @@ describe('approved actions', () => {
     await waitFor(() => answers().some((a) => a.includes('denied already')), { what: 'the approve-after-deny refusal' });
 
     const soon = await ask(ALICE, 'restart-soon --service svc-a');
+    // The buttons as the approver saw them: the sweep may already have marked the message expired.
+    const seen = { ...soon, blocks: structuredClone(soon.blocks) };
     await new Promise((r) => setTimeout(r, 1500));
-    await click(BOSS, soon, 'Approve');
+    await click(BOSS, seen, 'Approve');
     await waitFor(() => answers().some((a) => a.includes('expired')), { what: 'the expired refusal' });
 
     await new Promise((r) => setTimeout(r, 1000));
@@ -213,6 +216,17 @@ describe('approved actions', () => {
     expect(runs()).toBe(start + 1);
   });
 
+  it('members of an approver user group may approve, as Slack lists them at click time', async () => {
+    const start = runs();
+    slack.setUserGroup('S0ONCALL', ['U0CAROL']);
+    const message = await ask(ALICE, 'restart-group --service svc-a');
+    await click(MALLORY, message, 'Approve');
+    await waitFor(() => answers().filter((a) => a.includes('not one of the approvers of restart-group')).length > 0, { what: 'the non-member refusal' });
+    await click('U0CAROL', message, 'Approve');
+    await waitFor(() => blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the run' });
+    expect(runs()).toBe(start + 1);
+  });
+
   it('refuses an unknown action, a value outside its enum and injection attempts, storing nothing', async () => {
     const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM vigil.action_requests');
     const unknown = await slash(ALICE, 'drop-database');
@@ -228,6 +242,6 @@ describe('approved actions', () => {
   it('/run alone lists the catalog', async () => {
     const res = await slash(ALICE, '');
     const text = JSON.stringify(res.json);
-    for (const id of ['restart-svc', 'restart-two', 'restart-soon']) expect(text).toContain(id);
+    for (const id of ['restart-svc', 'restart-two', 'restart-group', 'restart-soon']) expect(text).toContain(id);
   });
 });
