@@ -23,7 +23,12 @@ export default defineCommand({
     const inspector = requireDep(deps.queues, 'Redis (BullMQ queues)', deps.missing.redis);
     const name = args.positionals[0];
     const now = deps.now();
-    return name === undefined ? overview(inspector, deps.thresholdsFor, now) : detail(inspector, name, now, deps.thresholdsFor);
+    if (name === undefined) return overview(inspector, deps.thresholdsFor, now);
+    const reply = await detail(inspector, name, now, deps.thresholdsFor);
+    // Failed jobs and a retry action in the catalog: offer to request it (approval still applies).
+    const failed = (reply.data as { values?: { failed?: number } } | undefined)?.values?.failed ?? 0;
+    const retry = failed > 0 ? deps.actionButton?.('bullmq.retryFailed', `Retry failed (${failed})`, { queue: name }) : null;
+    return retry ? { ...reply, buttons: [...(reply.buttons ?? []), retry] } : reply;
   },
 });
 

@@ -3,6 +3,8 @@ import type { ActionRequest, RequestState } from './request.ts';
 
 export const APPROVE_HANDLER = 'actions.approve';
 export const DENY_HANDLER = 'actions.deny';
+/** A button on another reply (e.g. /queue's "Retry failed") that requests an action, as /run would. */
+export const REQUEST_HANDLER = 'actions.request';
 
 const HEAD: Record<RequestState, { title: string; status: Status }> = {
   requested: { title: '🔐 Approval needed', status: 'warn' },

@@ -2,6 +2,7 @@ import type { HealthService } from '../probes/health.ts';
 import type { QueueInspector, QueueThresholds } from '../probes/queues.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { AppError } from './errors.ts';
+import type { Button } from './reply.ts';
 
 /** What commands may use. A dependency that could not be reached is null plus the reason. */
 export interface CommandDeps {
@@ -11,6 +12,11 @@ export interface CommandDeps {
   missing: { postgres?: string; redis?: string };
   thresholdsFor: (queue: string) => QueueThresholds;
   now: () => number;
+  /**
+   * A button requesting the configured action that does `builtin` (e.g. `bullmq.retryFailed`) with
+   * these parameters, or null when the catalog has none. Pressing it only asks: approval follows.
+   */
+  actionButton?: (builtin: string, label: string, params: Record<string, string | number>) => Button | null;
 }
 
 /** The dependency, or a clear `dependency_unavailable` error naming what is missing and why. */

@@ -3,13 +3,14 @@ import { appendAuditEvents } from '../audit/chain.ts';
 import { createApproverDirectory } from '../actions/approvers.ts';
 import type { ActionConfig } from '../actions/catalog-config.ts';
 import type { ActionDefinition } from '../actions/definition.ts';
-import { APPROVE_HANDLER, DENY_HANDLER } from '../actions/messages.ts';
+import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_HANDLER } from '../actions/messages.ts';
 import { createActionMetrics } from '../actions/metrics.ts';
 import { paramHelp, paramsSchemaFor } from '../actions/params.ts';
 import { REQUEST_ID } from '../actions/request.ts';
 import { checkTarget, createRunner, previewRun, type RunnerDeps } from '../actions/runners/index.ts';
 import { createActionService } from '../actions/service.ts';
 import { createActionQueue } from '../actions/worker.ts';
+import { z } from 'zod';
 import { bindCommands } from '../core/command.ts';
 import { AppError } from '../core/errors.ts';
 import type { Feature } from '../core/feature.ts';
@@ -71,6 +72,14 @@ export function actionsFeature(infra: Infrastructure): Feature {
       return service.decide(decision, interaction.value, interaction.invoker);
     },
   });
+  const requestButton: InteractionHandler = {
+    id: REQUEST_HANDLER,
+    async handle(interaction) {
+      const parsed = interaction.kind === 'button' ? requestValue.safeParse(safeJson(interaction.value)) : null;
+      if (!parsed?.success) throw new AppError('stale', 'This button does not name an action to request.');
+      return { reply: await service.request(parsed.data.action, parsed.data.params, null, interaction.invoker) };
+    },
+  };
   const summaries: ActionSummary[] = [...definitions.values()].map((d) => ({
     id: d.id,
     title: d.title,
@@ -87,7 +96,7 @@ export function actionsFeature(infra: Infrastructure): Feature {
       actions: { list: () => summaries, request: (id, params, reason, invoker) => service.request(id, params, reason, invoker) },
       missing: undefined,
     }),
-    interactions: [decide('approve'), decide('deny')],
+    interactions: [decide('approve'), decide('deny'), requestButton],
     workers: [queue],
     schedules: sweeper ? [sweeper] : [],
     async close() {
@@ -95,6 +104,16 @@ export function actionsFeature(infra: Infrastructure): Feature {
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+const requestValue = z.object({ action: z.string().max(61), params: z.record(z.string(), z.union([z.string(), z.number()])) }).strict();
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps): ActionDefinition {

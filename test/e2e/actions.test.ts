@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { Queue, Worker } from 'bullmq';
 import type pg from 'pg';
 import { createPool } from '../../src/db/pools.ts';
 import { ALERT_SIGNING_SECRET, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
@@ -72,6 +73,7 @@ async function startBot(): Promise<AlertsBot> {
           'restart-svc': { title: 'Restart the test service', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 1 },
           'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },
           'restart-group': { title: 'Restart, on-call group approves', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers: { groups: ['S0ONCALL'] } },
+          'retry-failed': { title: 'Retry failed jobs', risk: 'low', builtin: 'bullmq.retryFailed', approvers },
           'restart-soon': { title: 'Restart, expires fast', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, expiresAfter: '1s' },
         },
       },
@@ -237,6 +239,42 @@ describe('approved actions', () => {
     }
     const after = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM vigil.action_requests');
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it("/queue offers Retry failed; pressing it asks, and once approved the real queue's failed jobs are retried", async () => {
+    const queue = new Queue('mails', { connection: { url: TEST_REDIS_URL }, prefix: `${queuePrefix}-inspected` });
+    const failer = new Worker('mails', async () => {
+      throw new Error('SMTP down');
+    }, { connection: { url: TEST_REDIS_URL }, prefix: `${queuePrefix}-inspected` });
+    try {
+      await queue.add('send', { to: 'a@example.com' });
+      await waitFor(async () => (await queue.getFailedCount()) === 1, { what: 'the failed job' });
+      await failer.close();
+
+      const res = await postSigned(`${bot?.baseUrl}/slack/events`, signedSlashCommand({ command: '/queue', text: 'mails', user_id: ALICE, user_name: 'alice' }, { signingSecret: ALERT_SIGNING_SECRET }));
+      const retry = (res.json?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }> }>)
+        .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+        .find((e) => e.text?.text === 'Retry failed (1)');
+      if (!retry?.action_id || !retry.value) throw new Error(`no Retry failed button in ${JSON.stringify(res.json)}`);
+
+      const before = slack.topLevel(APPROVALS).length;
+      await postSigned(
+        `${bot?.baseUrl}/slack/events`,
+        signBody(blockActionsBody({ actionId: retry.action_id, value: retry.value, userId: ALICE, userName: 'alice', responseUrl: slack.responseUrl() }), { signingSecret: ALERT_SIGNING_SECRET }),
+      );
+      await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the approval message' });
+      const message = slack.topLevel(APPROVALS)[before] as StoredMessage;
+      expect(blockText(message.blocks)).toContain('bullmq.retryFailed queue=mails');
+      expect(await queue.getFailedCount()).toBe(1);
+      await click(BOSS, message, 'Approve');
+      await waitFor(() => blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the retry' });
+      expect(await queue.getFailedCount()).toBe(0);
+      expect(await queue.getWaitingCount()).toBe(1);
+    } finally {
+      await failer.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 
   it('/run alone lists the catalog', async () => {
