@@ -4,7 +4,7 @@
  * intake bench about half a minute and the alert storm bench about four minutes.
  *
  * Run some only: `npm run bench -- alert-intake alert-storm` (or `BENCH=health npm run bench`).
- * Names: ack-latency, slow-queries, health, alert-intake, alert-storm.
+ * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -19,8 +19,9 @@ import { benchSlowQueries } from './slowqueries.ts';
 import { benchHealth } from './health.ts';
 import { benchAlertIntake } from './alert-intake.ts';
 import { benchAlertStorm } from './alert-storm.ts';
+import { benchActionApprove } from './action-approve.ts';
 
-const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm'] as const;
+const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selected(): Set<BenchName> {
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     // Each alert bench has a database, Redis prefixes and a bot process of its own.
     if (run.has('alert-intake')) await benchAlertIntake();
     if (run.has('alert-storm')) await benchAlertStorm();
+    if (run.has('action-approve')) await benchActionApprove();
   } finally {
     await container?.close();
     await env?.cleanup();
