@@ -14,8 +14,8 @@ import { REQUEST_ID } from './request.ts';
 
 export const ACTIONS_QUEUE = 'actions';
 const HEARTBEAT_MS = 5_000;
-// A run whose heartbeat is this old lost its worker (SIGKILL, crash, lost host).
-export const STALE_RUN_MS = 30_000;
+// A run whose heartbeat is this old (four beats missed) lost its worker (SIGKILL, crash, lost host).
+export const STALE_RUN_MS = 20_000;
 // Approved this long ago and still not running: its job may never have been added (Redis away).
 const REENQUEUE_AFTER_MS = 15_000;
 

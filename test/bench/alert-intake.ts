@@ -29,7 +29,7 @@ import { createTestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { startSlackApiServer } from '../support/slack-api-server.ts';
 import { line, percentile, type Summary } from './stats.ts';
-import { machineCpuMs, processCpuMs, startVigilProcess, type VigilProcess } from './vigil-process.ts';
+import { machineCpuMs, processCpuMs, startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
 
 const CONCURRENCY = 48;
 const WARMUP_MS = 2_000;

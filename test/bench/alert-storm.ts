@@ -35,7 +35,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockText, startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
 import { sleep } from '../support/wait.ts';
-import { startVigilProcess, type VigilProcess } from './vigil-process.ts';
+import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
 
 const GROUPS = 500;
 const PER_GROUP = 20;

@@ -1,0 +1,110 @@
+/**
+ * A worker killed with SIGKILL in the middle of an action: the bot is a process of its own, the
+ * test kills it while the action runs, and the next bot reports the request as interrupted in the
+ * approval thread and never runs it again.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pools.ts';
+import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { blockText, startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+const APPROVALS = 'C0APPROVALS';
+let slack: SlackApiServer;
+let testDb: TestDatabase;
+let db: pg.Pool;
+let workDir: string;
+let queuePrefix: string;
+let child: VigilProcess | null = null;
+let bot: AlertsBot | null = null;
+let script: string;
+let runsFile: string;
+
+const catalog = () => ({
+  approvalChannel: APPROVALS,
+  catalog: { slow: { title: 'A slow job', risk: 'high', exec: ['node', script, runsFile], approvers: { users: ['U0BOSS'] }, timeout: '2m' } },
+});
+
+beforeAll(async () => {
+  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
+  testDb = await createTestDatabase('vigil_actions_kill');
+  db = createPool(testDb.url, { name: 'actions-kill', max: 2, onIdleError: () => undefined });
+  workDir = await mkdtemp(join(tmpdir(), 'vigil-actions-kill-'));
+  queuePrefix = uniqueId('vigil-kill');
+  script = join(workDir, 'slow-action.mjs');
+  runsFile = join(workDir, 'runs.log');
+  await writeFile(script, "import { appendFileSync } from 'node:fs'; appendFileSync(process.argv[2], 'run\\n'); setTimeout(() => {}, 60_000);\n");
+});
+
+afterAll(async () => {
+  await child?.stop();
+  await bot?.stop();
+  // The action's own process outlives the killed bot (its process group is its own).
+  try {
+    execFileSync('pkill', ['-f', script]);
+  } catch {
+    // none left
+  }
+  await slack.close();
+  await db.end();
+  await testDb.drop();
+  await rm(workDir, { recursive: true, force: true });
+  const redis = new Redis(TEST_REDIS_URL);
+  await deleteKeysUnder(redis, queuePrefix);
+  redis.disconnect();
+});
+
+describe('a worker killed mid-run', () => {
+  it('leaves the request interrupted, reported in the thread, and never runs it again', async () => {
+    child = await startVigilProcess({
+      config: { state: { queuePrefix }, bullmq: { prefix: `${queuePrefix}-inspected` }, actions: catalog() },
+      env: {
+        SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
+        SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
+        SLACK_API_URL: `${slack.url}/api/`,
+        DATABASE_URL: testDb.url,
+        REDIS_URL: TEST_REDIS_URL,
+        ALERT_WEBHOOK_TOKEN,
+      },
+      workDir,
+    });
+    const events = `${child.baseUrl}/slack/events`;
+    await postSigned(events, signedSlashCommand({ command: '/run', text: 'slow', user_id: 'U0ALICE', user_name: 'alice' }, { signingSecret: ALERT_SIGNING_SECRET }));
+    const requested = await waitFor(async () => (await db.query<{ id: string }>("SELECT id FROM vigil.action_requests WHERE state = 'requested'")).rows[0]?.id ?? '', { what: 'the request' });
+    await postSigned(events, signBody(blockActionsBody({ actionId: 'actions.approve#0', value: requested, userId: 'U0BOSS', userName: 'boss', responseUrl: slack.responseUrl() }), { signingSecret: ALERT_SIGNING_SECRET }));
+    await waitFor(async () => (await db.query<{ state: string }>('SELECT state FROM vigil.action_requests WHERE id = $1', [requested])).rows[0]?.state === 'running', { what: 'the run to start' });
+    await waitFor(() => existsSync(runsFile), { what: 'the action to begin' });
+
+    process.kill(child.pid, 'SIGKILL');
+    await child.stop();
+    child = null;
+
+    bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts: { channels: { default: 'C0ALERTS' } }, extra: { actions: catalog() } });
+    await waitFor(async () => (await db.query<{ state: string }>('SELECT state FROM vigil.action_requests WHERE id = $1', [requested])).rows[0]?.state === 'interrupted', {
+      timeoutMs: 40_000,
+      intervalMs: 250,
+      what: 'the request marked interrupted',
+    });
+    const message = slack.topLevel(APPROVALS)[0];
+    if (!message) throw new Error('no approval message');
+    await waitFor(() => slack.replies(APPROVALS, message.ts).some((r) => r.text.includes('Interrupted')), { what: 'the thread reply' });
+    await waitFor(() => blockText(message.blocks).includes('Interrupted'), { what: 'the message showing it' });
+    // A few sweeps later: still one run, never started again.
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(readFileSync(runsFile, 'utf8').trim().split('\n')).toEqual(['run']);
+    const audit = await db.query<{ outcome: string }>("SELECT outcome FROM vigil.audit_events WHERE kind = 'action.end' AND request_id = $1", [requested]);
+    expect(audit.rows).toEqual([{ outcome: 'interrupted' }]);
+  }, 90_000);
+});
