@@ -277,6 +277,25 @@ describe('approved actions', () => {
     }
   });
 
+  it('fails closed: with the state database unreachable nothing can be requested, and the user is told why', async () => {
+    const down = await startAlertsBot({
+      slack,
+      databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere',
+      workDir,
+      queuePrefix,
+      alerts: { channels: { default: 'C0ALERTS' } },
+      extra: { actions: { approvalChannel: APPROVALS, catalog: { 'restart-svc': { title: 'Restart', risk: 'high', exec: ['/bin/true'], approvers: { users: [BOSS] } } } } },
+    });
+    try {
+      const before = slack.topLevel(APPROVALS).length;
+      const res = await postSigned(`${down.baseUrl}/slack/events`, signedSlashCommand({ command: '/run', text: 'restart-svc', user_id: ALICE }, { signingSecret: ALERT_SIGNING_SECRET }));
+      expect(JSON.stringify(res.json)).toMatch(/Cannot request an action: Vigil's state database is not available.*nothing may run unaudited/);
+      expect(slack.topLevel(APPROVALS)).toHaveLength(before);
+    } finally {
+      await down.stop();
+    }
+  });
+
   it('/run alone lists the catalog', async () => {
     const res = await slash(ALICE, '');
     const text = JSON.stringify(res.json);
