@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { AuditEvent } from '../audit/chain.ts';
 import type { Invoker } from '../core/command.ts';
 import { AppError, describeError } from '../core/errors.ts';
 import { withTimeout } from '../core/timeout.ts';
@@ -18,18 +19,8 @@ import { explainRefusal, refuseApproval, refuseDenial } from './policy.ts';
 import { newRequestId, type ActionRequest } from './request.ts';
 import { insertRequest, loadRequest, recordApproval, recordDenial, setMessageKey } from './store.ts';
 
-/** One audit event (see src/audit): appended inside the caller's transaction, so it commits with the change. */
-export interface ActionAuditEvent {
-  actorId: string;
-  actorName?: string;
-  channel?: string;
-  kind: string;
-  subject: string;
-  requestId?: string;
-  outcome: string;
-  details?: Record<string, unknown>;
-}
-export type AuditAppend = (db: Queryable, events: ActionAuditEvent[]) => Promise<void>;
+/** Appends audit events inside the caller's transaction, so each commits with the change it records. */
+export type AuditAppend = (db: Queryable, events: AuditEvent[]) => Promise<void>;
 
 // Handing a message to the outbox is a few Redis round trips; longer means Redis is away.
 const PUBLISH_TIMEOUT_MS = 5000;

@@ -5,25 +5,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { createPool } from '../../src/db/pools.ts';
 import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { deleteKeysUnder } from '../support/redis-keys.ts';
-import { blockText, startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
+import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+import { blockText, type SlackApiServer } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 const APPROVALS = 'C0APPROVALS';
+let world: BotWorld;
 let slack: SlackApiServer;
-let testDb: TestDatabase;
 let db: pg.Pool;
 let workDir: string;
 let queuePrefix: string;
@@ -38,11 +34,8 @@ const catalog = () => ({
 });
 
 beforeAll(async () => {
-  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  testDb = await createTestDatabase('vigil_actions_kill');
-  db = createPool(testDb.url, { name: 'actions-kill', max: 2, onIdleError: () => undefined });
-  workDir = await mkdtemp(join(tmpdir(), 'vigil-actions-kill-'));
-  queuePrefix = uniqueId('vigil-kill');
+  world = await createBotWorld('actions_kill');
+  ({ slack, db, workDir, queuePrefix } = world);
   script = join(workDir, 'slow-action.mjs');
   runsFile = join(workDir, 'runs.log');
   await writeFile(script, "import { appendFileSync } from 'node:fs'; appendFileSync(process.argv[2], 'run\\n'); setTimeout(() => {}, 60_000);\n");
@@ -57,13 +50,7 @@ afterAll(async () => {
   } catch {
     // none left
   }
-  await slack.close();
-  await db.end();
-  await testDb.drop();
-  await rm(workDir, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL);
-  await deleteKeysUnder(redis, queuePrefix);
-  redis.disconnect();
+  await world.close();
 });
 
 describe('a worker killed mid-run', () => {
@@ -74,7 +61,7 @@ describe('a worker killed mid-run', () => {
         SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
         SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
         SLACK_API_URL: `${slack.url}/api/`,
-        DATABASE_URL: testDb.url,
+        DATABASE_URL: world.testDb.url,
         REDIS_URL: TEST_REDIS_URL,
         ALERT_WEBHOOK_TOKEN,
       },
@@ -91,7 +78,7 @@ describe('a worker killed mid-run', () => {
     await child.stop();
     child = null;
 
-    bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts: { channels: { default: 'C0ALERTS' } }, extra: { actions: catalog() } });
+    bot = await startAlertsBot({ slack, databaseUrl: world.testDb.url, workDir, queuePrefix, alerts: { channels: { default: 'C0ALERTS' } }, extra: { actions: catalog() } });
     await waitFor(async () => (await db.query<{ state: string }>('SELECT state FROM vigil.action_requests WHERE id = $1', [requested])).rows[0]?.state === 'interrupted', {
       timeoutMs: 40_000,
       intervalMs: 250,

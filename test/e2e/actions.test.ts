@@ -5,19 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import type pg from 'pg';
-import { createPool } from '../../src/db/pools.ts';
 import { ALERT_SIGNING_SECRET, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { deleteKeysUnder } from '../support/redis-keys.ts';
-import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
+import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -27,8 +23,8 @@ const BOSS = 'U0BOSS';
 const BOSS2 = 'U0BOSS2';
 const MALLORY = 'U0MALLORY';
 
+let world: BotWorld;
 let slack: SlackApiServer;
-let testDb: TestDatabase;
 let db: pg.Pool;
 let workDir: string;
 let queuePrefix: string;
@@ -62,7 +58,7 @@ async function startBot(): Promise<AlertsBot> {
   const approvers = { users: [BOSS, BOSS2] };
   bot = await startAlertsBot({
     slack,
-    databaseUrl: testDb.url,
+    databaseUrl: world.testDb.url,
     workDir,
     queuePrefix,
     alerts: { channels: { default: 'C0ALERTS' } },
@@ -111,19 +107,14 @@ const runs = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split(
 const answers = () => slack.responses.map((r) => JSON.stringify(r.body));
 
 beforeAll(async () => {
-  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  testDb = await createTestDatabase('vigil_actions_e2e');
-  db = createPool(testDb.url, { name: 'actions-e2e', max: 2, onIdleError: () => undefined });
-  workDir = await mkdtemp(join(tmpdir(), 'vigil-actions-'));
-  queuePrefix = uniqueId('vigil-actions');
+  world = await createBotWorld('actions');
+  ({ slack, db, workDir, queuePrefix } = world);
   pidFile = join(workDir, 'service.pid');
   runsFile = join(workDir, 'runs.log');
   await writeFile(join(workDir, 'restart.mjs'), RESTART_SCRIPT);
   await writeFile(pidFile, String(startService()));
   await startBot();
 });
-
-afterEach(() => undefined);
 
 afterAll(async () => {
   await bot?.stop();
@@ -132,13 +123,7 @@ afterAll(async () => {
   } catch {
     // already gone
   }
-  await slack.close();
-  await db.end();
-  await testDb.drop();
-  await rm(workDir, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL);
-  await deleteKeysUnder(redis, queuePrefix);
-  redis.disconnect();
+  await world.close();
 });
 
 describe('approved actions', () => {

@@ -4,19 +4,13 @@
  * Notifications are posted as Alertmanager posts them; what a channel shows is read back from
  * the stand-in.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import type pg from 'pg';
-import { createPool } from '../../src/db/pools.ts';
 import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
-import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 import { refreshStorms } from '../../src/alerts/storm.ts';
@@ -28,8 +22,8 @@ const WARN = 'C0WARNING';
 const OTHER = 'C0DEFAULT';
 const PAY = 'C0PAYMENTS';
 
+let world: BotWorld;
 let slack: SlackApiServer;
-let testDb: TestDatabase;
 let db: pg.Pool;
 let workDir: string;
 let queuePrefix: string;
@@ -46,7 +40,7 @@ const alertsYaml = {
 };
 
 async function startBot(alerts: Record<string, unknown> = alertsYaml): Promise<AlertsBot> {
-  bot = await startAlertsBot({ slack, databaseUrl: testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix } });
+  bot = await startAlertsBot({ slack, databaseUrl: world.testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix } });
   return bot;
 }
 
@@ -118,13 +112,9 @@ async function settled(what: string, check: () => boolean): Promise<void> {
 }
 
 beforeAll(async () => {
-  // A little more lenient than the bot's pace below, as Slack's ~1/s is than the default 0.9/s.
-  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  testDb = await createTestDatabase('vigil_alerts_e2e');
-  db = createPool(testDb.url, { name: 'alerts-e2e', max: 2, onIdleError: () => undefined });
-  workDir = await mkdtemp(join(tmpdir(), 'vigil-alerts-'));
-  queuePrefix = uniqueId('vigil-alerts');
-  inspectedPrefix = uniqueId('alerts-inspected');
+  world = await createBotWorld('alerts_e2e');
+  ({ slack, db, workDir, queuePrefix } = world);
+  inspectedPrefix = `${queuePrefix}-inspected`;
 });
 
 afterEach(async () => {
@@ -133,14 +123,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stopBot();
-  await slack.close();
-  await db.end();
-  await testDb.drop();
-  await rm(workDir, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL);
-  await deleteKeysUnder(redis, queuePrefix);
-  await deleteKeysUnder(redis, inspectedPrefix);
-  redis.disconnect();
+  await world.close();
 });
 
 describe('intake refuses bad requests and stores nothing of them', () => {
