@@ -5,6 +5,8 @@ export const APPROVE_HANDLER = 'actions.approve';
 export const DENY_HANDLER = 'actions.deny';
 /** A button on another reply (e.g. /queue's "Retry failed") that requests an action, as /run would. */
 export const REQUEST_HANDLER = 'actions.request';
+/** The form asking for a reason before such a request is made. */
+export const REQUEST_FORM = 'actions.request-form';
 
 const HEAD: Record<RequestState, { title: string; status: Status }> = {
   requested: { title: '🔐 Approval needed', status: 'warn' },

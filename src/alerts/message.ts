@@ -24,7 +24,7 @@ export function groupTitle(g: Pick<AlertGroup, 'view' | 'groupKey'>): string {
  * The group's living message as a transport-neutral Reply: severity, summary, description, key
  * labels, since when, the alerts, who acknowledged, and links to runbook, source and dashboard.
  */
-export function groupReply(g: AlertGroup, now: number): Reply {
+export function groupReply(g: AlertGroup, now: number, actions: readonly Button[] = []): Reply {
   const all = Object.values(g.view.alerts);
   const firingAlerts = all.filter((a) => a.status === 'firing');
   const resolved = g.status === 'resolved';
@@ -53,8 +53,10 @@ export function groupReply(g: AlertGroup, now: number): Reply {
   if (g.escalatedAt && !g.ackedBy) notes.push(`Escalated at ${iso(g.escalatedAt)}: not acknowledged in time.`);
   if (resolved && g.resolvedAt) notes.push(`Resolved at ${iso(g.resolvedAt)} after ${duration(g.resolvedAt - g.firedAt)}.`);
 
-  const buttons: Button[] =
-    !resolved && !g.ackedBy ? [{ handler: ACK_HANDLER, label: 'Acknowledge', value: `${g.groupId}:${g.epoch}`, style: 'primary' }] : [];
+  // While it fires: Acknowledge (until someone has) and the catalog's actions for it (Silence 4h …).
+  const buttons: Button[] = resolved
+    ? []
+    : [...(g.ackedBy ? [] : [{ handler: ACK_HANDLER, label: 'Acknowledge', value: `${g.groupId}:${g.epoch}`, style: 'primary' as const }]), ...actions];
   return {
     title,
     status: resolved ? 'ok' : (STATUS_OF[g.severity] ?? 'info'),

@@ -4,6 +4,7 @@ import { withTimeout } from '../core/timeout.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Runnable } from '../core/feature.ts';
 import type { Logger } from '../log.ts';
+import type { Button } from '../core/reply.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
 import { applyNotification, messageKeys, type AlertGroup, type Intent } from './group.ts';
 import type { AlertMetrics } from './metrics.ts';
@@ -30,6 +31,8 @@ export interface AlertProcessorDeps {
   sendTimeoutMs?: number;
   /** A storm summary has something new to show (the feature sends it soon). */
   onStorm?: () => void;
+  /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h). */
+  actionsFor?: (g: AlertGroup) => Button[];
 }
 
 export interface AlertProcessor extends Runnable {
@@ -88,7 +91,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           continue;
         }
         next = { ...next, messageKey: messageKeys.post(next) };
-        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity) }) }, 'post');
+        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity), actions: deps.actionsFor?.(next) ?? [] }) }, 'post');
         continue;
       }
       if (intent.kind === 'escalate') {
@@ -104,7 +107,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         continue;
       }
       if (intent.kind === 'update') {
-        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now()) }, 'update');
+        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now(), { actions: deps.actionsFor?.(next) ?? [] }) }, 'update');
       } else {
         await send({ op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines) }, 'reply');
       }
@@ -120,7 +123,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
       await send({ op: 'post', key: messageKeys.escalationReply(g), channel: g.channel, threadOf: g.messageKey, message: escalationReply(minutes, esc.channel, esc.mention) }, 'escalation');
     }
     const banner = `⏰ Escalated: not acknowledged after ${minutes} min${g.messageKey === null ? '' : ` (in <#${g.channel}>)`}.`;
-    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner }) }, 'escalation');
+    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner, actions: deps.actionsFor?.(g) ?? [] }) }, 'escalation');
     return g;
   }
 

@@ -1,5 +1,6 @@
 import { escapeMrkdwn, renderBlocks, type Block } from '../slack/blocks.ts';
 import type { OutboxMessage } from '../slack/outbox/types.ts';
+import type { Button } from '../core/reply.ts';
 import type { AlertGroup } from './group.ts';
 import { groupReply } from './message.ts';
 
@@ -13,8 +14,8 @@ const ping = (userGroup: string) => `<!subteam^${userGroup}>`;
  * above the message (the escalation copy says why it is there): mrkdwn built from config values
  * only, never from alert text, so it is sent as is.
  */
-export function groupMessage(g: AlertGroup, now: number, opts: { mention?: string | undefined; banner?: string } = {}): OutboxMessage {
-  const { text, blocks } = renderBlocks(groupReply(g, now), 'in_channel');
+export function groupMessage(g: AlertGroup, now: number, opts: { mention?: string | undefined; banner?: string; actions?: readonly Button[] } = {}): OutboxMessage {
+  const { text, blocks } = renderBlocks(groupReply(g, now, opts.actions), 'in_channel');
   const lead = [opts.mention ? ping(opts.mention) : '', opts.banner ?? ''].filter(Boolean).join(' ');
   if (!lead) return { text, blocks };
   const first: Block = { type: 'section', text: { type: 'mrkdwn', text: lead } };

@@ -38,9 +38,33 @@ export interface FormSubmission {
 
 export type Interaction = Click | FormSubmission;
 
+/** One text input of a form. */
+export interface FormField {
+  /** The key of the value in the submission. */
+  id: string;
+  label: string;
+  hint?: string;
+  multiline?: boolean;
+  maxLength?: number;
+}
+
+/**
+ * Questions to ask before a click can go on (a reason, say): a Slack modal, or prompts in the
+ * shell. The answers come back as a FormSubmission to `handler`, with `privateMetadata`.
+ */
+export interface Form {
+  handler: string;
+  title: string;
+  submit: string;
+  fields: FormField[];
+  privateMetadata: string;
+}
+
 export interface InteractionAnswer {
   /** Shown to the person who clicked (ephemeral in Slack). */
   reply?: Reply;
+  /** Buttons only: ask these questions first (Slack opens a modal with the click's trigger). */
+  form?: Form;
   /** Replace the message the button sat on (e.g. "Approved by …") instead of answering beside it. */
   replaceOriginal?: boolean;
   /** Forms only: problems by block id; the form stays open showing them. */

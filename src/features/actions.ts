@@ -3,7 +3,7 @@ import { appendAuditEvents } from '../audit/chain.ts';
 import { createApproverDirectory } from '../actions/approvers.ts';
 import type { ActionConfig } from '../actions/catalog-config.ts';
 import type { ActionDefinition } from '../actions/definition.ts';
-import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_HANDLER } from '../actions/messages.ts';
+import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_FORM, REQUEST_HANDLER } from '../actions/messages.ts';
 import { createActionMetrics } from '../actions/metrics.ts';
 import { paramHelp, paramsSchemaFor } from '../actions/params.ts';
 import { REQUEST_ID } from '../actions/request.ts';
@@ -72,12 +72,36 @@ export function actionsFeature(infra: Infrastructure): Feature {
       return service.decide(decision, interaction.value, interaction.invoker);
     },
   });
+  // A button elsewhere (/queue, an alert message) requests an action; one that needs a reason
+  // asks for it in a form first, whose submission makes the request.
   const requestButton: InteractionHandler = {
     id: REQUEST_HANDLER,
     async handle(interaction) {
-      const parsed = interaction.kind === 'button' ? requestValue.safeParse(safeJson(interaction.value)) : null;
-      if (!parsed?.success) throw new AppError('stale', 'This button does not name an action to request.');
+      if (interaction.kind !== 'button') throw new AppError('stale', 'This form does not request an action.');
+      const parsed = requestValue.safeParse(safeJson(interaction.value));
+      if (!parsed.success) throw new AppError('stale', 'This button does not name an action to request.');
+      const def = definitions.get(parsed.data.action);
+      if (def?.needsReason) {
+        const fields = [{ id: 'reason', label: 'Why?', hint: `Shown to approvers${def.reasonParam ? ' and kept with the silence' : ''}`, multiline: true, maxLength: 500 }];
+        return { form: { handler: REQUEST_FORM, title: 'Reason needed', submit: 'Request', fields, privateMetadata: interaction.value } };
+      }
       return { reply: await service.request(parsed.data.action, parsed.data.params, null, interaction.invoker) };
+    },
+  };
+  const requestForm: InteractionHandler = {
+    id: REQUEST_FORM,
+    async handle(interaction) {
+      const parsed = interaction.kind === 'form' ? requestValue.safeParse(safeJson(interaction.privateMetadata)) : null;
+      if (!parsed?.success || interaction.kind !== 'form') throw new AppError('stale', 'This form does not name an action to request.');
+      const reason = (interaction.values.reason ?? '').trim();
+      if (!reason) return { errors: { reason: 'Say why: approvers see it.' } };
+      try {
+        return { reply: await service.request(parsed.data.action, parsed.data.params, reason.slice(0, 500), interaction.invoker) };
+      } catch (err) {
+        // Shown in the form itself, so nothing typed is lost.
+        if (err instanceof AppError) return { errors: { reason: err.userMessage } };
+        throw err;
+      }
     },
   };
   const summaries: ActionSummary[] = [...definitions.values()].map((d) => ({
@@ -96,7 +120,7 @@ export function actionsFeature(infra: Infrastructure): Feature {
       actions: { list: () => summaries, request: (id, params, reason, invoker) => service.request(id, params, reason, invoker) },
       missing: undefined,
     }),
-    interactions: [decide('approve'), decide('deny'), requestButton],
+    interactions: [decide('approve'), decide('deny'), requestButton, requestForm],
     workers: [queue],
     schedules: sweeper ? [sweeper] : [],
     async close() {

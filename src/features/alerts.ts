@@ -12,6 +12,9 @@ import { createRuleSchedule } from '../alerts/rules/rule-schedule.ts';
 import { buildProbeServices } from './probe-services.ts';
 import { severityOf } from '../alerts/routing.ts';
 import { bindCommands } from '../core/command.ts';
+import { actionButtonsFrom } from '../actions/buttons.ts';
+import type { AlertGroup } from '../alerts/group.ts';
+import type { Button } from '../core/reply.ts';
 import { AppError, describeError } from '../core/errors.ts';
 import type { Feature, Runnable } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
@@ -23,6 +26,8 @@ import type pg from 'pg';
 const stateWhy = (s: StateStatus) => (s.kind === 'ready' ? undefined : s.why);
 // Escalation, the dead-man's switch and storm summaries are checked this often (one replica per tick).
 const HOUSEKEEPING_CRON = '*/5 * * * * *';
+// Silences offered on a firing group's message (those the catalog's silence action allows).
+const SILENCE_FOR = ['1h', '4h', '24h'];
 
 /**
  * Alerts to Slack by severity: Alertmanager's webhook is stored, applied to its alert group and
@@ -52,7 +57,13 @@ export function alertsFeature(infra: Infrastructure): Feature {
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
   const pool = state.pool;
   let nudgeHousekeeping = () => undefined as void;
-  const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics, onStorm: () => nudgeHousekeeping() }) : null;
+  const actionButton = actionButtonsFrom(config.file.actions?.catalog ?? {});
+  const actionsFor = (g: AlertGroup) => {
+    const alertname = g.view.commonLabels.alertname;
+    if (!alertname) return [];
+    return SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d })).filter((b): b is Button => b !== null);
+  };
+  const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics, onStorm: () => nudgeHousekeeping(), actionsFor }) : null;
   infra.announce(describeAlerts(cfg, config.env.ALERT_WEBHOOK_TOKEN !== undefined, infra.outbox ? null : (infra.outboxMissing ?? 'no Slack')));
 
   const schedules: Runnable[] = [];

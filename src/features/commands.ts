@@ -4,9 +4,7 @@ import type { CommandDeps } from '../core/deps.ts';
 import type { Feature } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
 import { buildProbeServices } from './probe-services.ts';
-import { REQUEST_HANDLER } from '../actions/messages.ts';
-import type { ActionConfig } from '../actions/catalog-config.ts';
-import type { Button } from '../core/reply.ts';
+import { actionButtonsFrom } from '../actions/buttons.ts';
 
 /**
  * The on-call commands (/health, /queue, /slowqueries): read-only services over the read-only
@@ -21,30 +19,11 @@ export function commandsFeature(infra: Infrastructure): Feature {
     missing: infra.missing,
     thresholdsFor: probes.thresholdsFor,
     now: Date.now,
-    actionButton: actionButtons(infra.config.file.actions?.catalog ?? {}),
+    actionButton: actionButtonsFrom(infra.config.file.actions?.catalog ?? {}),
   };
   return {
     name: 'commands',
     commands: bindCommands(commands, deps),
     close: () => probes.close(),
-  };
-}
-
-/**
- * Buttons requesting a catalog action from a command's reply (e.g. /queue's "Retry failed"): the
- * first action running that built-in. The click asks for it exactly as /run would.
- */
-function actionButtons(catalog: Record<string, ActionConfig>): NonNullable<CommandDeps['actionButton']> {
-  return (builtin, label, params) => {
-    const found = Object.entries(catalog).find(([, a]) => a.runner.kind === 'builtin' && a.runner.builtin === builtin);
-    if (!found) return null;
-    const [action, config] = found;
-    const button: Button = {
-      handler: REQUEST_HANDLER,
-      label,
-      value: JSON.stringify({ action, params }),
-      confirm: { title: `Request ${action}?`, text: `${config.title}: ${config.policy ? 'an approver decides in the approvals channel' : 'runs at once'}.`, confirm: 'Request', deny: 'Cancel' },
-    };
-    return button;
   };
 }

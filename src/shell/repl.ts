@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Invoker } from '../core/command.ts';
 import type { Dispatcher } from '../core/dispatch.ts';
-import { replyButtons, type InteractionDispatcher } from '../core/interactions.ts';
+import { replyButtons, type Form, type InteractionDispatcher } from '../core/interactions.ts';
 import type { Button, Reply } from '../core/reply.ts';
 import { renderJson, renderText } from '../render/text.ts';
 
@@ -28,6 +28,13 @@ export function runShell(opts: ShellOptions): Promise<void> {
   const invoker: Invoker = { surface: 'shell', userId: opts.userName, userName: opts.userName };
   let choices: Button[] = [];
   let confirming: Button | null = null;
+  // A form being filled in: one line answers one field, in order.
+  let filling: { form: Form; values: Record<string, string> } | null = null;
+
+  const askNext = () => {
+    const field = filling?.form.fields[Object.keys(filling.values).length];
+    if (field) write(`${field.label}${field.hint ? ` (${field.hint})` : ''}:`);
+  };
 
   const show = (reply: Reply, json = false) => {
     write(json ? renderJson(reply) : renderText(reply));
@@ -36,10 +43,32 @@ export function runShell(opts: ShellOptions): Promise<void> {
 
   async function press(button: Button): Promise<void> {
     const answer = await opts.interactions.dispatch({ kind: 'button', handler: button.handler, value: button.value, invoker });
+    if (answer.form) {
+      filling = { form: answer.form, values: {} };
+      write(`${answer.form.title} (an empty line cancels)`);
+      return askNext();
+    }
+    if (answer.reply) show(answer.reply);
+  }
+
+  async function fill(line: string): Promise<void> {
+    if (!filling) return;
+    if (line === '') {
+      filling = null;
+      return void write('Cancelled.');
+    }
+    const { form, values } = filling;
+    const field = form.fields[Object.keys(values).length];
+    if (field) values[field.id] = line;
+    if (Object.keys(values).length < form.fields.length) return askNext();
+    filling = null;
+    const answer = await opts.interactions.dispatch({ kind: 'form', handler: form.handler, values, privateMetadata: form.privateMetadata, invoker });
+    if (answer.errors) return void write(Object.values(answer.errors).join('\n'));
     if (answer.reply) show(answer.reply);
   }
 
   async function answer(line: string): Promise<void> {
+    if (filling) return fill(line);
     if (confirming) {
       const button = confirming;
       confirming = null;
@@ -69,7 +98,7 @@ export function runShell(opts: ShellOptions): Promise<void> {
       chain = chain.then(async () => {
         const line = raw.trim();
         if (line === 'exit' || line === 'quit') return void rl.close();
-        if (line !== '') await answer(line);
+        if (line !== '' || filling) await answer(line);
         rl.prompt();
       });
     });

@@ -1,4 +1,5 @@
 import type { Button, Link, Reply, Section, Status } from '../core/reply.ts';
+import type { Form } from '../core/interactions.ts';
 import { OPEN_LINK, replyButtons } from '../core/interactions.ts';
 import { tableLines } from '../render/table.ts';
 
@@ -92,6 +93,25 @@ export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_
     text: clip(fallback, LIMITS.fallbackText),
     blocks: capBlocks(body, tail),
     response_type: reply.visibility ?? defaultVisibility,
+  };
+}
+
+/** A form as a modal: one plain-text input per field, its answers under the field ids. */
+export function renderForm(form: Form): Modal & { callback_id: string; private_metadata: string; submit: PlainText } {
+  return {
+    type: 'modal',
+    callback_id: form.handler,
+    private_metadata: form.privateMetadata.slice(0, 3000),
+    title: plain(form.title, LIMITS.modalTitle),
+    submit: plain(form.submit, LIMITS.modalTitle),
+    close: plain('Cancel', LIMITS.modalTitle),
+    blocks: form.fields.map((f) => ({
+      type: 'input',
+      block_id: f.id,
+      label: plain(f.label, 2000),
+      ...(f.hint ? { hint: plain(f.hint, 2000) } : {}),
+      element: { type: 'plain_text_input', action_id: 'value', multiline: f.multiline === true, ...(f.maxLength ? { max_length: f.maxLength } : {}) },
+    })),
   };
 }
 

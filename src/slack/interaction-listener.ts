@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.ts';
 import type { InteractionAnswer, InteractionDispatcher } from '../core/interactions.ts';
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/timeout.ts';
-import { renderBlocks, renderModal } from './blocks.ts';
+import { renderBlocks, renderForm, renderModal } from './blocks.ts';
 
 /** The fields of a block_actions payload Vigil relies on; anything else Slack sends is ignored. */
 const blockActionsSchema = z.object({
@@ -16,6 +16,7 @@ const blockActionsSchema = z.object({
   message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
   actions: z.array(z.object({ action_id: z.string().min(1).max(255), value: z.string().max(2000).optional() })).min(1),
   response_url: z.url().optional(),
+  trigger_id: z.string().max(255).optional(),
 });
 
 /** A modal's inputs: block id → action id → the typed value or the chosen option. */
@@ -62,7 +63,7 @@ function invokerOf(p: { user: { id: string; username?: string | undefined; name?
  * unknown or stale button, so a click never meets silence.
  */
 export function registerInteractionListener(app: App, opts: InteractionListenerOptions): void {
-  app.action(/.*/, async ({ ack, body, respond }) => {
+  app.action(/.*/, async ({ ack, body, respond, client }) => {
     await ack();
     const parsed = blockActionsSchema.safeParse(body);
     if (!parsed.success) {
@@ -80,6 +81,16 @@ export function registerInteractionListener(app: App, opts: InteractionListenerO
       invoker: invokerOf(p, channelId),
       ...(channelId && p.message ? { message: { channelId, ts: p.message.ts, ...(p.message.thread_ts ? { threadTs: p.message.thread_ts } : {}) } } : {}),
     });
+    if (answer.form) {
+      // The trigger is valid for 3 s after the click: the modal opens now or not at all.
+      if (!p.trigger_id) return opts.logError(`no trigger_id to open a form for ${action.action_id}`);
+      try {
+        await client.views.open({ trigger_id: p.trigger_id, view: renderForm(answer.form) });
+      } catch (err) {
+        opts.logError(`opening a form for ${action.action_id} failed: ${describeError(err)}`);
+      }
+      return;
+    }
     if (!answer.reply) return;
     if (!p.response_url) return opts.logError(`no response_url to answer a click on ${action.action_id}`);
     try {

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import type pg from 'pg';
-import { ALERT_SIGNING_SECRET, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
-import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 
 const APPROVALS = 'C0APPROVALS';
@@ -63,12 +63,14 @@ async function startBot(): Promise<AlertsBot> {
     queuePrefix,
     alerts: { channels: { default: 'C0ALERTS' } },
     extra: {
+
       actions: {
         approvalChannel: APPROVALS,
         catalog: {
           'restart-svc': { title: 'Restart the test service', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 1 },
           'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },
           'restart-group': { title: 'Restart, on-call group approves', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers: { groups: ['S0ONCALL'] } },
+          'silence-alert': { title: 'Silence an alert', risk: 'low', builtin: 'alertmanager.silence', approvers },
           'retry-failed': { title: 'Retry failed jobs', risk: 'low', builtin: 'bullmq.retryFailed', approvers },
           'restart-soon': { title: 'Restart, expires fast', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, expiresAfter: '1s' },
         },
@@ -81,7 +83,7 @@ async function startBot(): Promise<AlertsBot> {
 const slash = (user: string, text: string) =>
   postSigned(`${bot?.baseUrl}/slack/events`, signedSlashCommand({ command: '/run', text, user_id: user, user_name: user.toLowerCase(), response_url: slack.responseUrl() }, { signingSecret: ALERT_SIGNING_SECRET }));
 
-function click(user: string, message: StoredMessage, which: 'Approve' | 'Deny') {
+function click(user: string, message: StoredMessage, which: string) {
   const button = (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }> }>)
     .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
     .find((e) => e.text?.text === which);
@@ -279,6 +281,39 @@ describe('approved actions', () => {
     } finally {
       await down.stop();
     }
+  });
+
+  it('an alert message offers Silence buttons; one asks for a reason in a form, then requests the silence', async () => {
+    const res = await fetch(`${bot?.baseUrl}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
+      body: readFileSync(new URL('../fixtures/alertmanager/firing-one.json', import.meta.url), 'utf8'),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => slack.topLevel('C0ALERTS').length > 0, { what: 'the alert message' });
+    const alert = slack.topLevel('C0ALERTS')[0] as StoredMessage;
+    const labels = blockText(alert.blocks);
+    expect(labels).toContain('Silence 1h');
+    expect(labels).toContain('Silence 24h');
+
+    const opened = slack.openedViews.length;
+    await click(ALICE, alert, 'Silence 4h');
+    await waitFor(() => slack.openedViews.length > opened, { what: 'the reason form' });
+    const form = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<{ block_id: string }> };
+    expect(form.blocks.map((b) => b.block_id)).toEqual(['reason']);
+
+    const before = slack.topLevel(APPROVALS).length;
+    const submitted = await postSigned(
+      `${bot?.baseUrl}/slack/events`,
+      signBody(viewSubmissionBody({ callbackId: form.callback_id, values: { reason: 'deploying the fix for PostgresReplicationLag' }, userId: ALICE, privateMetadata: form.private_metadata }), {
+        signingSecret: ALERT_SIGNING_SECRET,
+      }),
+    );
+    expect(submitted.status).toBe(200);
+    await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the silence request' });
+    const approval = blockText(slack.topLevel(APPROVALS)[before]?.blocks);
+    expect(approval).toContain('alertmanager.silence alertname=PostgresReplicationLag duration=4h');
+    expect(approval).toContain('deploying the fix for PostgresReplicationLag');
   });
 
   it('/run alone lists the catalog', async () => {

@@ -104,6 +104,12 @@ export interface RecordedResponse {
   at: number;
 }
 
+/** A modal Vigil opened (views.open), with the trigger it used. */
+export interface OpenedView {
+  triggerId: string;
+  view: Record<string, unknown>;
+}
+
 export interface SlackApiServerOptions {
   /** chat.postMessage allowance per channel per second (Slack: about 1). */
   perChannelPerSecond?: number;
@@ -132,6 +138,8 @@ export interface SlackApiServer {
   violations: Violation[];
   /** Answer matching requests with a fault (429 with Retry-After, 5xx, a Slack error, a reset). */
   inject(fault: Fault): void;
+  /** Modals opened with views.open, in order. */
+  openedViews: OpenedView[];
   /** Set a user group's members (usergroups.users.list answers them from now on). */
   setUserGroup(id: string, members: string[]): void;
   responseUrl(id?: string): string;
@@ -153,7 +161,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_POSTS_PER_RESPONSE_URL = 5;
 const MAX_ID_LENGTH = 255;
 // WebClient form-encodes nested values as JSON strings; these are the ones we inspect.
-const JSON_FIELDS = ['blocks', 'attachments', 'metadata'] as const;
+const JSON_FIELDS = ['blocks', 'attachments', 'metadata', 'view'] as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -319,6 +327,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   const faults: Array<{ fault: Fault; until: number; left: number }> = [];
   const buckets = new Map<string, { tokens: number; last: number }>();
   const userGroups = new Map<string, string[]>(Object.entries(opts.userGroups ?? {}));
+  const openedViews: OpenedView[] = [];
   // Per channel (or per method for channel-less calls): when its announced Retry-After expires.
   const retryUntil = new Map<string, number>();
   const responseUrlUses = new Map<string, number>();
@@ -430,7 +439,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
 
   /** Returns [httpStatus, payload, extraHeaders]. */
   function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
-    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list'];
+    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list', 'views.open'];
     if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
     if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
     // Socket Mode: only an app-level token may open a connection, and only a bot token may do the rest.
@@ -441,6 +450,16 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     if (!token.startsWith('xoxb-')) return [200, { ok: false, error: 'invalid_auth' }];
     if (method === 'auth.test') {
       return [200, { ok: true, url: `${url}/`, team: 'Vigil Test', user: 'vigil', team_id: 'T0TEST', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' }];
+    }
+    if (method === 'views.open') {
+      // Slack: a trigger_id is required (and expires 3 s after the click); a modal's title ≤ 24.
+      const view = isObj(body.view) ? body.view : null;
+      if (typeof body.trigger_id !== 'string' || body.trigger_id === '') return [200, { ok: false, error: 'invalid_trigger_id' }];
+      if (!view || view.type !== 'modal') return [200, { ok: false, error: 'invalid_arguments' }];
+      const title = textOf(view.title);
+      if (title === undefined || title.length > 24 || validateBlocks(view.blocks).length > 0) return [200, { ok: false, error: 'invalid_arguments' }];
+      openedViews.push({ triggerId: body.trigger_id, view });
+      return [200, { ok: true, view: { id: `V${openedViews.length}`, ...view } }];
     }
     if (method === 'usergroups.users.list') {
       // Slack: `no_such_subteam` for an unknown group; `users` are the member ids.
@@ -550,6 +569,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     calls,
     responses,
     violations,
+    openedViews,
     setUserGroup(id, members) {
       userGroups.set(id, [...members]);
     },
