@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import type { WebClient } from '@slack/web-api';
 import { join } from 'node:path';
 import type { Config } from './config/load.ts';
 import { redactUrl } from './core/redact.ts';
@@ -17,6 +16,7 @@ import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
 import { connectProbeRedis, createQueueConnection } from './db/redis.ts';
 import { createSlackClient } from './slack/client.ts';
+import { createUserGroupReader, type UserGroupReader } from './slack/user-groups.ts';
 import { createOutbox, type Outbox } from './slack/outbox/outbox.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
@@ -49,8 +49,8 @@ export interface Infrastructure {
   announce: (line: string) => void;
   /** The Redis in use (configured or embedded), for a feature's own BullMQ connection; null without one. */
   redisUrl: string | null;
-  /** The Slack Web API client (bot only, with Slack): reads such as user group members. */
-  slack: WebClient | null;
+  /** Members of Slack user groups (bot only, with Slack), e.g. for approver groups. */
+  userGroups: UserGroupReader | null;
 }
 
 export interface Container {
@@ -181,11 +181,11 @@ async function buildInfrastructure(
 
   const metrics = createMetrics();
   const redisUrl = 'url' in redisEndpoint ? redisEndpoint.url : null;
-  const slack =
+  const userGroups =
     opts.role === 'bot' && config.slack.kind !== 'none'
-      ? createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
+      ? createUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
       : null;
-  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, slack };
+  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, userGroups };
   const background: Runnable[] = [];
   const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {

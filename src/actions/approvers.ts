@@ -1,6 +1,5 @@
-import type { WebClient } from '@slack/web-api';
-import { z } from 'zod';
 import { describeError } from '../core/errors.ts';
+import type { UserGroupReader } from '../slack/user-groups.ts';
 import type { Logger } from '../log.ts';
 import type { ApprovalPolicy } from './policy.ts';
 
@@ -11,22 +10,19 @@ export interface ApproverDirectory {
 
 // Slack's usergroups.users.list is Tier 2 (20+/min): members are cached, not asked per click.
 const CACHE_MS = 5 * 60_000;
-const members = z.object({ users: z.array(z.string()) });
-
 /**
  * User groups resolved through Slack (`usergroups.users.list`, scope usergroups:read), cached.
  * Fails closed: a group Slack cannot list (no client, an error) approves nobody, and says so once.
  */
-export function createApproverDirectory(client: WebClient | null, log: Logger, now: () => number = Date.now): ApproverDirectory {
+export function createApproverDirectory(groups: UserGroupReader | null, log: Logger, now: () => number = Date.now): ApproverDirectory {
   const cache = new Map<string, { at: number; users: Set<string> }>();
 
   async function membersOf(group: string): Promise<Set<string>> {
     const hit = cache.get(group);
     if (hit && now() - hit.at < CACHE_MS) return hit.users;
-    if (!client) return new Set();
+    if (!groups) return new Set();
     try {
-      const answer = members.parse(await client.apiCall('usergroups.users.list', { usergroup: group }));
-      const users = new Set(answer.users);
+      const users = new Set(await groups.members(group));
       cache.set(group, { at: now(), users });
       return users;
     } catch (err) {

@@ -53,7 +53,7 @@ export function actionsFeature(infra: Infrastructure): Feature {
     outbox: infra.outbox,
     approvalChannel: cfg.approvalChannel,
     catalog: definitions,
-    directory: createApproverDirectory(infra.slack, log),
+    directory: createApproverDirectory(infra.userGroups, log),
     audit: appendAuditEvents,
     enqueue: (id) => enqueue(id),
     metrics,
