@@ -24,8 +24,9 @@ export type Refusal =
  * answered from the request's new state.
  */
 export function refuseApproval(req: ActionRequest, userId: string, isApprover: boolean, policy: ApprovalPolicy, now: number): Refusal | null {
+  // Expired is expired, whether or not the sweep has marked it yet.
+  if (req.state === 'expired' || (req.state === 'requested' && now >= req.expiresAt)) return { kind: 'expired' };
   if (req.state !== 'requested') return { kind: 'not_pending', state: req.state };
-  if (now >= req.expiresAt) return { kind: 'expired' };
   if (!isApprover) return { kind: 'not_approver' };
   if (userId === req.requestedBy && !policy.allowSelfApproval) return { kind: 'own_request' };
   if (req.approvals.some((a) => a.userId === userId)) return { kind: 'already_approved' };
@@ -34,8 +35,8 @@ export function refuseApproval(req: ActionRequest, userId: string, isApprover: b
 
 /** Denying needs the same standing as approving, except that requesters may withdraw their own. */
 export function refuseDenial(req: ActionRequest, userId: string, isApprover: boolean, now: number): Refusal | null {
+  if (req.state === 'expired' || (req.state === 'requested' && now >= req.expiresAt)) return { kind: 'expired' };
   if (req.state !== 'requested') return { kind: 'not_pending', state: req.state };
-  if (now >= req.expiresAt) return { kind: 'expired' };
   if (!isApprover && userId !== req.requestedBy) return { kind: 'not_approver' };
   return null;
 }

@@ -169,7 +169,14 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
         if (!changed) {
           // Refused, or lost a race (another click, an expiry): audited, and explained from the row as it is now.
           const now2 = (await loadRequest(db, requestId)) ?? current;
-          const why = refusal ?? (now2.state !== 'requested' ? { kind: 'not_pending' as const, state: now2.state } : { kind: 'expired' as const });
+          // Lost a race: a double click of this approver, an expiry, or another decision.
+          const why =
+            refusal ??
+            (now2.state === 'requested' && now2.approvals.some((a) => a.userId === invoker.userId)
+              ? { kind: 'already_approved' as const }
+              : now2.state === 'requested' || now2.state === 'expired'
+                ? { kind: 'expired' as const }
+                : { kind: 'not_pending' as const, state: now2.state });
           await deps.audit(db, [{ ...actor(invoker), kind: `action.${decision}`, subject: def.id, requestId, outcome: `refused:${why.kind}`, details: { state: now2.state } }]);
           return { changed: null, message: explainRefusal(why, now2) };
         }

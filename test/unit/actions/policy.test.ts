@@ -42,6 +42,7 @@ describe('approval policy at click time', () => {
     expect(refuseApproval(request(), 'U0ALICE', true, policy, NOW)).toEqual({ kind: 'own_request' });
     expect(refuseApproval(request(), 'U0MALLORY', false, policy, NOW)).toEqual({ kind: 'not_approver' });
     expect(refuseApproval(request({ expiresAt: NOW }), 'U0BOSS', true, policy, NOW)).toEqual({ kind: 'expired' });
+    expect(refuseApproval(request({ state: 'expired' }), 'U0BOSS', true, policy, NOW)).toEqual({ kind: 'expired' });
     expect(refuseApproval(request({ state: 'denied' }), 'U0BOSS', true, policy, NOW)).toEqual({ kind: 'not_pending', state: 'denied' });
     const once = request({ approvalsNeeded: 2, approvals: [{ userId: 'U0BOSS', name: 'boss', at: '' }] });
     expect(refuseApproval(once, 'U0BOSS', true, { ...policy, approvals: 2 }, NOW)).toEqual({ kind: 'already_approved' });
