@@ -3,7 +3,7 @@
  * cache: it still starts, answers, says what is down, and stops promptly on request.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +18,13 @@ import { postSigned, signedSlashCommand } from '../support/slack-requests.ts';
 const SIGNING_SECRET = `down-signing-secret-${randomBytes(8).toString('hex')}`;
 let slack: SlackApiServer;
 let vigil: RunningVigil | null = null;
+let dir = '';
 let base = '';
 const lines: string[] = [];
 
 beforeAll(async () => {
   slack = await startSlackApiServer();
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-down-'));
+  dir = mkdtempSync(join(tmpdir(), 'vigil-down-'));
   writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${uniqueId('vigil_down')}\n`);
   const config = loadConfig(
     {
@@ -45,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await vigil?.stop();
   await slack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Redis down from the start', () => {

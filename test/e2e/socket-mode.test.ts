@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +18,13 @@ describe('Slack over Socket Mode', () => {
   let socket: SocketModeServer;
   let slack: SlackApiServer;
   let vigil: RunningVigil;
+  let dir = '';
 
   beforeAll(async () => {
     socket = await startSocketModeServer();
     slack = await startSlackApiServer({ socketUrl: socket.url });
     // Prefixes of its own, for the queues it inspects and for its outbox: the machine's Redis is shared.
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-socket-'));
+    dir = mkdtempSync(join(tmpdir(), 'vigil-socket-'));
     writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${prefix}\nstate:\n  queuePrefix: ${prefix}_own\n`);
     const config = loadConfig(
       {
@@ -45,6 +46,7 @@ describe('Slack over Socket Mode', () => {
     await vigil?.stop();
     await socket?.close();
     await slack?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     const redis = new Redis(TEST_REDIS_URL);
     await deleteKeysUnder(redis, `${prefix}_own`);
     redis.disconnect();

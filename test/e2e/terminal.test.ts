@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteKeysUnder(redis, busyPrefix);
   redis.disconnect();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('terminal front doors', () => {
