@@ -83,13 +83,17 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
     } finally {
       clearInterval(beat);
     }
+    // The outcome is recorded whatever Slack does: a report that cannot be posted (Redis away) must
+    // not leave a finished run looking interrupted.
     const finished = await inTransaction(db, async (tx) => {
       const req = await finishRun(tx, id, outcome.ok, outcome.summary, outcome.output);
       if (!req) return null;
       await deps.audit(tx, [{ actorId: 'vigil', kind: 'action.end', subject: req.action, requestId: id, outcome: req.state, details: { summary: outcome.summary } }]);
-      await deps.service.publish(tx, req, resultThread(req));
       return req;
     });
+    if (finished) {
+      await deps.service.publish(db, finished, resultThread(finished)).catch((err: unknown) => log.warn({ request: id, err: describeError(err) }, 'actions: could not post the result'));
+    }
     deps.metrics.executed(started.action, outcome.ok ? 'succeeded' : 'failed');
     return finished ? finished.state : 'finished after being marked interrupted';
   }
