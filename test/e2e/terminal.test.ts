@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,32 +6,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
+import { runNode } from '../support/run-process.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a real Vigil process the way a person would, with only the env given (plus PATH). */
-function run(args: string[], env: Record<string, string>, input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 const main = ['--import', 'tsx', 'src/main.ts'];
 const cli = ['src/bin/vigil.mjs'];
@@ -64,7 +40,7 @@ afterAll(async () => {
 
 describe('terminal front doors', () => {
   it('npm start without Slack tokens opens the shell, prints one line per dependency, answers commands', async () => {
-    const out = await run(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, '/health\n/vigil help\n/nope\nexit\n');
+    const out = await runNode(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, '/health\n/vigil help\n/nope\nexit\n');
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^Slack: not configured, shell mode/m);
     expect(out.stdout).toMatch(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/m);
@@ -77,7 +53,7 @@ describe('terminal front doors', () => {
   });
 
   it('the shell numbers a reply’s choices, and typing a number presses one', async () => {
-    const out = await run(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, `/queue\n7\n1\nexit\n`);
+    const out = await runNode(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, `/queue\n7\n1\nexit\n`);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain(`choices (type the number):\n  1) Inspect ${QUEUE}: /queue ${QUEUE}`);
     // Pressing 1 ran `/queue shellq` through the interaction handler: the queue's own page.
@@ -87,19 +63,19 @@ describe('terminal front doors', () => {
   });
 
   it('the CLI prints JSON on stdout and exits by status; bad usage exits 64', async () => {
-    const health = await run([...cli, 'health', '--json'], services);
+    const health = await runNode([...cli, 'health', '--json'], services);
     expect(health.code).toBe(0);
     const snapshot = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string }[] };
     expect(snapshot.status).toBe('ok');
     expect(snapshot.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['Postgres', 'Redis']));
 
-    const bad = await run([...cli, 'slowqueries', '--by', 'nope'], services);
+    const bad = await runNode([...cli, 'slowqueries', '--by', 'nope'], services);
     expect(bad.code).toBe(64);
     expect(bad.stdout).toContain('--by: must be one of total, mean, calls');
   });
 
   it('the CLI exits 2 and names what is down when Redis is unreachable, without hanging', async () => {
-    const down = await run([...cli, 'health'], { ...services, REDIS_URL: 'redis://:sup3rsecret@127.0.0.1:1' });
+    const down = await runNode([...cli, 'health'], { ...services, REDIS_URL: 'redis://:sup3rsecret@127.0.0.1:1' });
     expect(down.code).toBe(2);
     expect(down.stdout).toMatch(/\[FAIL\] Health: unhealthy/);
     expect(down.stdout).toContain('Redis');
@@ -108,7 +84,7 @@ describe('terminal front doors', () => {
 
   it('a bad configuration exits 1 listing every problem and no secret', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'probes:\n  timeoutMs: -5\n');
-    const out = await run(main, {
+    const out = await runNode(main, {
       SLACK_BOT_TOKEN: 'xoxp-secret1',
       DATABASE_URL: 'mysql://root:pa55word@db/x',
       PORT: 'http',

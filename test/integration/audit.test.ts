@@ -4,7 +4,6 @@
  * one statement shape in pg_stat_statements, /audit over the real table, and `vigil audit` as a
  * process.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import auditCommand, { type AuditCommandDeps } from '../../commands/audit.ts';
@@ -26,8 +25,8 @@ import { createPool } from '../../src/db/pools.ts';
 import { inTransaction } from '../../src/db/transaction.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { runNode } from '../support/run-process.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const databases: TestDatabase[] = [];
 const pools: pg.Pool[] = [];
 
@@ -303,29 +302,8 @@ describe('/audit', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npx vigil …` as a person runs it, with only the env given (plus PATH). */
-function vigil(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/bin/vigil.mjs', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
-  });
-}
+const vigil = (args: string[], env: Record<string, string>) => runNode(['src/bin/vigil.mjs', ...args], env);
 
 /** RFC 4180 reader, enough to check what the export wrote. */
 function parseCsv(text: string): string[][] {
