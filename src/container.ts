@@ -9,7 +9,9 @@ import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
 import { createInteractionDispatcher, openLinkHandler, type InteractionDispatcher } from './core/interactions.ts';
 import { runCommandHandler } from './core/run-command.ts';
 import type { Feature, Runnable } from './core/feature.ts';
-import { createCommandAudit } from './audit/command-audit.ts';
+import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
+import { openAuditSpool } from './audit/audit-spool.ts';
+import { commandRunEvent } from './audit/command-log.ts';
 import { describeError } from './core/errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
@@ -88,12 +90,12 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   const features: Feature[] = [];
   for (const factory of opts.features ?? defaultFeatures) features.push(await factory(infra));
 
-  const audit = createCommandAudit({ state: infra.state, log, failures: infra.metrics.auditFailures });
+  const audit = createAuditWriter({ state: infra.state, log, registry: infra.metrics.registry, spool: openAuditSpool(join(config.dataDir, 'audit-spool')) });
   const commands = createDispatcher({
     commands: features.flatMap((f) => f.commands ?? []),
     onRun: (run) => {
       infra.metrics.recordRun(run);
-      audit.record(run);
+      audit.record(commandRunEvent(run));
     },
     logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
   });
@@ -111,7 +113,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     features,
     commands,
     interactions,
-    routes: [...opsRoutes({ readiness: readinessChecks(infra), registry: infra.metrics.registry }), ...features.flatMap((f) => f.routes ?? [])],
+    routes: [...opsRoutes({ readiness: [...readinessChecks(infra), auditReadiness(audit)], registry: infra.metrics.registry }), ...features.flatMap((f) => f.routes ?? [])],
     flushAudit: () => audit.flush(),
     async startBackground() {
       for (const runnable of background) {
@@ -123,7 +125,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       for (const runnable of started.splice(0).reverse()) await runnable.stop();
       for (const feature of [...features].reverse()) await feature.close?.();
       await infra.outbox?.close();
-      await audit.flush();
+      // Before the pools close: what cannot be written in time is spooled to disk for the next start.
+      await audit.close();
       infra.probeRedis?.disconnect();
       await Promise.all([infra.probeDb?.end(), infra.state.pool?.end()]);
       for (const stop of stops.reverse()) await stop();
@@ -221,6 +224,20 @@ function buildOutbox(
   const client = createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
   const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client, pace: config.file.slack.outbox, metrics: metrics.registry, log });
   return { outbox, connection };
+}
+
+/** Not ready while audit writes have failed for a while: events wait in memory or on disk. */
+const AUDIT_FAILING_MS = 10_000;
+function auditReadiness(audit: AuditWriter): ReadinessCheck {
+  return {
+    name: 'audit',
+    async check() {
+      const s = audit.status();
+      if (s.failingSince === null || Date.now() - s.failingSince < AUDIT_FAILING_MS) return;
+      const seconds = Math.round((Date.now() - s.failingSince) / 1000);
+      throw new Error(`audit writes failing for ${seconds} s (${s.queued} events waiting in memory, ${s.spooled} on disk): ${s.lastError ?? 'unknown error'}`);
+    },
+  };
 }
 
 /** /readyz: the inspected Postgres, Redis, and a separate state database when there is one. */

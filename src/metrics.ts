@@ -6,7 +6,6 @@ export interface Metrics {
   registry: Registry;
   recordRun(run: CommandRun): void;
   recordInteraction(run: InteractionRun): void;
-  auditFailures: Counter;
 }
 
 /** A registry of our own (not prom-client's global) so tests and several apps in one process don't collide. */
@@ -26,11 +25,6 @@ export function createMetrics(): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
     registers: [registry],
   });
-  const auditFailures = new Counter({
-    name: 'vigil_audit_write_failures_total',
-    help: 'Command runs that could not be written to the audit table',
-    registers: [registry],
-  });
   const interactions = new Counter({
     name: 'vigil_interactions_total',
     help: 'Button clicks and form submissions, by handler, outcome and surface',
@@ -39,7 +33,6 @@ export function createMetrics(): Metrics {
   });
   return {
     registry,
-    auditFailures,
     recordInteraction(run) {
       // An unknown handler id came from a payload: one label value keeps the label set bounded.
       const handler = run.outcome === 'stale' ? 'stale' : run.handler;

@@ -1,6 +1,5 @@
-import type pg from 'pg';
 import type { CommandRun } from '../core/dispatch.ts';
-import { recordAuditEvents, type AuditEvent } from './chain.ts';
+import type { AuditEvent } from './chain.ts';
 
 /** The arguments as typed, cut so one pasted wall of text cannot bloat the trail. */
 const MAX_ARGS = 2000;
@@ -26,9 +25,4 @@ export function commandRunEvent(run: CommandRun): AuditEvent {
       ...(run.error !== undefined ? { error: run.error } : {}),
     },
   };
-}
-
-/** Append command runs to the audit chain in one transaction and one INSERT (a burst costs one round trip). */
-export async function recordCommandRuns(pool: pg.Pool, runs: readonly CommandRun[]): Promise<void> {
-  await recordAuditEvents(pool, runs.map(commandRunEvent));
 }

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
 import type { Logger } from '../log.ts';
 
+const KEEPALIVE_MS = 10_000;
+
 /**
  * The client probes and commands read through: commands error at once while Redis is down (no
  * offline queue, short timeouts) and it reconnects in the background, so /health reports "down"
@@ -13,6 +15,9 @@ export async function connectProbeRedis(url: string, log: Logger): Promise<Redis
     enableOfflineQueue: false,
     connectTimeout: 1000,
     commandTimeout: 1500,
+    // A link that went silent (TCP still up, no replies) is dropped and redialled, not waited on.
+    socketTimeout: 2000,
+    keepAlive: KEEPALIVE_MS,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
   });
@@ -26,7 +31,15 @@ export async function connectProbeRedis(url: string, log: Logger): Promise<Redis
  * `maxRetriesPerRequest: null` there, and blocking commands must wait rather than fail fast.
  */
 export function createQueueConnection(url: string, log: Logger): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (attempt) => Math.min(attempt * 200, 5000) });
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+    connectTimeout: 5000,
+    // Longer than BullMQ's longest block (10 s), so only a link that went silent trips it; BullMQ's
+    // duplicated (blocking) connections inherit it.
+    socketTimeout: 15_000,
+    keepAlive: KEEPALIVE_MS,
+  });
   logDistinctErrors(redis, log, 'redis (vigil queues) connection error');
   return redis;
 }

@@ -1,20 +1,12 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { pino } from 'pino';
-import { Counter, Registry } from 'prom-client';
-import { createCommandAudit } from '../../src/audit/command-audit.ts';
-import type { CommandRun } from '../../src/core/dispatch.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { createStateStore } from '../../src/db/state.ts';
-import type { Logger } from '../../src/log.ts';
-import { uniqueId } from '../support/env.ts';
-import { createTestDatabase, databaseUrl, testDatabase, type TestDatabase } from '../support/pg.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../src/db/migrations');
 
@@ -147,145 +139,5 @@ describe('migrate()', () => {
     });
     const second = makePool(fresh.url, 1);
     expect(await migrate(second, readMigrations(fixed))).toEqual([2]);
-  });
-});
-
-describe('createCommandAudit()', () => {
-  let db: TestDatabase;
-  let pool: pg.Pool;
-
-  function run(overrides: Partial<CommandRun> = {}): CommandRun {
-    return {
-      command: 'health',
-      text: '--verbose',
-      invoker: { surface: 'slack', userId: 'U123', userName: 'alice', channelId: 'C456', teamId: 'T789' },
-      outcome: 'ok',
-      durationMs: 12.5,
-      ...overrides,
-    };
-  }
-
-  /** A real pino logger writing JSON lines into an array, plus the failure counter in its own registry. */
-  function auditDeps(): { log: Logger; lines: string[]; failures: Counter; failureCount: () => Promise<number> } {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = pino({ level: 'info', base: undefined }, sink);
-    const registry = new Registry();
-    const failures = new Counter({ name: 'vigil_audit_write_failures_total', help: 'test', registers: [registry] });
-    const failureCount = async (): Promise<number> => (await failures.get()).values[0]?.value ?? 0;
-    return { log, lines, failures, failureCount };
-  }
-
-  beforeAll(async () => {
-    db = await freshDatabase();
-    pool = makePool(db.url);
-  });
-
-  it('writes each run to the audit chain as a command event, migrating the schema first', async () => {
-    const { log, failures, failureCount } = auditDeps();
-    const audit = createCommandAudit({ state: createStateStore(pool), log, failures });
-    audit.record(run());
-    audit.record(
-      run({
-        command: 'slowqueries',
-        text: '--by nope',
-        invoker: { surface: 'cli', userId: 'local' },
-        outcome: 'bad_args',
-        durationMs: 3,
-        error: '--by: must be one of total, mean, calls',
-      }),
-    );
-    await audit.flush();
-
-    const { rows } = await pool.query(
-      'SELECT id, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, at FROM vigil.audit_events ORDER BY id',
-    );
-    expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({
-      id: '1',
-      actor_id: 'U123',
-      actor_name: 'alice',
-      channel: 'C456',
-      kind: 'command',
-      subject: 'health',
-      request_id: null,
-      outcome: 'ok',
-      details: { args: '--verbose', surface: 'slack', team: 'T789', durationMs: 12.5 },
-    });
-    expect(rows[1]).toMatchObject({
-      id: '2',
-      actor_id: 'local',
-      actor_name: null,
-      channel: null,
-      kind: 'command',
-      subject: 'slowqueries',
-      outcome: 'bad_args',
-      details: { args: '--by nope', surface: 'cli', durationMs: 3, error: '--by: must be one of total, mean, calls' },
-    });
-    const at = (rows[0] as { at: Date }).at;
-    expect(Math.abs(Date.now() - at.getTime())).toBeLessThan(60_000);
-    expect(await failureCount()).toBe(0);
-  });
-
-  it('keeps every run of a burst through a small pool, batching the inserts', async () => {
-    const { log, failures, failureCount } = auditDeps();
-    const small = createPool(db.url, { name: 'vigil-test-small', max: 1, onIdleError: () => undefined });
-    try {
-      const audit = createCommandAudit({ state: createStateStore(small), log, failures });
-      const burst = Array.from({ length: 1200 }, (_, i) => run({ command: 'burst', text: String(i) }));
-      for (const r of burst) audit.record(r);
-      await audit.flush();
-      const { rows } = await pool.query<{ n: string; distinct_args: string }>(
-        "SELECT count(*) AS n, count(DISTINCT details->>'args') AS distinct_args FROM vigil.audit_events WHERE kind = 'command' AND subject = 'burst'",
-      );
-      expect(rows[0]).toEqual({ n: '1200', distinct_args: '1200' });
-      expect(await failureCount()).toBe(0);
-    } finally {
-      await small.end();
-    }
-  });
-
-  it('never throws when the database is missing: it counts and logs the failure', async () => {
-    const { log, lines, failures, failureCount } = auditDeps();
-    const missing = uniqueId('vigil_missing').toLowerCase();
-    const audit = createCommandAudit({ state: createStateStore(makePool(databaseUrl(missing))), log, failures });
-
-    expect(() => {
-      audit.record(run());
-      audit.record(run({ command: 'queue' }));
-    }).not.toThrow();
-    await expect(audit.flush()).resolves.toBeUndefined();
-
-    expect(await failureCount()).toBe(2);
-    const logged = lines.map((l) => JSON.parse(l) as { msg: string; commands: string[]; err: string; level: number });
-    expect(new Set(logged.map((l) => l.msg))).toEqual(new Set(['audit write failed']));
-    expect(logged.flatMap((l) => l.commands).sort()).toEqual(['health', 'queue']);
-    expect(logged[0]?.err).toContain('does not exist');
-  });
-
-  it('catches up once the database appears (the schema is retried, not cached as failed)', async () => {
-    const { log, failures, failureCount } = auditDeps();
-    const late = testDatabase('vigil_late');
-    databases.push(late);
-    const latePool = makePool(late.url);
-    const audit = createCommandAudit({ state: createStateStore(latePool), log, failures });
-
-    audit.record(run({ command: 'before' }));
-    await audit.flush();
-    expect(await failureCount()).toBe(1);
-
-    // The database comes up (as after an outage); the next run migrates and is written.
-    await late.create();
-
-    audit.record(run({ command: 'after' }));
-    await audit.flush();
-    expect(await failureCount()).toBe(1);
-    const { rows } = await latePool.query<{ subject: string }>("SELECT subject FROM vigil.audit_events WHERE kind = 'command'");
-    expect(rows.map((r) => r.subject)).toEqual(['after']);
   });
 });

@@ -27,6 +27,8 @@ export interface AlertsBotOptions {
   bullmq?: Record<string, unknown>;
   /** 0 picks a free port; a fixed one survives a restart (Alertmanager's webhook URL names it). */
   port?: number;
+  /** Default: the machine's Redis (a fault test puts a proxy in between). */
+  redisUrl?: string;
   /** Further top-level YAML sections (e.g. `actions`). */
   extra?: Record<string, unknown>;
 }
@@ -56,7 +58,7 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
       SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
       SLACK_API_URL: `${o.slack.url}/api/`,
       DATABASE_URL: o.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: o.redisUrl ?? TEST_REDIS_URL,
       ALERT_WEBHOOK_TOKEN,
       PORT: String(o.port ?? 0),
       VIGIL_CONFIG: path,
