@@ -4,8 +4,8 @@ import { requireDep } from '../src/core/deps.ts';
 import { AppError } from '../src/core/errors.ts';
 import { formatDuration } from '../src/core/format.ts';
 import { worstStatus, type Reply } from '../src/core/reply.ts';
-import { measureQueue, queueFields, queueRules, queueValues } from '../src/probes/queue-probe.ts';
-import type { QueueInspector, QueueThresholds } from '../src/probes/queues.ts';
+import { queueFields, queueRules, queueValues } from '../src/probes/queue-probe.ts';
+import type { QueueInspector, QueueListing, QueueThresholds } from '../src/probes/queues.ts';
 import { assess } from '../src/probes/thresholds.ts';
 
 const queueName = z.string().regex(/^[^:*?\s]{1,200}$/, 'a queue name has no spaces, colons or wildcards');
@@ -32,19 +32,28 @@ export default defineCommand({
   },
 });
 
-/** Every queue judged by the same measurements and thresholds as /health. */
+/** Every queue judged by the same measurements and thresholds as /health, counted in one round trip. */
 async function overview(inspector: QueueInspector, thresholdsFor: ThresholdsFor, now: number): Promise<Reply> {
   const names = await inspector.discover();
+  const listed = listingNote(inspector.listing(), now);
   if (names.length === 0) {
-    return { title: 'Queues', status: 'info', summary: 'No BullMQ queues found under the configured prefix.' };
+    return { title: 'Queues', status: 'info', summary: 'No BullMQ queues found under the configured prefix.', notes: [listed] };
   }
-  const queues = await Promise.all(
-    names.map(async (name) => {
-      const measured = await measureQueue(inspector, name, now);
-      return { name, ...measured, ...assess(measured, queueRules(thresholdsFor(name))) };
-    }),
-  );
+  const stats = await inspector.stats(names, now);
+  const queues = names.map((name) => {
+    const s = stats.get(name);
+    if (!s) throw new Error(`no statistics for queue ${name}`);
+    const measured = { values: queueValues(s, s.oldestWaitingAgeMs), facts: {} };
+    return { name, ...measured, ...assess(measured, queueRules(thresholdsFor(name))) };
+  });
   const notOk = queues.filter((q) => q.status !== 'ok');
+  // Configured but never created, or removed since the list was refreshed: shown with zeros.
+  const absent = names.filter((name) => stats.get(name)?.exists === false);
+  const notes = [
+    ...notOk.map((q) => `${q.name}: ${q.breaches.map((b) => b.reason).join(', ')}`),
+    ...(absent.length > 0 ? [`Not found under the prefix (configured, or removed since the list was refreshed): ${absent.join(', ')}.`] : []),
+    listed,
+  ];
   return {
     title: `Queues (${names.length})`,
     status: worstStatus(queues.map((q) => q.status)),
@@ -66,19 +75,29 @@ async function overview(inspector: QueueInspector, thresholdsFor: ThresholdsFor,
         },
       },
     ],
+    notes,
     ...(notOk.length > 0
-      ? {
-          notes: notOk.map((q) => `${q.name}: ${q.breaches.map((b) => b.reason).join(', ')}`),
-          suggestions: notOk.slice(0, MAX_SUGGESTIONS).map(({ name }) => ({ label: `Inspect ${name}`, command: `/queue ${name}` })),
-        }
+      ? { suggestions: notOk.slice(0, MAX_SUGGESTIONS).map(({ name }) => ({ label: `Inspect ${name}`, command: `/queue ${name}` })) }
       : {}),
     data: queues,
   };
 }
 
+/** The list is refreshed in the background: say how fresh it is, so a brand-new queue's absence makes sense. */
+function listingNote(listing: QueueListing, now: number): string {
+  const every = `every ${formatDuration(listing.refreshMs / 1000)}`;
+  if (listing.refreshedAt === null) {
+    return listing.lastError === null
+      ? `Queue list: the first scan of Redis is still running (refreshed ${every}); configured queues only.`
+      : `Queue list could not be read (${listing.lastError}); retried ${every}.`;
+  }
+  const age = `refreshed ${formatDuration(Math.max(0, now - listing.refreshedAt) / 1000)} ago, ${every}`;
+  return listing.lastError === null ? `Queue list ${age}.` : `Queue list ${age}; the last refresh failed: ${listing.lastError}.`;
+}
+
 async function detail(inspector: QueueInspector, name: string, now: number, thresholdsFor: ThresholdsFor): Promise<Reply> {
-  const known = await inspector.discover();
-  if (!known.includes(name)) {
+  if (!(await inspector.has(name))) {
+    const known = await inspector.discover();
     const hint = known.length > 0 ? ` Known queues: ${known.slice(0, 20).join(', ')}.` : ' No queues were found.';
     throw new AppError('not_found', `No BullMQ queue named "${name}".${hint}`);
   }

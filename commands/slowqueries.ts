@@ -4,11 +4,13 @@ import { defineCommand } from '../src/core/command.ts';
 import { requireDep } from '../src/core/deps.ts';
 import type { Reply } from '../src/core/reply.ts';
 import type { Queryable } from '../src/db/queryable.ts';
+import { slowQueryRunsFor } from '../src/probes/slow-query-runs.ts';
 import {
   longRunningQueries,
   shortenQuery,
   statementsUnavailable,
-  topStatements,
+  type StatementOrder,
+  type StatementReader,
   type StatementsUnavailable,
 } from '../src/probes/statements.ts';
 
@@ -28,41 +30,48 @@ export default defineCommand({
   }),
   async run(args, { deps }): Promise<Reply> {
     const db = requireDep(deps.db, 'Postgres', deps.missing.postgres);
-    try {
-      const stats = await topStatements(db, { by: args.by, limit: args.limit, minMeanMs: args['min-ms'] });
-      return {
-        title: `Slow queries ${TITLE_BY[args.by]}`,
-        status: 'info',
-        summary:
-          stats.length === 0
-            ? 'pg_stat_statements has no statements matching these filters.'
-            : `Top ${stats.length} statements in this database${args['min-ms'] > 0 ? `, mean ≥ ${args['min-ms']} ms` : ''}.`,
-        sections: stats.length === 0 ? [] : [
-          {
-            heading: 'Statements',
-            table: {
-              columns: ['total ms', 'mean ms', 'calls', 'rows', 'cache hit', '% time', 'query'],
-              rows: stats.map((s) => [
-                ms(s.totalMs),
-                ms(s.meanMs),
-                String(s.calls),
-                String(s.rows),
-                s.cacheHitRatio === null ? '–' : `${(s.cacheHitRatio * 100).toFixed(1)}%`,
-                `${(s.shareOfTotal * 100).toFixed(1)}%`,
-                shortenQuery(s.query, QUERY_CHARS),
-              ]),
-            },
-          },
-        ],
-        data: stats,
-      };
-    } catch (err) {
-      const unavailable = statementsUnavailable(err);
-      if (!unavailable) throw err;
-      return fallback(db, unavailable, args.limit);
-    }
+    // Identical requests in a burst share one run; the arguments are already normalised by zod.
+    const key = JSON.stringify(['slowqueries', args.by, args.limit, args['min-ms']]);
+    return slowQueryRunsFor(db).run(key, (reader) => slowQueries(db, reader, args));
   },
 });
+
+async function slowQueries(db: Queryable, reader: StatementReader, args: { by: StatementOrder; limit: number; 'min-ms': number }): Promise<Reply> {
+  try {
+    const stats = await reader.top({ by: args.by, limit: args.limit, minMeanMs: args['min-ms'] });
+    return {
+      title: `Slow queries ${TITLE_BY[args.by]}`,
+      status: 'info',
+      summary:
+        stats.length === 0
+          ? 'pg_stat_statements has no statements matching these filters.'
+          : `Top ${stats.length} statements in this database${args['min-ms'] > 0 ? `, mean ≥ ${args['min-ms']} ms` : ''}.`,
+      sections: stats.length === 0 ? [] : [
+        {
+          heading: 'Statements',
+          table: {
+            columns: ['total ms', 'mean ms', 'calls', 'rows', 'cache hit', '% time', 'query'],
+            rows: stats.map((s) => [
+              ms(s.totalMs),
+              ms(s.meanMs),
+              String(s.calls),
+              String(s.rows),
+              s.cacheHitRatio === null ? '–' : `${(s.cacheHitRatio * 100).toFixed(1)}%`,
+              `${(s.shareOfTotal * 100).toFixed(1)}%`,
+              shortenQuery(s.query, QUERY_CHARS),
+            ]),
+          },
+        },
+      ],
+      notes: ["String literals are shown as *** (they may hold passwords); Vigil's own statements are left out."],
+      data: stats,
+    };
+  } catch (err) {
+    const unavailable = statementsUnavailable(err);
+    if (!unavailable) throw err;
+    return fallback(db, unavailable, args.limit);
+  }
+}
 
 /** Without pg_stat_statements, the next best thing during an incident: what is running right now. */
 async function fallback(db: Queryable, why: StatementsUnavailable, limit: number): Promise<Reply> {

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { runAuditTool } from './audit/cli-tools.ts';
+import { runMigrateTool } from './db/migrate-cli.ts';
 import { loadConfigOrReport } from './config/load.ts';
 import { createContainer } from './container.ts';
 import { createLogger } from './log.ts';
@@ -16,8 +17,11 @@ export async function runCli(argv: string[]): Promise<number> {
   if (!config) return 1;
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
+  // Start-up lines (dependencies, .env, placeholders) stay out of a one-shot's output, as below.
+  for (const notice of config.notices) log.debug(notice);
   const [first, second, ...rest] = argv;
   if (first === 'audit' && (second === 'verify' || second === 'export')) return runAuditTool(second, rest, config, log);
+  if (first === 'migrate') return runMigrateTool(config, (line) => process.stdout.write(`${line}\n`));
   const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, role: 'cli' });
   try {
     const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');

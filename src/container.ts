@@ -12,11 +12,12 @@ import type { Feature, Runnable } from './core/feature.ts';
 import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
 import { commandRunEvent } from './audit/command-log.ts';
-import { describeError } from './core/errors.ts';
+import { describeError, type AppError } from './core/errors.ts';
+import { endpointOf, explainDependencyError, type Endpoints } from './core/dependency-errors.ts';
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
-import { connectProbeRedis, createQueueConnection } from './db/redis.ts';
+import { connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis.ts';
 import { createSlackClient } from './slack/client.ts';
 import { createUserGroupReader, type UserGroupReader } from './slack/user-groups.ts';
 import { createOutbox, type Outbox } from './slack/outbox/outbox.ts';
@@ -53,6 +54,8 @@ export interface Infrastructure {
   redisUrl: string | null;
   /** Members of Slack user groups (bot only, with Slack), e.g. for approver groups. */
   userGroups: UserGroupReader | null;
+  /** A Postgres or Redis failure as "which, where (host:port), why"; null for anything else. */
+  explainError: (err: unknown) => AppError | null;
 }
 
 export interface Container {
@@ -98,6 +101,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       audit.record(commandRunEvent(run));
     },
     logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
+    explainError: infra.explainError,
   });
   const interactions = createInteractionDispatcher({
     handlers: [runCommandHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
@@ -188,7 +192,9 @@ async function buildInfrastructure(
     opts.role === 'bot' && config.slack.kind !== 'none'
       ? createUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
       : null;
-  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, userGroups };
+  const endpoints: Endpoints = { postgres: endpointOf(inspectedUrl, 5432), redis: endpointOf(redisUrl, 6379) };
+  const explainError = (err: unknown) => explainDependencyError(err, endpoints, () => (probeRedis ? lastLinkError(probeRedis) : undefined));
+  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, userGroups, explainError };
   const background: Runnable[] = [];
   const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {
@@ -251,5 +257,11 @@ function readinessChecks(infra: Infrastructure): ReadinessCheck[] {
   if (infra.config.env.VIGIL_DATABASE_URL && statePool) {
     checks.push({ name: 'state', check: async () => void (await withTimeout(statePool.query('SELECT 1'), 1000, 'State database')) });
   }
-  return checks;
+  // Failures said as "Redis at host:port refused the connection", like /health says them.
+  return checks.map((c) => ({
+    name: c.name,
+    check: () => c.check().catch((err: unknown) => {
+      throw infra.explainError(err) ?? err;
+    }),
+  }));
 }

@@ -1,4 +1,9 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config/load.ts';
+import type { Dispatcher } from './core/dispatch.ts';
+import type { InteractionDispatcher } from './core/interactions.ts';
 import { createContainer, type Container } from './container.ts';
 import type { Logger } from './log.ts';
 import { startHttpServer, type RunningServer } from './http/server.ts';
@@ -8,10 +13,21 @@ import type { FeatureFactory } from './features/index.ts';
 
 export interface RunningVigil {
   container: Container;
+  /** The container's dispatchers, counted while they run so that stop() can wait for them (the shell uses these). */
+  commands: Dispatcher;
+  interactions: InteractionDispatcher;
   /** Null only in shell mode when the port was taken. */
   server: RunningServer | null;
-  stop(): Promise<void>;
+  /**
+   * Stop intake (Slack, new HTTP connections), give requests, commands and clicks in flight up to
+   * `graceMs` to finish, then stop workers (their jobs finish), flush the audit and close
+   * connections and embedded servers. Safe to call twice.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
+
+/** How long in-flight requests, commands and clicks get to finish once stopping. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface StartOptions {
   config: Config;
@@ -35,10 +51,14 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
   const container = await createContainer(config, { log, announce, embedded: opts.embedded, role: 'bot', ...(opts.features ? { features: opts.features } : {}) });
   let slack: SlackFrontDoor | null = null;
   let server: RunningServer | null = null;
+  const inFlight = trackInFlight(container.commands, container.interactions);
   let stopping: Promise<void> | null = null;
-  const stop = () => {
+  const stop = (graceMs = SHUTDOWN_GRACE_MS) => {
     stopping ??= (async () => {
+      const grace = sleep(graceMs, 'timeout' as const, { ref: false });
       await slack?.stop();
+      const drained = await Promise.race([Promise.all([server && stopAccepting(server.server), inFlight.settled()]).then(() => 'drained' as const), grace]);
+      if (drained === 'timeout') log.warn({ graceMs, inFlight: inFlight.count() }, 'still in flight after the shutdown grace; closing');
       await server?.close();
       await container.close();
     })();
@@ -52,18 +72,20 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
         mode: config.slack,
         slackApiUrl: config.slackApiUrl,
         log,
-        commands: container.commands,
-        interactions: container.interactions,
+        commands: inFlight.commands,
+        interactions: inFlight.interactions,
         ackAfterMs: config.file.slack.ackAfterMs,
         visibility: config.file.slack.visibility,
+        metrics: container.infra.metrics.registry,
+        replay: { redis: container.infra.probeRedis, keyPrefix: config.file.state.queuePrefix },
         ...(opts.botIdentity ? { botIdentity: opts.botIdentity } : {}),
       });
     }
     announce(slackLine(config));
     const routes = [...container.routes, ...(slack?.routes ?? [])];
     try {
-      server = await startHttpServer({ routes, logError: (m) => log.error(m) }, config.env.PORT);
-      announce(`HTTP: ${routes.map((r) => r.path).join(' ')} on port ${server.port}`);
+      server = await startHttpServer({ routes, logError: (m) => log.error(m), registry: container.infra.metrics.registry }, config.env.PORT, config.httpHost);
+      announce(`HTTP: ${routes.map((r) => r.path).join(' ')} on port ${server.port}, ${listeningOn(server.server, config)}`);
     } catch (err) {
       // In shell mode a busy port only costs /metrics; Slack over HTTP cannot work without it.
       if (config.slack.kind === 'http') throw err;
@@ -74,7 +96,47 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
     await stop();
     throw err;
   }
-  return { container, server, stop };
+  return { container, commands: inFlight.commands, interactions: inFlight.interactions, server, stop };
+}
+
+/** Where the server listens, and how to change it when that is loopback only. */
+function listeningOn(server: Server, config: Config): string {
+  const { address } = server.address() as AddressInfo;
+  if (address === '127.0.0.1' || address === '::1') return `${address} only (set HOST=0.0.0.0 to serve other machines, e.g. Alertmanager)`;
+  return `${address}${config.env.HOST ? ' (HOST)' : ' (Slack over HTTP)'}`;
+}
+
+/**
+ * No new connections; requests already in flight finish, and each keep-alive connection is
+ * closed once idle (Node closes only those idle at the time of close(), so keep looking).
+ */
+async function stopAccepting(server: Server): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
+  do server.closeIdleConnections();
+  while (!(await Promise.race([closed, sleep(50, false, { ref: false })])));
+}
+
+/**
+ * The dispatchers, counting what runs: a Slack command keeps working after its ack, and a click
+ * after its HTTP answer, so the HTTP server alone cannot tell when they are done.
+ */
+function trackInFlight(commands: Dispatcher, interactions: InteractionDispatcher) {
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    pending.add(work);
+    const done = () => void pending.delete(work);
+    work.then(done, done);
+    return work;
+  };
+  return {
+    commands: { dispatch: (slash, text, invoker) => track(commands.dispatch(slash, text, invoker)) } satisfies Dispatcher,
+    interactions: { dispatch: (interaction) => track(interactions.dispatch(interaction)) } satisfies InteractionDispatcher,
+    count: () => pending.size,
+    async settled(): Promise<void> {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
 }
 
 function slackLine(config: Config): string {

@@ -1,10 +1,13 @@
 import type { Button } from '../core/reply.ts';
 import type { ActionConfig } from './catalog-config.ts';
 import { REQUEST_HANDLER } from './messages.ts';
-import { checkValue } from './params.ts';
+import { checkValue, paramsSchemaFor } from './params.ts';
 
 /** A button requesting the catalog action that runs `builtin` with `params`, or null when there is none that takes them. */
 export type ActionButtonFor = (builtin: string, label: string, params: Record<string, string | number>) => Button | null;
+
+/** A button requesting catalog action `action` with `params`, or null when it is not in the catalog or they do not fit it. */
+export type CatalogButtonFor = (action: string, label: string | undefined, params: Record<string, string | number>) => Button | null;
 
 /**
  * Buttons that request a catalog action from another reply (/queue's "Retry failed", an alert's
@@ -23,13 +26,27 @@ export function actionButtonsFrom(catalog: Record<string, ActionConfig>): Action
           return spec !== undefined && checkValue(name, spec, value).ok;
         }),
     );
-    if (!found) return null;
-    const [action, config] = found;
-    return {
-      handler: REQUEST_HANDLER,
-      label,
-      value: JSON.stringify({ action, params }),
-      confirm: { title: `Request ${action}?`, text: `${config.title}: ${config.policy ? 'an approver decides in the approvals channel' : 'runs at once'}.`, confirm: 'Request', deny: 'Cancel' },
-    };
+    return found ? requestButton(found[0], found[1], label, params) : null;
+  };
+}
+
+/**
+ * Buttons for named catalog actions (an alert's runbook actions): only when every parameter the
+ * action needs is given and valid, so a press never ends in "missing parameter".
+ */
+export function catalogButtonsFrom(catalog: Record<string, ActionConfig>): CatalogButtonFor {
+  return (action, label, params) => {
+    const config = Object.hasOwn(catalog, action) ? catalog[action] : undefined;
+    if (!config || !paramsSchemaFor(config.runner.params).safeParse(params).success) return null;
+    return requestButton(action, config, label ?? config.title, params);
+  };
+}
+
+function requestButton(action: string, config: ActionConfig, label: string, params: Record<string, string | number>): Button {
+  return {
+    handler: REQUEST_HANDLER,
+    label,
+    value: JSON.stringify({ action, params }),
+    confirm: { title: `Request ${action}?`, text: `${config.title}: ${config.policy ? 'an approver decides in the approvals channel' : 'runs at once'}.`, confirm: 'Request', deny: 'Cancel' },
   };
 }

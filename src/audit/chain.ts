@@ -135,9 +135,10 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
   if (events.length === 0) return;
   // A statement of its own: under READ COMMITTED the next statement's snapshot then sees the
   // row the previous lock holder committed.
-  await db.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  // Marked `/* vigil`, like every statement Vigil runs often: /slowqueries leaves them out.
+  await db.query('/* vigil:audit lock */ SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
   const { rows } = await db.query(
-    `SELECT clock_timestamp() AS now, last.id, last.at, last.hash
+    `/* vigil:audit head */ SELECT clock_timestamp() AS now, last.id, last.at, last.hash
        FROM (SELECT 1) AS one
        LEFT JOIN LATERAL (SELECT id, at, hash FROM ${AUDIT_TABLE} ORDER BY id DESC LIMIT 1) AS last ON true`,
   );

@@ -20,6 +20,8 @@ export const envSchema = z.object({
   // Alertmanager's API (v2) for the silence actions; credentials in the URL are sent as Basic auth.
   ALERTMANAGER_URL: url(['http:', 'https:'], 'http://alertmanager:9093').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  // Address the HTTP server listens on; unset: loopback only, unless Slack over HTTP needs it reachable.
+  HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, like 0.0.0.0, 127.0.0.1 or ::').optional(),
   VIGIL_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

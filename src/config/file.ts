@@ -66,6 +66,17 @@ const alertRule = z
 
 export type AlertRule = z.infer<typeof alertRule>;
 
+/** A catalog action offered as a button on an alert's message; `$labels.<name>` values come from the alert. */
+const alertAction = z
+  .object({
+    action: z.string().min(1),
+    label: z.string().min(1).max(75).optional(),
+    params: z.record(z.string(), z.union([z.string().max(200), z.number()])).default({}),
+  })
+  .strict();
+
+export type AlertActionConfig = z.infer<typeof alertAction>;
+
 /** Where alerts go and how loudly: see manifests/vigil.example.yaml for the meaning of each key. */
 const alerts = z
   .object({
@@ -120,6 +131,8 @@ const alerts = z
     /** Vigil's own rules, evaluated on `evaluate` (node-cron, seconds allowed) on one replica per tick. */
     rules: z.array(alertRule).default([]),
     evaluate: z.string().min(9).default('*/15 * * * * *'),
+    /** Runbook actions by alert name: request buttons on the alert's message (at most 3 each, beside Silence). */
+    actions: z.record(z.string().min(1), z.array(alertAction).max(3)).default({}),
   })
   .strict()
   .refine((a) => new Set(a.rules.map((r) => r.name)).size === a.rules.length, { path: ['rules'], message: 'rule names must be unique' });
@@ -165,14 +178,26 @@ export const fileSchema = z
         prefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('bull'),
         thresholds: thresholds.default({ waiting: 1000, failed: 1 }),
         queues: z.record(z.string(), thresholds.partial()).default({}),
+        /** How often the list of queues is re-read from Redis (a SCAN of every key, in the background). */
+        refreshSeconds: z.number().int().min(1).max(3600).default(30),
       })
       .strict()
-      .default({ prefix: 'bull', thresholds: { waiting: 1000, failed: 1 }, queues: {} }),
+      .default({ prefix: 'bull', thresholds: { waiting: 1000, failed: 1 }, queues: {}, refreshSeconds: 30 }),
   })
   .strict()
   .refine((c) => c.state.queuePrefix !== c.bullmq.prefix, {
     path: ['state', 'queuePrefix'],
     message: 'must differ from bullmq.prefix: Vigil keeps its own queues apart from the ones it inspects',
+  })
+  .superRefine((c, ctx) => {
+    // An alert's runbook action must be one the catalog defines: a typo would silently offer no button.
+    for (const [alertname, list] of Object.entries(c.alerts?.actions ?? {})) {
+      list.forEach((a, i) => {
+        if (!c.actions || !Object.hasOwn(c.actions.catalog, a.action)) {
+          ctx.addIssue({ code: 'custom', path: ['alerts', 'actions', alertname, i, 'action'], message: `no action ${a.action} in actions.catalog` });
+        }
+      });
+    }
   });
 
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { readDotenv, withDotenv, type Dotenv } from './dotenv.ts';
 import { dropEmpty, envSchema, type Env } from './env.ts';
 import { fileSchema, type FileConfig } from './file.ts';
+import { dropPlaceholders } from './placeholders.ts';
 
 export type SlackMode =
   | { kind: 'http'; botToken: string; signingSecret: string }
@@ -17,6 +19,10 @@ export interface Config {
   fileSource: string;
   slack: SlackMode;
   slackApiUrl: string | undefined;
+  /** Where the HTTP server listens: HOST, else every address for Slack over HTTP, else loopback only. */
+  httpHost: string;
+  /** Said once at start: that `.env` was read, which placeholder values were ignored. */
+  notices: string[];
   /** Local state (embedded Postgres and Redis data). */
   dataDir: string;
   cwd: string;
@@ -36,16 +42,45 @@ export class ConfigError extends Error {
 
 export const DEFAULT_CONFIG_PATH = 'manifests/vigil.yaml';
 
+/** Secrets and endpoints, where `.env.example` holds placeholders (not VIGIL_CONFIG: a path may say "example"). */
+const PLACEHOLDER_KEYS = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'SLACK_API_URL',
+  'DATABASE_URL',
+  'VIGIL_DATABASE_URL',
+  'REDIS_URL',
+  'ALERT_WEBHOOK_TOKEN',
+  'ALERTMANAGER_URL',
+] as const;
+
+export interface LoadOptions {
+  /** Read `.env` in `cwd` beneath the environment (the entry points do; tests pass their env whole). */
+  dotenv?: boolean;
+}
+
 /**
  * Parse env and the YAML file once, at start, and fail listing every problem. The only place in
  * Vigil that reads `process.env`; everything else receives the Config.
  */
-export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd(), opts: LoadOptions = {}): Config {
   const problems: string[] = [];
-  const envResult = envSchema.safeParse(dropEmpty(rawEnv));
+  const notices: string[] = [];
+  const dotenv = opts.dotenv ? readDotenv(cwd) : null;
+  if (dotenv) {
+    problems.push(...dotenv.problems);
+    notices.push(dotenvNotice(dotenv, rawEnv));
+  }
+  const fullEnv = withDotenv(rawEnv, dotenv);
+  const { env: given, dropped } = dropPlaceholders(dropEmpty(fullEnv), PLACEHOLDER_KEYS);
+  if (dropped.length > 0) {
+    notices.push(`Env: ${dropped.join(', ')} ${dropped.length === 1 ? 'holds a placeholder' : 'hold placeholders'} (as copied from .env.example), treated as unset`);
+  }
+  const envResult = envSchema.safeParse(given);
   if (!envResult.success) problems.push(...describe(envResult.error, 'env '));
 
-  const requested = rawEnv.VIGIL_CONFIG || undefined;
+  const requested = given.VIGIL_CONFIG;
   const path = resolve(cwd, requested ?? DEFAULT_CONFIG_PATH);
   let fileSource = path;
   let raw: unknown = {};
@@ -74,11 +109,19 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     slack,
     // The Web API client joins method names onto this base, so it must end in a slash.
     slackApiUrl: env.SLACK_API_URL && !env.SLACK_API_URL.endsWith('/') ? `${env.SLACK_API_URL}/` : env.SLACK_API_URL,
+    httpHost: env.HOST ?? (slack.kind === 'http' ? '0.0.0.0' : '127.0.0.1'),
+    notices,
     dataDir: resolve(cwd, '.vigil'),
     cwd,
-    pathEnv: rawEnv.PATH ?? '',
-    processEnv: rawEnv,
+    pathEnv: fullEnv.PATH ?? '',
+    processEnv: fullEnv,
   };
+}
+
+function dotenvNotice(dotenv: Dotenv, env: Record<string, string | undefined>): string {
+  const keys = Object.keys(dotenv.values);
+  const shadowed = keys.filter((k) => env[k] !== undefined).length;
+  return `Env: ${dotenv.path} read (${keys.length} variable${keys.length === 1 ? '' : 's'}${shadowed ? `; ${shadowed} also set in the environment, which wins` : ''})`;
 }
 
 /** Which Slack front door the tokens ask for; an incomplete set is an error, not a silent shell. */
@@ -100,9 +143,13 @@ function describe(error: z.ZodError, prefix: string): string[] {
 }
 
 /** For entry points: the config, or null once every problem has been written out (exit 1 then). */
-export function loadConfigOrReport(write: (text: string) => void, rawEnv: Record<string, string | undefined> = process.env): Config | null {
+export function loadConfigOrReport(
+  write: (text: string) => void,
+  rawEnv: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Config | null {
   try {
-    return loadConfig(rawEnv);
+    return loadConfig(rawEnv, cwd, { dotenv: true });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     write(`${err.message}\n`);

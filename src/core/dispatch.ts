@@ -1,6 +1,6 @@
 import type { BoundCommand, Invoker } from './command.ts';
 import { parseCommandArgs, tokenize } from './args.ts';
-import { describeError, isAppError, type ErrorCode } from './errors.ts';
+import { describeError, isAppError, type AppError, type ErrorCode } from './errors.ts';
 import { elapsedMs } from './timeout.ts';
 import { helpReply, usageReply } from './help.ts';
 import type { Reply } from './reply.ts';
@@ -34,6 +34,8 @@ export interface DispatcherDeps {
   /** Called once per run, after the reply is ready: metrics, audit. Must not throw. */
   onRun?: (run: CommandRun) => void;
   logError?: (message: string, run: CommandRun) => void;
+  /** A dependency's failure (Postgres refused, Redis not connected) as a clear error; null for Vigil's own bugs. */
+  explainError?: (err: unknown) => AppError | null;
 }
 
 export interface Dispatcher {
@@ -72,7 +74,8 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     try {
       const args = parseCommandArgs(words, command.options, command.args);
       return finish(await command.run(args, invoker), 'ok');
-    } catch (err) {
+    } catch (thrown) {
+      const err = isAppError(thrown) ? thrown : (d.explainError?.(thrown) ?? thrown);
       if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
       if (isAppError(err)) {
         const outcome = OUTCOME_BY_CODE[err.code] ?? 'error';

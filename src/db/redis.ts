@@ -22,8 +22,37 @@ export async function connectProbeRedis(url: string, log: Logger): Promise<Redis
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
   });
   logDistinctErrors(redis, log, 'redis connection error');
+  trackLinkErrors(redis);
   await redis.connect().catch((err: unknown) => log.warn({ err: describeError(err) }, 'redis not reachable at start; will keep retrying'));
   return redis;
+}
+
+const linkErrors = new WeakMap<Redis, Error>();
+
+/**
+ * Why the client is not connected, for "Redis at host:port refused the connection" instead of
+ * ioredis' "Stream isn't writeable". A SELECT of a database index that does not exist leaves
+ * ioredis connected to db 0, where every probe would read the wrong data: that client is closed
+ * for good and its error kept.
+ */
+function trackLinkErrors(redis: Redis): void {
+  let fatal = false;
+  redis.on('error', (err: Error) => {
+    if (fatal) return;
+    linkErrors.set(redis, err);
+    if (/DB index is out of range/i.test(err.message)) {
+      fatal = true;
+      redis.disconnect(false);
+    }
+  });
+  redis.on('ready', () => {
+    if (!fatal) linkErrors.delete(redis);
+  });
+}
+
+/** The error that broke the probe client's link, while it is broken. */
+export function lastLinkError(redis: Redis): Error | undefined {
+  return linkErrors.get(redis);
 }
 
 /**

@@ -71,6 +71,6 @@ export function describeState(status: StateStatus, where: string): string {
     case 'unreachable':
       return `State: ${where} did not answer (${status.why}); the audit trail starts once it does`;
     case 'off':
-      return `State: OFF, the audit trail is not kept: ${status.why}. Set VIGIL_DATABASE_URL to a database where Vigil may create schema ${STATE_SCHEMA}.`;
+      return `State: OFF, the audit trail is not kept: ${status.why}. Set VIGIL_DATABASE_URL to a database where Vigil may create schema ${STATE_SCHEMA}, or have its owner run \`npx vigil migrate\` once and grant this role USAGE on schema ${STATE_SCHEMA}, SELECT, INSERT, UPDATE on its tables and USAGE on its sequences.`;
   }
 }

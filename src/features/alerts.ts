@@ -12,7 +12,8 @@ import { createRuleSchedule } from '../alerts/rules/rule-schedule.ts';
 import { buildProbeServices } from './probe-services.ts';
 import { severityOf } from '../alerts/routing.ts';
 import { bindCommands } from '../core/command.ts';
-import { actionButtonsFrom } from '../actions/buttons.ts';
+import { actionButtonsFrom, catalogButtonsFrom } from '../actions/buttons.ts';
+import { runbookButtons } from '../alerts/alert-actions.ts';
 import type { AlertGroup } from '../alerts/group.ts';
 import type { Button } from '../core/reply.ts';
 import { AppError, describeError } from '../core/errors.ts';
@@ -57,11 +58,15 @@ export function alertsFeature(infra: Infrastructure): Feature {
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
   const pool = state.pool;
   let nudgeHousekeeping = () => undefined as void;
-  const actionButton = actionButtonsFrom(config.file.actions?.catalog ?? {});
+  const catalog = config.file.actions?.catalog ?? {};
+  const actionButton = actionButtonsFrom(catalog);
+  const runbookFor = runbookButtons(cfg.actions, catalogButtonsFrom(catalog));
+  // The alert's own runbook actions first, then Silence 1h / 4h / 24h.
   const actionsFor = (g: AlertGroup) => {
     const alertname = g.view.commonLabels.alertname;
     if (!alertname) return [];
-    return SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d })).filter((b): b is Button => b !== null);
+    const silences = SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d })).filter((b): b is Button => b !== null);
+    return [...runbookFor(g), ...silences];
   };
   const processor = pool ? createAlertProcessor({ pool, outbox: infra.outbox, cfg, log, metrics, onStorm: () => nudgeHousekeeping(), actionsFor }) : null;
   infra.announce(describeAlerts(cfg, config.env.ALERT_WEBHOOK_TOKEN !== undefined, infra.outbox ? null : (infra.outboxMissing ?? 'no Slack')));

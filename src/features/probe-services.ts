@@ -16,7 +16,11 @@ export interface ProbeServices {
  */
 export function buildProbeServices(infra: Infrastructure): ProbeServices {
   const { config, probeDb, probeRedis, missing } = infra;
-  const queues = probeRedis ? createQueueInspector({ redis: probeRedis, prefix: config.file.bullmq.prefix }) : null;
+  const { bullmq } = config.file;
+  // Queues named in the config (their thresholds) are listed before the first SCAN finds them.
+  const queues = probeRedis
+    ? createQueueInspector({ redis: probeRedis, prefix: bullmq.prefix, configured: Object.keys(bullmq.queues), refreshMs: bullmq.refreshSeconds * 1000 })
+    : null;
   const thresholdsFor = queueThresholdsFrom(config.file.bullmq);
   const health = createHealthService({
     db: probeDb,
@@ -26,6 +30,7 @@ export function buildProbeServices(infra: Infrastructure): ProbeServices {
     httpTargets: config.file.probes.http.map((t) => ({ ...t, timeoutMs: t.timeoutMs ?? config.file.probes.timeoutMs })),
     timeoutMs: config.file.probes.timeoutMs,
     missing,
+    explainError: infra.explainError,
   });
   return { health, queues, thresholdsFor, close: async () => queues?.close() };
 }

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { describeError } from '../core/errors.ts';
+import { describeError, isAppError } from '../core/errors.ts';
 import { sendBody, sendJson } from './respond.ts';
 import type { Route } from './route.ts';
 
@@ -37,6 +37,6 @@ async function runReadiness(c: ReadinessCheck): Promise<{ name: string; ready: b
     await c.check();
     return { name: c.name, ready: true };
   } catch (err) {
-    return { name: c.name, ready: false, error: describeError(err) };
+    return { name: c.name, ready: false, error: isAppError(err) ? err.userMessage : describeError(err) };
   }
 }

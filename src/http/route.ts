@@ -16,8 +16,15 @@ export interface Route {
   maxBodyBytes?: number;
   /**
    * Checked from the headers alone, before the body is read: a refusal (e.g. 401) is answered
-   * without buffering what an unauthenticated client sends.
+   * without buffering what an unauthenticated client sends. A string body is sent as text, else JSON.
    */
   authorize?(headers: IncomingHttpHeaders): { status: number; body: unknown } | null;
+  /**
+   * The body itself is the credential (Slack signs it), so `authorize` can only screen the headers:
+   * until the handler has it, the body counts against the server's budget for unverified bytes, as
+   * the body of a route without `authorize` does. A route whose `authorize` checks a credential in
+   * the headers (a bearer token) reads bodies outside that budget.
+   */
+  signedBody?: boolean;
   handle(req: HttpRequest, res: ServerResponse): Promise<void> | void;
 }

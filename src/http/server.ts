@@ -1,26 +1,68 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyTooLarge, readBody } from './body.ts';
-import { sendJson } from './respond.ts';
+import type { Registry } from 'prom-client';
+import { BodyAborted, BodyBudgetExhausted, BodyTimeout, BodyTooLarge, createBodyBudget, readBody, type BodyBudget, type BodyLease } from './body.ts';
+import { createIntakeMetrics, type IntakeMetrics, type IntakeRefusal } from './intake-metrics.ts';
+import { sendJson, sendText } from './respond.ts';
 import type { Route } from './route.ts';
 import { describeError } from '../core/errors.ts';
 
 /** Slack's largest payloads (view submissions) stay well under this. */
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
+/**
+ * What one client may hold of the server before anything knows who it is. Node's defaults
+ * (headers 60 s, request 300 s, checked every 30 s, no connection cap) let 1,000 stalled uploads
+ * hold 250 MB for minutes; a genuine Slack or Alertmanager request is in within milliseconds.
+ */
+export interface IntakeLimits {
+  /** The request line and headers must be in within this long of the request's start. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must be in within this long. */
+  requestTimeoutMs: number;
+  /** A body must be all there within this long of the route starting to read it. */
+  bodyTimeoutMs: number;
+  /** Connections open at once; further ones are closed as they arrive. */
+  maxConnections: number;
+  /** Body bytes buffered before verification, across all requests in flight; past it, 503 at once. */
+  maxUnverifiedBodyBytes: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  // Within the request's 10 s, past the headers' 5: Node's own check is the backstop.
+  bodyTimeoutMs: 8_000,
+  maxConnections: 512,
+  maxUnverifiedBodyBytes: 32 * 1024 * 1024,
+};
+
 export interface HttpServerDeps {
   routes: readonly Route[];
   logError: (message: string) => void;
+  /** Defaults above; tests shorten them. */
+  limits?: Partial<IntakeLimits>;
+  /** Where the intake's gauge and refusal counter are registered (none: not exported). */
+  registry?: Registry;
 }
 
 export interface RunningServer {
   server: Server;
   port: number;
+  /** Request body bytes held now that no route has verified yet (the budget's use). */
+  unverifiedBodyBytes(): number;
   close(): Promise<void>;
 }
 
+/** What the handler shares across requests: the budget for unverified bodies and its counters. */
+export interface IntakeState {
+  budget: BodyBudget;
+  bodyTimeoutMs: number;
+  metrics: IntakeMetrics;
+}
+
 /** Dispatch on the route table: 404 for an unknown path, 405 (with Allow) for a known path's other methods. */
-export function createHttpHandler(deps: HttpServerDeps) {
+export function createHttpHandler(deps: HttpServerDeps, intake: IntakeState = defaultIntake(deps)) {
   const table = new Map<string, Map<string, Route>>();
   for (const route of deps.routes) {
     const methods = table.get(route.path) ?? new Map<string, Route>();
@@ -32,6 +74,7 @@ export function createHttpHandler(deps: HttpServerDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    let lease: BodyLease | undefined;
     try {
       const methods = table.get(path);
       if (!methods) return sendJson(res, 404, { error: 'not found' });
@@ -42,27 +85,64 @@ export function createHttpHandler(deps: HttpServerDeps) {
       }
       const refused = route.authorize?.(req.headers);
       if (refused) {
+        intake.metrics.refused('unauthorized');
         res.setHeader('connection', 'close');
-        return sendJson(res, refused.status, refused.body);
+        return typeof refused.body === 'string' ? sendText(res, refused.status, refused.body) : sendJson(res, refused.status, refused.body);
       }
-      const rawBody = method === 'POST' ? await readBody(req, route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) : Buffer.alloc(0);
+      // A body nothing has verified yet counts against the shared budget until the route is done.
+      if (!route.authorize || route.signedBody === true) lease = intake.budget.lease();
+      const rawBody =
+        method === 'POST'
+          ? await readBody(req, { limit: route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, deadlineMs: intake.bodyTimeoutMs, ...(lease ? { lease } : {}) })
+          : Buffer.alloc(0);
       await route.handle({ method, path, headers: req.headers, rawBody }, res);
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
+      const refusal = refusalOf(err);
+      if (refusal) {
+        intake.metrics.refused(refusal.reason);
+        if (refusal.status === 0) return; // the client left: nobody to answer
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, { error: `body over ${err.limit} bytes` });
+        return sendJson(res, refusal.status, { error: refusal.message }, refusal.status === 503 ? { 'retry-after': '1' } : {});
       }
       deps.logError(`${req.method} ${path}: ${describeError(err)}`);
       return sendJson(res, 500, { error: 'internal error' });
+    } finally {
+      lease?.release();
     }
   };
 }
 
+function refusalOf(err: unknown): { reason: IntakeRefusal; status: number; message: string } | null {
+  if (err instanceof BodyTooLarge) return { reason: 'too_large', status: 413, message: `body over ${err.limit} bytes` };
+  if (err instanceof BodyTimeout) return { reason: 'body_timeout', status: 408, message: 'body not received in time' };
+  if (err instanceof BodyBudgetExhausted) return { reason: 'busy', status: 503, message: 'too many request bodies in flight; retry' };
+  if (err instanceof BodyAborted) return { reason: 'aborted', status: 0, message: '' };
+  return null;
+}
+
+function defaultIntake(deps: HttpServerDeps): IntakeState {
+  const limits = { ...DEFAULT_INTAKE_LIMITS, ...deps.limits };
+  const budget = createBodyBudget(limits.maxUnverifiedBodyBytes);
+  return { budget, bodyTimeoutMs: limits.bodyTimeoutMs, metrics: createIntakeMetrics(budget, deps.registry) };
+}
+
 export async function startHttpServer(deps: HttpServerDeps, port: number, host = '0.0.0.0'): Promise<RunningServer> {
-  const handler = createHttpHandler(deps);
-  const server = createServer((req, res) => void handler(req, res));
+  const limits = { ...DEFAULT_INTAKE_LIMITS, ...deps.limits };
+  const intake = defaultIntake(deps);
+  const handler = createHttpHandler(deps, intake);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node looks for expired requests only this often (30 s by default): a timeout is no tighter.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => void handler(req, res),
+  );
+  server.maxConnections = limits.maxConnections;
   // Slack reuses connections heavily; keep them a little longer than its client does.
   server.keepAliveTimeout = 65_000;
+  server.on('drop', () => intake.metrics.refused('connection_cap'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -73,6 +153,7 @@ export async function startHttpServer(deps: HttpServerDeps, port: number, host =
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    unverifiedBodyBytes: () => intake.budget.used(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -80,3 +161,4 @@ export async function startHttpServer(deps: HttpServerDeps, port: number, host =
       }),
   };
 }
+

@@ -1,6 +1,6 @@
 import { worstStatus, type Status } from '../core/reply.ts';
 import { elapsedMs, withTimeout } from '../core/timeout.ts';
-import { failedReading, readTarget, unavailableReading } from './read.ts';
+import { failedReading, readTarget, unavailableReading, type ExplainError } from './read.ts';
 import type { EvaluatedReading } from './reading.ts';
 import { isUnavailable, type PlannedTarget, type ProbeRegistration, type ProbeSources } from './registration.ts';
 import { PROBES } from './registry.ts';
@@ -16,18 +16,27 @@ export interface HealthSnapshot {
 export interface HealthService {
   /** Run every probe concurrently; callers arriving while a run is in flight share it. */
   check(): Promise<HealthSnapshot>;
+  /**
+   * The last snapshot while it is at most `maxAgeMs` old (refreshed in the background, single
+   * flight, once it is half that old), else a fresh one. For /health: an answer without waiting
+   * for the probes, never older than the caller allows.
+   */
+  recent(maxAgeMs: number): Promise<HealthSnapshot>;
 }
 
 export interface HealthDeps extends ProbeSources {
   /** Per-probe budget; the whole snapshot finishes within about this long. */
   timeoutMs: number;
+  /** Says which dependency failed, where and why, instead of the driver's message. */
+  explainError?: ExplainError;
 }
 
 /** Targets found late (queues listed first) still get this long to answer. */
 const MIN_BUDGET_MS = 100;
 
-export function createHealthService(deps: HealthDeps): HealthService {
+export function createHealthService(deps: HealthDeps, now: () => number = Date.now): HealthService {
   let inFlight: Promise<HealthSnapshot> | null = null;
+  let last: HealthSnapshot | null = null;
 
   async function snapshot(): Promise<HealthSnapshot> {
     const start = performance.now();
@@ -41,13 +50,25 @@ export function createHealthService(deps: HealthDeps): HealthService {
     };
   }
 
-  return {
-    check() {
-      // Single flight: 50 people typing /health during an incident cost one round of probes.
-      inFlight ??= snapshot().finally(() => {
+  function check(): Promise<HealthSnapshot> {
+    // Single flight: 50 people typing /health during an incident cost one round of probes.
+    inFlight ??= snapshot()
+      .then((s) => (last = s))
+      .finally(() => {
         inFlight = null;
       });
-      return inFlight;
+    return inFlight;
+  }
+
+  return {
+    check,
+    recent(maxAgeMs) {
+      const age = last ? now() - last.checkedAt.getTime() : Infinity;
+      if (last && age <= maxAgeMs) {
+        if (age > maxAgeMs / 2) void check().catch(() => undefined);
+        return Promise.resolve(last);
+      }
+      return check();
     },
   };
 }
@@ -62,10 +83,10 @@ async function readProbe(probe: ProbeRegistration, deps: HealthDeps, start: numb
   try {
     planned = await withTimeout(Promise.resolve().then(() => probe.targets(deps)), deps.timeoutMs, discoveryName);
   } catch (err) {
-    return [failedReading(probe.kind, discoveryName, err, elapsedMs(start))];
+    return [failedReading(probe.kind, discoveryName, err, elapsedMs(start), deps.explainError)];
   }
   const budgetMs = Math.max(MIN_BUDGET_MS, Math.round(deps.timeoutMs - (performance.now() - start)));
   return Promise.all(
-    planned.map((target) => (isUnavailable(target) ? unavailableReading(probe.kind, target) : readTarget(probe.kind, target, budgetMs))),
+    planned.map((target) => (isUnavailable(target) ? unavailableReading(probe.kind, target) : readTarget(probe.kind, target, budgetMs, deps.explainError))),
   );
 }

@@ -24,10 +24,15 @@ export function queueValues(c: QueueCounts, oldestWaitingAgeMs: number | null, w
   });
 }
 
-/** Counts and the oldest waiting job's age: what /health and the /queue overview judge. */
-export async function measureQueue(inspector: QueueInspector, name: string, now: number): Promise<Measurement> {
-  const [counts, oldest] = await Promise.all([inspector.counts(name), inspector.oldestWaitingAge(name, now)]);
-  return { values: queueValues(counts, oldest), facts: {} };
+/**
+ * Counts and the oldest waiting job's age of every queue in `names`: what /health and the /queue
+ * overview judge, read in one round trip.
+ */
+export async function measureQueues(inspector: QueueInspector, names: readonly string[], now: number): Promise<Map<string, Measurement>> {
+  const stats = await inspector.stats(names, now);
+  const measured = new Map<string, Measurement>();
+  for (const [name, s] of stats) measured.set(name, { values: queueValues(s, s.oldestWaitingAgeMs), facts: {} });
+  return measured;
 }
 
 /** A queue is worth a look when work piles up, jobs fail, or it is paused. */
@@ -64,6 +69,12 @@ export function queueFields(v: Record<string, number>): Field[] {
   ];
 }
 
+function measurementOf(measured: Map<string, Measurement>, name: string): Measurement {
+  const m = measured.get(name);
+  if (!m) throw new Error(`no statistics for queue ${name}`);
+  return m;
+}
+
 function oldestText(v: Record<string, number>): string {
   return v.oldest_waiting_ms === undefined ? 'none waiting' : formatDuration(v.oldest_waiting_ms / 1000);
 }
@@ -76,8 +87,11 @@ export const queueProbe: ProbeRegistration = {
   async targets({ queues, thresholdsFor, now = Date.now }) {
     // Without Redis there are no queues to list; the Redis reading already says why.
     if (!queues) return [];
+    // Listing and counting share the discovery budget: one round trip for all queues, and when it
+    // fails that is one failing reading, not one per queue.
     const names = await queues.discover();
-    return names.map((name) => ({ name, measure: () => measureQueue(queues, name, now()), rules: queueRules(thresholdsFor(name)) }));
+    const measured = await measureQueues(queues, names, now());
+    return names.map((name) => ({ name, measure: async () => measurementOf(measured, name), rules: queueRules(thresholdsFor(name)) }));
   },
   summarize: ({ values: v }) => {
     const oldest = v.oldest_waiting_ms === undefined ? '' : ` (oldest ${oldestText(v)})`;

@@ -1,16 +1,10 @@
 import { Queue, type Metrics } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { createQueueDiscovery, type QueueDiscoveryDeps, type QueueListing } from './queue-discovery.ts';
+import { countsOf, readQueueStats, type QueueCounts, type QueueStats } from './queue-stats.ts';
 
-/** Counts by state as BullMQ reports them, plus the paused flag (v6 dropped `paused` from counts). */
-export interface QueueCounts {
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  completed: number;
-  prioritized: number;
-  paused: boolean;
-}
+export type { QueueCounts, QueueStats } from './queue-stats.ts';
+export type { QueueListing } from './queue-discovery.ts';
 
 export interface FailureSample {
   jobId: string;
@@ -30,11 +24,18 @@ export interface QueueDetail extends QueueCounts {
 }
 
 export interface QueueInspector {
+  /** Known queue names, sorted: from the list refreshed in the background, never a SCAN per call. */
   discover(): Promise<string[]>;
+  /** Whether a queue exists, for one asked for by name that the last refresh has not seen yet. */
+  has(name: string): Promise<boolean>;
+  /** Counts and oldest waiting age of every queue in `names`, in one Redis round trip. */
+  stats(names: readonly string[], now?: number): Promise<Map<string, QueueStats>>;
   counts(name: string): Promise<QueueCounts>;
   /** Milliseconds the job at the head of the waiting list has waited; null when none waits. */
   oldestWaitingAge(name: string, now?: number): Promise<number | null>;
   detail(name: string, now?: number): Promise<QueueDetail>;
+  /** When the queue list was last refreshed and how often it is. */
+  listing(): QueueListing;
   close(): Promise<void>;
 }
 
@@ -42,11 +43,14 @@ const THROUGHPUT_MINUTES = 15;
 const FAILURE_SAMPLES = 5;
 
 /**
- * Read-only view of every BullMQ queue under `prefix`. BullMQ has no list-queues call, so queues
- * are found by their `meta` hash; `skipMetasUpdate` keeps inspection from writing to them.
+ * Read-only view of every BullMQ queue under `prefix`. The queue list comes from a background
+ * refresher (queue-discovery.ts) and the counts of all queues from one script (queue-stats.ts), so
+ * the cost of /queue and /health grows with the number of queues, not with the number of keys.
+ * The details of one queue use BullMQ's own calls; `skipMetasUpdate` keeps them from writing.
  */
-export function createQueueInspector(deps: { redis: Redis; prefix: string }): QueueInspector {
+export function createQueueInspector(deps: QueueDiscoveryDeps): QueueInspector & { refresh(): Promise<string[]> } {
   const { redis, prefix } = deps;
+  const discovery = createQueueDiscovery(deps);
   const queues = new Map<string, Queue>();
 
   function queue(name: string): Queue {
@@ -60,46 +64,32 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
     return q;
   }
 
-  async function discover(): Promise<string[]> {
-    const names = new Set<string>();
-    const head = `${prefix}:`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*:meta`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) names.add(key.slice(head.length, -':meta'.length));
-    } while (cursor !== '0');
-    return [...names].sort();
+  function stats(names: readonly string[], now = Date.now()): Promise<Map<string, QueueStats>> {
+    return readQueueStats(redis, prefix, names, now);
+  }
+
+  async function one(name: string, now = Date.now()): Promise<QueueStats> {
+    const found = (await stats([name], now)).get(name);
+    if (!found) throw new Error(`no statistics for queue ${name}`);
+    return found;
   }
 
   async function counts(name: string): Promise<QueueCounts> {
-    const q = queue(name);
-    const [c, paused] = await Promise.all([
-      q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
-      q.isPaused(),
-    ]);
-    return {
-      waiting: c.waiting ?? 0,
-      active: c.active ?? 0,
-      delayed: c.delayed ?? 0,
-      failed: c.failed ?? 0,
-      completed: c.completed ?? 0,
-      prioritized: c.prioritized ?? 0,
-      paused,
-    };
+    return countsOf(await one(name));
   }
 
-  async function oldestWaitingAge(name: string, now = Date.now()): Promise<number | null> {
-    // `asc`: BullMQ pushes new jobs on the left, so the oldest is the first of the ascending range.
-    const [oldest] = await queue(name).getJobs(['waiting'], 0, 0, true);
-    return oldest ? Math.max(0, now - oldest.timestamp) : null;
+  async function has(name: string): Promise<boolean> {
+    if ((await discovery.names()).includes(name)) return true;
+    // Created since the last refresh: one EXISTS instead of waiting up to refreshMs.
+    if ((await redis.exists(`${prefix}:${name}:meta`)) === 0) return false;
+    discovery.add(name);
+    return true;
   }
 
   async function detail(name: string, now = Date.now()): Promise<QueueDetail> {
     const q = queue(name);
-    const [base, oldestWaitingAgeMs, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
-      counts(name),
-      oldestWaitingAge(name, now),
+    const [base, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
+      one(name, now),
       q.getFailed(0, FAILURE_SAMPLES - 1),
       q.getMetrics('completed', 0, THROUGHPUT_MINUTES - 1),
       q.getMetrics('failed', 0, THROUGHPUT_MINUTES - 1),
@@ -107,9 +97,9 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
     ]);
     const hasMetrics = completedMetrics.meta.prevTS > 0 || failedMetrics.meta.prevTS > 0;
     return {
-      ...base,
+      ...countsOf(base),
       name,
-      oldestWaitingAgeMs,
+      oldestWaitingAgeMs: base.oldestWaitingAgeMs,
       recentFailures: failed.map((job) => ({
         jobId: String(job.id ?? '?'),
         jobName: job.name,
@@ -129,11 +119,23 @@ export function createQueueInspector(deps: { redis: Redis; prefix: string }): Qu
   }
 
   async function close(): Promise<void> {
+    await discovery.close();
     await Promise.all([...queues.values()].map((q) => q.close()));
     queues.clear();
   }
 
-  return { discover, counts, oldestWaitingAge, detail, close };
+  return {
+    discover: () => discovery.names(),
+    has,
+    stats,
+    counts,
+    oldestWaitingAge: async (name, now = Date.now()) => (await one(name, now)).oldestWaitingAgeMs,
+    detail,
+    listing: () => discovery.listing(),
+    /** Re-read the list now (tests, benches); the background refresher does this every refreshMs. */
+    refresh: () => discovery.refresh(),
+    close,
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { selectRows, type Queryable } from '../db/queryable.ts';
+import { maskSqlLiterals } from './mask-sql.ts';
 
 export type StatementOrder = 'total' | 'mean' | 'calls';
 
@@ -32,16 +33,37 @@ export interface StatementsUnavailable {
   howToFix: string[];
 }
 
-// Whitelisted ORDER BY columns: the column name never comes from user text.
-const ORDER_COLUMN: Record<StatementOrder, string> = {
-  total: 'total_exec_time',
-  mean: 'mean_exec_time',
-  calls: 'calls',
-};
+/**
+ * Texts are read only for rows shown and not seen before, then kept: a statement's text does not
+ * change while its entry lives. Reading them is the expensive part: pg_stat_statements(true) loads
+ * the whole query-text file and builds every entry's text before any WHERE applies, so filtering
+ * by queryid saves the sort, not the read. Kept texts make repeated /slowqueries (an incident)
+ * cost only the ranking.
+ */
+const TEXT_CACHE_SIZE = 1000;
+/** Longer texts are cut in SQL (masking then covers a literal the cut left open). */
+const TEXT_CHARS = 4000;
+/** Ranked rows read beyond the limit, so a few of Vigil's own statements cost no second round. */
+const OVERFETCH = 10;
+const MAX_ROUNDS = 4;
+const OWN_IDS_MAX = 1000;
 
-interface StatementRow {
+/**
+ * Vigil's own statements: those marked with a leading `/* vigil` comment (as this module's are) and
+ * those touching Vigil's state schema `vigil` (the audit trail, message references), which may live
+ * in the database Vigil inspects. Told apart by text, not by role or database: Vigil often shares a
+ * role with the application (then a role filter would hide the application), and its state often
+ * lives in the inspected database (then a database filter would hide everything).
+ */
+export function isVigilStatement(maskedText: string): boolean {
+  return maskedText.trimStart().startsWith('/* vigil') || VIGIL_SCHEMA.test(maskedText);
+}
+// `vigil.` or `"vigil".` as a qualifier, not as the tail of another name (`myvigil.x`, `a.vigil.x`).
+const VIGIL_SCHEMA = /(?:^|[^\p{L}\p{N}_$."])(?:vigil|"vigil")\s*\.\s*["\p{L}_]/iu;
+
+interface RankedRow {
   queryid: string | null;
-  query: string | null;
+  userid: string;
   calls: string;
   total_exec_time: number;
   mean_exec_time: number;
@@ -51,44 +73,111 @@ interface StatementRow {
 }
 
 /**
- * Top statements from pg_stat_statements (PG13+ column names). Only the current database's
- * statements are shown: the others are someone else's incident.
+ * The ranking, without texts (their read grew with the server-wide entry count and text file), in
+ * one statement shape whatever the options (the order is a parameter, not spliced SQL), so running
+ * /slowqueries adds one entry to the statistics it reports. Marked `/* vigil` to be told apart.
  */
-export async function topStatements(
-  db: Queryable,
-  opts: { by: StatementOrder; limit: number; minMeanMs: number },
-): Promise<StatementStat[]> {
-  const rows = await selectRows<StatementRow>(
-    db,
-    `SELECT * FROM (
-       SELECT queryid::text AS queryid, query, calls, total_exec_time, mean_exec_time, rows,
-              CASE WHEN shared_blks_hit + shared_blks_read = 0 THEN NULL
-                   ELSE shared_blks_hit::float8 / (shared_blks_hit + shared_blks_read) END AS hit_ratio,
-              total_exec_time / NULLIF(sum(total_exec_time) OVER (), 0) AS share
-         FROM pg_stat_statements
-        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-     ) s
-     WHERE mean_exec_time >= $1
-     ORDER BY ${ORDER_COLUMN[opts.by]} DESC
-     LIMIT $2`,
-    [opts.minMeanMs, opts.limit],
-  );
-  return rows.map((r) => ({
+const RANKED_SQL = `/* vigil:slowqueries rank */
+SELECT queryid::text AS queryid, userid::text AS userid, calls, total_exec_time, mean_exec_time, rows, hit_ratio, share
+  FROM (SELECT queryid, userid, calls, total_exec_time, mean_exec_time, rows,
+               CASE WHEN shared_blks_hit + shared_blks_read = 0 THEN NULL
+                    ELSE shared_blks_hit::float8 / (shared_blks_hit + shared_blks_read) END AS hit_ratio,
+               total_exec_time / NULLIF(sum(total_exec_time) OVER (), 0) AS share
+          FROM pg_stat_statements(false)
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND (queryid IS NULL OR queryid <> ALL($4::bigint[]))) s
+ WHERE mean_exec_time >= $1
+ ORDER BY CASE $3::text WHEN 'mean' THEN mean_exec_time WHEN 'calls' THEN calls::float8 ELSE total_exec_time END DESC
+ LIMIT $2`;
+
+const TEXTS_SQL = `/* vigil:slowqueries texts */
+SELECT userid::text AS userid, queryid::text AS queryid, left(query, ${TEXT_CHARS}) AS query
+  FROM pg_stat_statements(true)
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND (userid, queryid) IN (SELECT * FROM unnest($1::oid[], $2::bigint[]))`;
+
+export interface TopStatementsOptions {
+  by: StatementOrder;
+  limit: number;
+  minMeanMs: number;
+}
+
+export interface StatementReader {
+  /**
+   * Top statements of the current database (the others are someone else's incident), Vigil's own
+   * left out, texts masked.
+   */
+  top(opts: TopStatementsOptions): Promise<StatementStat[]>;
+}
+
+/** A reader keeps what it learnt (texts, which statements are Vigil's): make one per pool. */
+export function createStatementReader(db: Queryable): StatementReader {
+  const texts = new Map<string, string>();
+  const ownIds = new Set<string>();
+
+  async function loadTexts(rows: RankedRow[]): Promise<void> {
+    const missing = rows.filter((r) => r.queryid !== null && !texts.has(textKey(r)));
+    if (missing.length === 0) return;
+    const found = await selectRows<{ userid: string; queryid: string; query: string | null }>(db, TEXTS_SQL, [
+      missing.map((r) => r.userid),
+      missing.map((r) => r.queryid),
+    ]);
+    for (const f of found) {
+      if (f.query === null) continue; // dropped by pg_stat_statements' text garbage collection
+      if (texts.size >= TEXT_CACHE_SIZE) texts.delete(texts.keys().next().value ?? '');
+      texts.set(textKey(f), maskSqlLiterals(f.query ?? ''));
+    }
+  }
+
+  async function top(opts: TopStatementsOptions): Promise<StatementStat[]> {
+    const want = opts.limit + OVERFETCH;
+    let others: RankedRow[] = [];
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const rows = await selectRows<RankedRow>(db, RANKED_SQL, [opts.minMeanMs, want, opts.by, [...ownIds]]);
+      await loadTexts(rows);
+      for (const r of rows) {
+        const text = r.queryid === null ? undefined : texts.get(textKey(r));
+        if (r.queryid !== null && text !== undefined && isVigilStatement(text) && ownIds.size < OWN_IDS_MAX) ownIds.add(r.queryid);
+      }
+      others = rows.filter((r) => r.queryid === null || !ownIds.has(r.queryid));
+      // Done when enough remain, or the ranking has no more rows; otherwise rank again without
+      // the statements just recognised as Vigil's (they are excluded in SQL from now on).
+      if (others.length >= opts.limit || rows.length < want) break;
+    }
+    return others.slice(0, opts.limit).map((r) => toStat(r, r.queryid === null ? undefined : texts.get(textKey(r))));
+  }
+
+  return { top };
+}
+
+/** One-off read with a fresh reader (benches, scripts); commands keep a reader per pool. */
+export function topStatements(db: Queryable, opts: TopStatementsOptions): Promise<StatementStat[]> {
+  return createStatementReader(db).top(opts);
+}
+
+function textKey(r: { userid: string; queryid: string | null }): string {
+  return `${r.userid}:${r.queryid ?? ''}`;
+}
+
+function toStat(r: RankedRow, text: string | undefined): StatementStat {
+  return {
     queryId: r.queryid ?? '?',
-    query: r.query ?? '<insufficient privilege>',
+    // No queryid: another role's statement this role may not see (needs pg_read_all_stats).
+    query: r.queryid === null ? '<insufficient privilege>' : (text ?? '<text no longer recorded>'),
     calls: Number(r.calls),
     totalMs: r.total_exec_time,
     meanMs: r.mean_exec_time,
     rows: Number(r.rows),
     cacheHitRatio: r.hit_ratio,
     shareOfTotal: r.share ?? 0,
-  }));
+  };
 }
 
-/** Map the two SQLSTATEs that mean "pg_stat_statements is not usable here" to a fix. */
+/** Map the SQLSTATEs that mean "pg_stat_statements is not usable here" to a fix. */
 export function statementsUnavailable(err: unknown): StatementsUnavailable | null {
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === '42P01') {
+  // 42P01: the view is missing; 42883: the function pg_stat_statements(showtext) is (as read here).
+  if (code === '42P01' || code === '42883') {
     return {
       reason: 'extension_missing',
       howToFix: [
@@ -123,7 +212,9 @@ interface ActivitySqlRow {
 export async function longRunningQueries(db: Queryable, limit: number): Promise<ActivityRow[]> {
   const rows = await selectRows<ActivitySqlRow>(
     db,
-    `SELECT pid, usename, datname, state,
+    // The text is cut here and masked below; a literal the cut left open is masked to the end.
+    `/* vigil:slowqueries activity */
+     SELECT pid, usename, datname, state,
             CASE WHEN wait_event IS NULL THEN NULL ELSE wait_event_type || ':' || wait_event END AS wait,
             extract(epoch FROM now() - query_start)::float8 AS seconds,
             pg_blocking_pids(pid) AS blocked_by,
@@ -143,7 +234,8 @@ export async function longRunningQueries(db: Queryable, limit: number): Promise<
     waitEvent: r.wait,
     runningSeconds: r.seconds ?? 0,
     blockedBy: r.blocked_by,
-    query: r.query ?? '',
+    // Masked: pg_stat_activity shows the statement as sent, literals and all.
+    query: maskSqlLiterals(r.query ?? ''),
   }));
 }
 

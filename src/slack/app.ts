@@ -2,6 +2,7 @@ import { App, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import type { SlackMode } from '../config/load.ts';
 import { EmbeddedHttpReceiver } from './receiver.ts';
+import type { ReplayGuard } from './replay-guard.ts';
 import { slackLibraryLogger } from './library-logger.ts';
 
 export interface SlackApp {
@@ -16,6 +17,8 @@ export interface SlackAppOptions {
   log: Logger;
   /** Skip `auth.test` at start (benchmarks pass ids they already know). */
   botIdentity?: { botId: string; botUserId: string };
+  /** HTTP mode: signatures already run, answered without running again. */
+  replayGuard?: ReplayGuard;
 }
 
 /**
@@ -37,13 +40,14 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
       logger,
       installerOptions: { clientOptions },
     });
-    const app = new App({ token: opts.mode.botToken, receiver: socketReceiver, logger, clientOptions, deferInitialization: true, ...identity });
+    const app = new App({ token: opts.mode.botToken, receiver: socketReceiver, logger, clientOptions, deferInitialization: true, convoStore: false, ...identity });
     return { app, receiver: null };
   }
   const receiver = new EmbeddedHttpReceiver(opts.mode.signingSecret, {
     rejected: (reason) => opts.log.warn({ reason }, 'slack request rejected'),
     failed: (message) => opts.log.error({ message }, 'slack request failed'),
-  });
-  const app = new App({ token: opts.mode.botToken, receiver, logger, clientOptions, deferInitialization: true, ...identity });
+  }, Date.now, opts.replayGuard ?? null);
+  // No conversation store: Vigil keeps no per-conversation state, and Bolt's default builds an Error per request.
+  const app = new App({ token: opts.mode.botToken, receiver, logger, clientOptions, deferInitialization: true, convoStore: false, ...identity });
   return { app, receiver };
 }

@@ -55,7 +55,11 @@ export interface SlackMessage {
 const EMOJI: Record<Status, string> = { ok: ':large_green_circle:', warn: ':large_yellow_circle:', fail: ':red_circle:', info: ':information_source:' };
 const TABLE_MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', info: '·' };
 
-/** Slack's mrkdwn needs exactly these three escaped, everywhere, code blocks included. */
+/**
+ * Slack reads `& < >` as control characters in every text it shows (mrkdwn, the notification
+ * text, and plain_text too, which it stores entity-escaped), so text from users, probes or alerts
+ * has exactly these three escaped, everywhere, code blocks included.
+ */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -74,7 +78,7 @@ const section = (text: string): Block => ({ type: 'section', text: mrkdwn(clip(t
 
 export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_channel' = 'ephemeral'): SlackMessage {
   const body: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(reply.title, LIMITS.headerText), emoji: true } },
+    { type: 'header', text: { ...plain(reply.title, LIMITS.headerText), emoji: true } },
   ];
   if (reply.summary) body.push(section(`${EMOJI[reply.status]} ${escapeMrkdwn(reply.summary)}`));
   for (const s of reply.sections ?? []) body.push(...sectionBlocks(s));
@@ -138,7 +142,8 @@ function actionBlocks(buttons: Button[], links: Link[]): { blocks: Block[]; drop
     elements.push({
       type: 'button',
       action_id: actionId,
-      text: { type: 'plain_text', text: clip(b.label, LIMITS.buttonText), emoji: true },
+      text: { ...plain(b.label, LIMITS.buttonText), emoji: true },
+      // Data for the handler, never shown: Slack hands it back as sent, so it is not escaped.
       value: b.value,
       ...(b.style ? { style: b.style } : {}),
       ...(b.confirm
@@ -156,7 +161,7 @@ function actionBlocks(buttons: Button[], links: Link[]): { blocks: Block[]; drop
   links.forEach((l, i) => {
     // Slack refuses URLs over 3000 characters and anything but http(s) would not open.
     if (l.url.length > LIMITS.linkUrl || !/^https?:\/\//i.test(l.url)) return void dropped++;
-    elements.push({ type: 'button', action_id: `${OPEN_LINK}#${i}`, text: { type: 'plain_text', text: clip(l.label, LIMITS.buttonText), emoji: true }, url: l.url });
+    elements.push({ type: 'button', action_id: `${OPEN_LINK}#${i}`, text: { ...plain(l.label, LIMITS.buttonText), emoji: true }, url: l.url });
   });
   const blocks: Block[] = [];
   for (let i = 0; i < elements.length; i += LIMITS.actionsElements) {
@@ -165,7 +170,8 @@ function actionBlocks(buttons: Button[], links: Link[]): { blocks: Block[]; drop
   return { blocks, dropped };
 }
 
-const plain = (text: string, max: number): PlainText => ({ type: 'plain_text', text: clip(text, max) });
+/** Plain text is escaped like mrkdwn (Slack decodes the entities for display), then clipped. */
+const plain = (text: string, max: number): PlainText => ({ type: 'plain_text', text: clip(escapeMrkdwn(text), max) });
 
 function sectionBlocks(s: Section): Block[] {
   const heading = `${s.status ? `${EMOJI[s.status]} ` : ''}*${escapeMrkdwn(s.heading)}*`;

@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Dispatcher, DispatchResult } from '../core/dispatch.ts';
 import { renderBlocks } from './blocks.ts';
-import { describeError } from '../core/errors.ts';
+import type { ResponseUrlPoster } from './response-url.ts';
 
 /** The fields of a slash-command payload Vigil relies on; anything else Slack sends is ignored. */
 const slashCommandSchema = z.object({
@@ -21,6 +21,8 @@ export interface CommandListenerOptions {
   ackAfterMs: number;
   visibility: 'ephemeral' | 'in_channel';
   logError: (message: string) => void;
+  /** Posts deferred answers: retried, never to a host that is not Slack's, never redirected. */
+  responseUrls: ResponseUrlPoster;
 }
 
 const WORKING = Symbol('working');
@@ -30,7 +32,9 @@ const WORKING = Symbol('working');
  * the Slack app still reaches help instead of silence. Always acks within `ackAfterMs`.
  */
 export function registerCommandListener(app: App, opts: CommandListenerOptions): void {
-  app.command(/.*/, async ({ body, ack, respond }) => {
+  app.command(/.*/, async ({ body, ack }) => {
+    // The response_url's 30 minutes run from here, not from when the answer is ready.
+    const receivedAt = Date.now();
     const parsed = slashCommandSchema.safeParse(body);
     if (!parsed.success) {
       await ack({ response_type: 'ephemeral', text: 'Vigil could not read this command payload.' });
@@ -57,11 +61,9 @@ export function registerCommandListener(app: App, opts: CommandListenerOptions):
     }
     await ack({ response_type: 'ephemeral', text: `:hourglass_flowing_sand: Working on ${cmd.command}…` });
     const result = await work;
-    try {
-      await respond({ ...message(result, opts.visibility), replace_original: false });
-    } catch (err) {
-      opts.logError(`response_url post failed for ${cmd.command}: ${describeError(err)}`);
-    }
+    // Not Bolt's respond(): it posts once, to whatever URL the payload names, following redirects.
+    // The poster logs and counts how it ended; a lost answer is its log line and metric.
+    await opts.responseUrls.post(cmd.response_url, { ...message(result, opts.visibility), replace_original: false }, receivedAt, cmd.command);
   });
 }
 

@@ -8,6 +8,10 @@ import { createSlackApp } from './app.ts';
 import { registerCommandListener } from './command-listener.ts';
 import { registerInteractionListener } from './interaction-listener.ts';
 import { slackEventsRoute } from './receiver.ts';
+import { createResponseUrlPoster } from './response-url.ts';
+import type { Registry } from 'prom-client';
+import type { Redis } from 'ioredis';
+import { createReplayGuard } from './replay-guard.ts';
 
 export interface SlackFrontDoorOptions {
   mode: Exclude<SlackMode, { kind: 'none' }>;
@@ -19,6 +23,13 @@ export interface SlackFrontDoorOptions {
   visibility: 'ephemeral' | 'in_channel';
   /** Skip `auth.test` (benchmarks pass ids they already know). */
   botIdentity?: { botId: string; botUserId: string };
+  /** Where the front door's own metrics (response_url posts) are registered. */
+  metrics?: Registry;
+  /**
+   * HTTP mode: where signatures already run are remembered across replicas (Vigil's own key
+   * prefix on the fast-failing Redis). Without Redis, each replica remembers its own in memory.
+   */
+  replay?: { redis: Redis | null; keyPrefix: string };
 }
 
 /** Slack as a way in: slash commands and clicks reach the dispatchers, over HTTP or Socket Mode. */
@@ -32,10 +43,13 @@ export interface SlackFrontDoor {
 
 /** Everything Bolt stays inside here: the rest of Vigil sees routes and a start/stop pair. */
 export function createSlackFrontDoor(opts: SlackFrontDoorOptions): SlackFrontDoor {
-  const { app, receiver } = createSlackApp(opts);
+  const replayGuard = opts.mode.kind === 'http' ? createReplayGuard({ redis: opts.replay?.redis ?? null, keyPrefix: opts.replay?.keyPrefix ?? 'vigil', registry: opts.metrics }) : undefined;
+  const { app, receiver } = createSlackApp({ ...opts, ...(replayGuard ? { replayGuard } : {}) });
   const logError = (message: string) => opts.log.error(message);
-  registerCommandListener(app, { dispatcher: opts.commands, ackAfterMs: opts.ackAfterMs, visibility: opts.visibility, logError });
-  registerInteractionListener(app, { interactions: opts.interactions, logError });
+  // One poster for both listeners: the allowed origin and the metric are the front door's.
+  const responseUrls = createResponseUrlPoster({ slackApiUrl: opts.slackApiUrl, log: opts.log, ...(opts.metrics ? { registry: opts.metrics } : {}) });
+  registerCommandListener(app, { dispatcher: opts.commands, ackAfterMs: opts.ackAfterMs, visibility: opts.visibility, logError, responseUrls });
+  registerInteractionListener(app, { interactions: opts.interactions, logError, responseUrls });
   return {
     routes: receiver ? [slackEventsRoute(receiver)] : [],
     async start() {
@@ -47,6 +61,7 @@ export function createSlackFrontDoor(opts: SlackFrontDoorOptions): SlackFrontDoo
       }
     },
     async stop() {
+      responseUrls.close();
       if (opts.mode.kind === 'socket') await app.stop();
     },
   };

@@ -6,6 +6,7 @@ import type { InteractionAnswer, InteractionDispatcher } from '../core/interacti
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/timeout.ts';
 import { renderBlocks, renderForm, renderModal } from './blocks.ts';
+import type { ResponseUrlPoster } from './response-url.ts';
 
 /** The fields of a block_actions payload Vigil relies on; anything else Slack sends is ignored. */
 const blockActionsSchema = z.object({
@@ -38,6 +39,8 @@ export interface InteractionListenerOptions {
   logError: (message: string) => void;
   /** A form's answer has to ride on the ack, which Slack awaits 3 s at most. */
   formBudgetMs?: number;
+  /** Posts answers to clicks: retried, never to a host that is not Slack's, never redirected. */
+  responseUrls: ResponseUrlPoster;
 }
 
 /** `refresh#3` → `refresh`: the renderer appends the button's position to keep action ids unique. */
@@ -63,7 +66,8 @@ function invokerOf(p: { user: { id: string; username?: string | undefined; name?
  * unknown or stale button, so a click never meets silence.
  */
 export function registerInteractionListener(app: App, opts: InteractionListenerOptions): void {
-  app.action(/.*/, async ({ ack, body, respond, client }) => {
+  app.action(/.*/, async ({ ack, body, client }) => {
+    const receivedAt = Date.now();
     await ack();
     const parsed = blockActionsSchema.safeParse(body);
     if (!parsed.success) {
@@ -92,12 +96,8 @@ export function registerInteractionListener(app: App, opts: InteractionListenerO
       return;
     }
     if (!answer.reply) return;
-    if (!p.response_url) return opts.logError(`no response_url to answer a click on ${action.action_id}`);
-    try {
-      await respond(clickResponse(answer.reply, answer.replaceOriginal === true));
-    } catch (err) {
-      opts.logError(`answering a click on ${action.action_id} failed: ${describeError(err)}`);
-    }
+    // Not Bolt's respond(): see command-listener.ts. The poster logs and counts how it ended.
+    await opts.responseUrls.post(p.response_url, clickResponse(answer.reply, answer.replaceOriginal === true), receivedAt, `a click on ${handlerOf(action.action_id)}`);
   });
 
   app.view(/.*/, async ({ ack, body }) => {

@@ -4,7 +4,7 @@
  * intake bench about half a minute and the alert storm bench about four minutes.
  *
  * Run some only: `npm run bench -- alert-intake alert-storm` (or `BENCH=health npm run bench`).
- * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve.
+ * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve, intake, queue-scaling.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -20,8 +20,10 @@ import { benchHealth } from './health.ts';
 import { benchAlertIntake } from './alert-intake.ts';
 import { benchAlertStorm } from './alert-storm.ts';
 import { benchActionApprove } from './action-approve.ts';
+import { benchQueueScaling } from './queue-scaling.ts';
+import { benchIntake } from './intake.ts';
 
-const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve'] as const;
+const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve', 'intake', 'queue-scaling'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selected(): Set<BenchName> {
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
     if (run.has('alert-intake')) await benchAlertIntake();
     if (run.has('alert-storm')) await benchAlertStorm();
     if (run.has('action-approve')) await benchActionApprove();
+    if (run.has('queue-scaling')) await benchQueueScaling();
+    if (run.has('intake')) await benchIntake();
   } finally {
     await container?.close();
     await env?.cleanup();

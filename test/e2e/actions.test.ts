@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import type pg from 'pg';
 import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { startAlertmanager, type Alertmanager } from '../support/alertmanager.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
@@ -31,6 +32,7 @@ let queuePrefix: string;
 let bot: AlertsBot | null = null;
 let pidFile: string;
 let runsFile: string;
+let alertmanager: Alertmanager;
 
 /** A script that restarts "the service": kills the pid in the pid file, starts a new one, records the run. */
 const RESTART_SCRIPT = `
@@ -61,7 +63,17 @@ async function startBot(): Promise<AlertsBot> {
     databaseUrl: world.testDb.url,
     workDir,
     queuePrefix,
-    alerts: { channels: { default: 'C0ALERTS' } },
+    alerts: {
+      channels: { default: 'C0ALERTS' },
+      // Runbook actions on the alert's message: one fixed, one from a label the action refuses (no button).
+      actions: {
+        PostgresReplicationLag: [
+          { action: 'restart-svc', label: 'Restart svc-a', params: { service: 'svc-a' } },
+          { action: 'restart-svc', label: 'Restart the team', params: { service: '$labels.team' } },
+        ],
+      },
+    },
+    env: { ALERTMANAGER_URL: alertmanager.url },
     extra: {
 
       actions: {
@@ -115,11 +127,14 @@ beforeAll(async () => {
   runsFile = join(workDir, 'runs.log');
   await writeFile(join(workDir, 'restart.mjs'), RESTART_SCRIPT);
   await writeFile(pidFile, String(startService()));
+  // A real Alertmanager for the silences approved here (its own webhook is not used).
+  alertmanager = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' });
   await startBot();
 });
 
 afterAll(async () => {
   await bot?.stop();
+  await alertmanager?.stop();
   try {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
   } catch {
@@ -283,7 +298,7 @@ describe('approved actions', () => {
     }
   });
 
-  it('an alert message offers Silence buttons; one asks for a reason in a form, then requests the silence', async () => {
+  it('an alert message offers its runbook actions and Silence; a silence asks for a reason, is approved, and lands in the real Alertmanager', async () => {
     const res = await fetch(`${bot?.baseUrl}/alerts/alertmanager`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}`, 'content-type': 'application/json' },
@@ -295,6 +310,8 @@ describe('approved actions', () => {
     const labels = blockText(alert.blocks);
     expect(labels).toContain('Silence 1h');
     expect(labels).toContain('Silence 24h');
+    expect(labels).toContain('Restart svc-a');
+    expect(labels).not.toContain('Restart the team'); // team=platform is not a service the action takes
 
     const opened = slack.openedViews.length;
     await click(ALICE, alert, 'Silence 4h');
@@ -314,6 +331,28 @@ describe('approved actions', () => {
     const approval = blockText(slack.topLevel(APPROVALS)[before]?.blocks);
     expect(approval).toContain('alertmanager.silence alertname=PostgresReplicationLag duration=4h');
     expect(approval).toContain('deploying the fix for PostgresReplicationLag');
+
+    const request = slack.topLevel(APPROVALS)[before] as StoredMessage;
+    expect((await click(BOSS, request, 'Approve')).status).toBe(200);
+    await waitFor(() => blockText(request.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the silence to be created' });
+    const silences = (await (await fetch(`${alertmanager.url}/api/v2/silences`)).json()) as Array<{ status: { state: string }; comment: string; createdBy: string; matchers: Array<{ name: string; value: string }>; endsAt: string; startsAt: string }>;
+    const active = silences.filter((s) => s.status.state === 'active');
+    expect(active).toHaveLength(1);
+    expect(active[0]?.matchers).toContainEqual(expect.objectContaining({ name: 'alertname', value: 'PostgresReplicationLag' }));
+    expect(active[0]?.comment).toContain('deploying the fix for PostgresReplicationLag');
+    const hours = (Date.parse(active[0]?.endsAt ?? '') - Date.parse(active[0]?.startsAt ?? '')) / 3_600_000;
+    expect(hours).toBeCloseTo(4, 1);
+  });
+
+  it("an alert's runbook action button requests that action with its parameters", async () => {
+    const alert = slack.topLevel('C0ALERTS')[0] as StoredMessage;
+    const before = slack.topLevel(APPROVALS).length;
+    expect((await click(ALICE, alert, 'Restart svc-a')).status).toBe(200);
+    await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the restart request' });
+    const approval = blockText(slack.topLevel(APPROVALS)[before]?.blocks);
+    expect(approval).toContain('Restart the test service');
+    expect(approval).toContain(`node ${join(workDir, 'restart.mjs')}`);
+    expect(approval).toContain('svc-a');
   });
 
   it('/run alone lists the catalog', async () => {

@@ -1,3 +1,4 @@
+import { runNode } from '../support/run-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { recordAuditEvents } from '../../src/audit/chain.ts';
@@ -68,4 +69,20 @@ describe('state store', () => {
     expect(describeState(status, 'the inspected database')).toMatch(/did not answer \(.*does not exist\); the audit trail starts once it does/);
     expect((await createStateStore(null, 'DATABASE_URL is not set').ready())).toEqual({ kind: 'off', why: 'DATABASE_URL is not set' });
   });
+
+  it('`vigil migrate` applies the migrations as an owner, once, so a role without DDL rights can start', async () => {
+    const fresh = await createTestDatabase('vigil_migcli');
+    try {
+      const env = { VIGIL_DATABASE_URL: fresh.url, VIGIL_CONFIG: '' };
+      const first = await runNode(['src/bin/vigil.mjs', 'migrate'], env);
+      expect([first.code, first.stdout]).toEqual([0, expect.stringMatching(/^Applied migrations 1, 2, 3, 4, 5, 6 to schema vigil in postgres:\/\//)]);
+      const again = await runNode(['src/bin/vigil.mjs', 'migrate'], env);
+      expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/is up to date; nothing to apply\.\n$/)]);
+      const none = await runNode(['src/bin/vigil.mjs', 'migrate'], { VIGIL_CONFIG: '' });
+      expect(none.code).toBe(64);
+      expect(none.stdout).toContain('set VIGIL_DATABASE_URL');
+    } finally {
+      await fresh.drop();
+    }
+  }, 40_000);
 });

@@ -29,6 +29,8 @@ export interface AlertsBotOptions {
   port?: number;
   /** Default: the machine's Redis (a fault test puts a proxy in between). */
   redisUrl?: string;
+  /** Further environment (e.g. ALERTMANAGER_URL). */
+  env?: Record<string, string>;
   /** Further top-level YAML sections (e.g. `actions`). */
   extra?: Record<string, unknown>;
 }
@@ -63,6 +65,7 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
       PORT: String(o.port ?? 0),
       VIGIL_CONFIG: path,
       PATH: process.env.PATH,
+      ...o.env,
     },
     o.workDir,
   );

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './env.ts';
+import { ensureBuilt } from './run-process.ts';
 
 /**
  * Before any test: the real PostgreSQL (with pg_stat_statements preloaded) and Redis must answer.
@@ -22,6 +23,13 @@ export default async function setup(): Promise<void> {
       `Tests need a real PostgreSQL and Redis:\n  - ${problems.join('\n  - ')}\n` +
         `Set TEST_DATABASE_URL / TEST_REDIS_URL, or on Debian run: sudo bash .ci/services.sh`,
     );
+  }
+  // Tests that run `npx vigil` or `node dist/main.js` would otherwise build dist/ inside their own timeout.
+  // A build that fails fails those tests (saying why), not every test.
+  try {
+    ensureBuilt();
+  } catch (err) {
+    process.stderr.write(`dist/ could not be built; tests that run it will fail:\n${err instanceof Error ? err.message : String(err)}\n`);
   }
 }
 

@@ -104,6 +104,39 @@ export interface RecordedResponse {
   at: number;
 }
 
+/** What a response_url fault is asked about each post it could apply to. */
+export interface ResponseUrlPost {
+  /** The id given to `responseUrl(id)` (the decoded last path segment). */
+  id: string;
+  /** 0-based number of this post among all response_url posts since start or `reset()`. */
+  seq: number;
+  /** 1-based number of this post among the posts to this same response_url. */
+  attempt: number;
+}
+
+/**
+ * A fault for response_url posts (not Web API calls: see `Fault`). Exactly one of `status`, `hang`
+ * or `redirect` says what happens; `id`, `count` and `when` which posts it hits (every post until
+ * `reset()` when none is given). The first matching fault wins; faulted posts are recorded in
+ * `responses` with the status answered (0 for a hang).
+ */
+export interface ResponseUrlFault {
+  /** Answer this status, e.g. 500, 503 or 429. */
+  status?: number;
+  /** Seconds announced in `Retry-After` (with status 429; omitted when undefined). */
+  retryAfter?: number;
+  /** Never answer: the request stays open until `reset()` or `close()`. */
+  hang?: boolean;
+  /** Answer a redirect (302, 307 …) with `Location: to` (a path on this server or any URL). */
+  redirect?: { status: number; to: string };
+  /** Only posts to `responseUrl(id)`. */
+  id?: string;
+  /** Only the next `count` matching posts. */
+  count?: number;
+  /** Only posts for which this says true (deterministic patterns, e.g. "3 of every 10"). */
+  when?: (post: ResponseUrlPost) => boolean;
+}
+
 /** A modal Vigil opened (views.open), with the trigger it used. */
 export interface OpenedView {
   triggerId: string;
@@ -138,6 +171,8 @@ export interface SlackApiServer {
   violations: Violation[];
   /** Answer matching requests with a fault (429 with Retry-After, 5xx, a Slack error, a reset). */
   inject(fault: Fault): void;
+  /** Answer matching response_url posts with a fault (5xx, 429 with Retry-After, a hang, a redirect). */
+  injectResponseUrl(fault: ResponseUrlFault): void;
   /** Modals opened with views.open, in order. */
   openedViews: OpenedView[];
   /** Set a user group's members (usergroups.users.list answers them from now on). */
@@ -152,7 +187,7 @@ export interface SlackApiServer {
   replies(channel: string, threadTs: string): StoredMessage[];
   /** The current `text` of every message in the channel (top-level and replies), in post order. */
   messageTexts(channel: string): string[];
-  /** Forgets calls, responses, violations, faults, rate-limit state and stored messages. */
+  /** Forgets calls, responses, violations, faults (response_url ones too, ending hung posts), rate-limit state and stored messages. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -331,6 +366,11 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   // Per channel (or per method for channel-less calls): when its announced Retry-After expires.
   const retryUntil = new Map<string, number>();
   const responseUrlUses = new Map<string, number>();
+  // response_url faults, how many posts each path received (faulted or not), and hung requests.
+  const responseFaults: Array<{ fault: ResponseUrlFault; left: number }> = [];
+  const responsePosts = new Map<string, number>();
+  const hung = new Set<ServerResponse>();
+  let responseSeq = 0;
   // What the channels show: every stored message in post order, and an index by channel and ts.
   const store: StoredMessage[] = [];
   const byTs = new Map<string, StoredMessage>();
@@ -532,12 +572,46 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       send(res, status, text);
     };
     if (parsed === null) return record(400, 'invalid_payload');
+    const attempt = (responsePosts.get(path) ?? 0) + 1;
+    responsePosts.set(path, attempt);
+    const fault = takeResponseFault({ id: decodeURIComponent(path.slice('/response/'.length)), seq: responseSeq++, attempt });
+    if (fault?.hang) {
+      responses.push({ path, body, status: 0, at: now() });
+      hung.add(res);
+      res.once('close', () => hung.delete(res));
+      return;
+    }
+    if (fault?.redirect) {
+      responses.push({ path, body, status: fault.redirect.status, at: now() });
+      return send(res, fault.redirect.status, 'redirect', { location: fault.redirect.to });
+    }
+    if (fault) {
+      responses.push({ path, body, status: fault.status ?? 500, at: now() });
+      const retryAfter: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+      return send(res, fault.status ?? 500, fault.status === 429 ? 'rate_limited' : 'internal_error', retryAfter);
+    }
     // Only accepted posts count towards Slack's five-uses-per-URL allowance.
     const used = responseUrlUses.get(path) ?? 0;
     if (used >= MAX_POSTS_PER_RESPONSE_URL) return record(404, 'used_url');
     if (body.blocks !== undefined && validateBlocks(body.blocks).length > 0) return record(400, 'invalid_blocks');
     responseUrlUses.set(path, used + 1);
     record(200, 'ok');
+  }
+
+  /** The first response_url fault matching this post, consuming one use of a counted fault. */
+  function takeResponseFault(post: ResponseUrlPost): ResponseUrlFault | null {
+    for (let i = 0; i < responseFaults.length; i++) {
+      const f = responseFaults[i] as { fault: ResponseUrlFault; left: number };
+      if (f.left <= 0) {
+        responseFaults.splice(i--, 1);
+        continue;
+      }
+      if (f.fault.id !== undefined && f.fault.id !== post.id) continue;
+      if (f.fault.when && !f.fault.when(post)) continue;
+      f.left -= 1;
+      return f.fault;
+    }
+    return null;
   }
 
   const server = createServer((req, res) => {
@@ -577,6 +651,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       const timed = fault.forMs !== undefined;
       faults.push({ fault, until: timed ? now() + (fault.forMs as number) : Infinity, left: fault.count ?? Infinity });
     },
+    injectResponseUrl(fault) {
+      responseFaults.push({ fault, left: fault.count ?? Infinity });
+    },
     responseUrl: (id = randomUUID()) => `${url}/response/${encodeURIComponent(id)}`,
     async waitFor(pred, timeoutMs = 3000) {
       const deadline = Date.now() + timeoutMs;
@@ -598,6 +675,11 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       retryUntil.clear();
       buckets.clear();
       responseUrlUses.clear();
+      responseFaults.length = 0;
+      responsePosts.clear();
+      responseSeq = 0;
+      for (const res of hung) res.destroy();
+      hung.clear();
       store.length = 0;
       byTs.clear();
       updateBucket = null;

@@ -1,6 +1,6 @@
 /**
- * The real bot in a process of its own, for the alert benchmarks: `node --import tsx src/main.ts`
- * (what `npm start` runs, without tsx's wrapper process), with its env and a YAML config written
+ * The real bot in a process of its own, for the alert benchmarks: `node dist/main.js` (what
+ * `npm start` runs; dist/ is built first when stale), with its env and a YAML config written
  * to a temp dir, so what it costs (CPU, RSS) is its own. Its RSS is sampled from /proc every
  * 250 ms (and VmHWM, the kernel's own peak, read before it stops); its warnings and errors (pino
  * JSON on stderr) are kept for the report. Stopped with SIGTERM, as an operator would.
@@ -12,10 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { DIST_MAIN, ensureBuilt } from './run-process.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 const RSS_EVERY_MS = 250;
@@ -98,7 +97,8 @@ export async function startVigilProcess(o: VigilProcessOptions): Promise<VigilPr
     VIGIL_CONFIG: configPath,
   };
   const extraArgs = (process.env.VIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...extraArgs, '--import', import.meta.resolve('tsx'), MAIN], {
+  ensureBuilt();
+  const child: ChildProcess = spawn(process.execPath, [...extraArgs, DIST_MAIN], {
     cwd: o.workDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -77,7 +77,7 @@ describe('/health', () => {
     expect(JSON.stringify(verbose.reply)).not.toMatch(/pw-secret|t0p/);
   });
 
-  it('runs one round of probes for concurrent callers (single flight), and a fresh one afterwards', async () => {
+  it('runs one round of probes for concurrent callers (single flight), reuses it while young, and a fresh one afterwards', async () => {
     const slow = await startTarget(() => 200, 300);
     const { run } = dispatcherFor({ httpTargets: [{ name: 'slow', url: `${slow.base}/`, timeoutMs: 900 }] });
 
@@ -87,8 +87,15 @@ describe('/health', () => {
     for (const s of snapshots) expect(s).toBe(snapshots[0]);
     expect(snapshots[0]?.checks.find((c) => c.name === 'slow')).toMatchObject({ kind: 'http', status: 'ok', values: { status: 200 } });
 
-    await run('/health');
-    expect(slow.hits()).toBe(2);
+    // Within 2 s the snapshot answers (its age shown); a background refresh starts past half of that.
+    const young = await run('/health');
+    expect(young.reply.data).toBe(snapshots[0]);
+    expect(slow.hits()).toBe(1);
+    await new Promise((r) => setTimeout(r, 2100));
+    const fresh = await run('/health');
+    expect(fresh.reply.data).not.toBe(snapshots[0]);
+    expect(slow.hits()).toBeGreaterThanOrEqual(2);
+    expect(young.reply.summary).toMatch(/passed in [\d.]+ ms/);
   });
 
   it('shows a missing database as a failing check with the reason', async () => {

@@ -1,6 +1,10 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueueInspector } from '../../../src/probes/queues.ts';
 import type { EvaluatedReading } from '../../../src/probes/reading.ts';
 import { checksOf, commandHarness, MINUTE, relaxed, section } from '../../support/command-harness.ts';
+import { TEST_REDIS_URL } from '../../support/env.ts';
+import { clientAddress, watchRedisCommands } from '../../support/redis-monitor.ts';
 
 /** /queue through the real dispatcher, over two BullMQ queues under this file's own prefix. */
 const h = commandHarness();
@@ -28,7 +32,8 @@ describe('/queue', () => {
       ['reports', '1', '0', '0', '0', 'no', '3m'],
     ]);
     expect(table?.rowStatus).toEqual(['ok', 'ok']);
-    expect(reply.notes).toBeUndefined();
+    // The list comes from the background refresh; NOW is fixed before it ran, hence 0s.
+    expect(reply.notes).toEqual(['Queue list refreshed 0s ago, every 30s.']);
     expect(reply.suggestions).toBeUndefined();
     const data = reply.data as Array<EvaluatedReading>;
     expect(data.map((q) => [q.name, q.values.waiting, q.values.oldest_waiting_ms, q.status])).toEqual([
@@ -72,7 +77,7 @@ describe('/queue', () => {
     const overview = (await run('/queue')).reply;
     expect(overview.status).toBe('warn');
     expect(section(overview, 'By state').table?.rowStatus).toEqual(['warn', 'ok']);
-    expect(overview.notes).toEqual(['emails: waiting 2 ≥ 2']);
+    expect(overview.notes).toEqual(['emails: waiting 2 ≥ 2', 'Queue list refreshed 0s ago, every 30s.']);
     expect(overview.suggestions).toEqual([{ label: 'Inspect emails', command: '/queue emails' }]);
 
     const detail = (await run('/queue', 'emails')).reply;
@@ -89,6 +94,56 @@ describe('/queue', () => {
     });
     expect(section(health, 'Queues').table?.rows[0]?.[1]).toBe('2 waiting (oldest 10m) · 0 active · 0 failed · 1 delayed · waiting 2 ≥ 2');
     expect(health.suggestions).toEqual([{ label: 'Inspect emails', command: '/queue emails' }]);
+  });
+
+  it('costs one Redis round trip per /queue and no SCAN per /queue or /health once the list is known', async () => {
+    const { run } = dispatcherFor();
+    await run('/queue'); // waits for the first, background SCAN
+    const calls = await watchRedisCommands(TEST_REDIS_URL, { addr: await clientAddress(h.redis) });
+    h.defer(() => calls.close());
+
+    const { commands: queue } = await calls.during(async () => {
+      for (let i = 0; i < 3; i++) expect((await run('/queue')).reply.title).toBe('Queues (2)');
+    });
+    expect(queue).toEqual(['evalsha', 'evalsha', 'evalsha']);
+
+    const { commands: health } = await calls.during(async () => {
+      expect(checksOf((await run('/health')).reply).get('emails')?.status).toBe('ok');
+    });
+    expect(health).not.toContain('scan');
+    expect(health.filter((c) => c === 'evalsha')).toEqual(['evalsha']);
+  });
+
+  it('finds a queue made after the list was read when asked for by name; the overview lists it after a refresh', async () => {
+    const inspector = createQueueInspector({ redis: h.redis, prefix: h.prefix, refreshMs: 60_000 });
+    h.defer(() => inspector.close());
+    const { run } = dispatcherFor({ queues: inspector });
+    expect((await run('/queue')).reply.title).toBe('Queues (2)');
+    const fresh = new Queue('fresh', { connection: h.redis, prefix: h.prefix });
+    h.defer(() => fresh.close());
+    await fresh.add('job', {});
+    try {
+      const detail = await run('/queue', 'fresh');
+      expect(detail.run.outcome).toBe('ok');
+      expect(section(detail.reply, 'Counts').fields?.[0]).toEqual({ label: 'Waiting', value: '1' });
+      await inspector.refresh();
+      expect((await run('/queue')).reply.title).toBe('Queues (3)');
+    } finally {
+      // The other tests count two queues under this prefix.
+      await fresh.obliterate({ force: true });
+    }
+  });
+
+  it('lists configured queues, saying which are not in Redis', async () => {
+    const inspector = createQueueInspector({ redis: h.redis, prefix: h.prefix, configured: ['planned'], refreshMs: 5000 });
+    h.defer(() => inspector.close());
+    const { run } = dispatcherFor({ queues: inspector });
+    const { reply } = await run('/queue');
+    expect(section(reply, 'By state').table?.rows.map((r) => r[0])).toEqual(['emails', 'planned', 'reports']);
+    expect(reply.notes).toEqual([
+      'Not found under the prefix (configured, or removed since the list was refreshed): planned.',
+      'Queue list refreshed 0s ago, every 5s.',
+    ]);
   });
 
   it('answers an unknown queue with not_found, listing the known ones', async () => {

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
-import type { ActivityRow, StatementStat, StatementsUnavailable } from '../../../src/probes/statements.ts';
-import { commandHarness, section } from '../../support/command-harness.ts';
+import type { DispatchResult } from '../../../src/core/dispatch.ts';
+import type { Queryable } from '../../../src/db/queryable.ts';
+import { createPool } from '../../../src/db/pools.ts';
+import { BUSY_MESSAGE } from '../../../src/probes/slow-query-runs.ts';
+import { isVigilStatement, type ActivityRow, type StatementStat, type StatementsUnavailable } from '../../../src/probes/statements.ts';
+import { renderJson, renderText } from '../../../src/render/text.ts';
+import { renderBlocks } from '../../../src/slack/blocks.ts';
+import { checksOf, commandHarness, section } from '../../support/command-harness.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -117,6 +125,8 @@ describe('/slowqueries with pg_stat_statements', () => {
 });
 
 describe('/slowqueries without pg_stat_statements', () => {
+  const SLEEPER_SECRET = `sl33p${randomBytes(4).toString('hex')}`;
+  const SLEEPER_SQL = `SELECT pg_sleep(60), '${SLEEPER_SECRET}' AS token`;
   let db: TestDatabase;
   let plainPool: pg.Pool;
   let sleeper: pg.Client;
@@ -128,7 +138,7 @@ describe('/slowqueries without pg_stat_statements', () => {
     sleeper = new pg.Client({ connectionString: db.url, application_name: 'vigil-test-sleeper' });
     sleeper.on('error', () => undefined);
     await sleeper.connect();
-    sleeping = sleeper.query('SELECT pg_sleep(60)').catch((err: unknown) => err);
+    sleeping = sleeper.query(SLEEPER_SQL).catch((err: unknown) => err);
   });
 
   afterAll(async () => {
@@ -143,11 +153,12 @@ describe('/slowqueries without pg_stat_statements', () => {
     const sleeperPid = await waitFor(
       async () => {
         const { rows } = await plainPool.query<{ pid: number }>(
-          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'SELECT pg_sleep(60)'",
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = $1",
+          [SLEEPER_SQL],
         );
         return rows[0]?.pid;
       },
-      { timeoutMs: 10_000, what: 'pg_sleep(60) to show in pg_stat_activity' },
+      { timeoutMs: 10_000, what: 'the sleeper to show in pg_stat_activity' },
     );
 
     const { run } = dispatcherFor({ db: plainPool });
@@ -162,10 +173,233 @@ describe('/slowqueries without pg_stat_statements', () => {
     const data = reply.data as { unavailable: StatementsUnavailable; active: ActivityRow[] };
     expect(data.unavailable.reason).toBe('extension_missing');
     const sleeperRow = data.active.find((a) => a.pid === sleeperPid);
-    expect(sleeperRow).toMatchObject({ query: 'SELECT pg_sleep(60)', state: 'active', database: db.name });
+    // The literal in the running statement is masked: pg_stat_activity shows it as sent.
+    const masked = "SELECT pg_sleep(60), '***' AS token";
+    expect(sleeperRow).toMatchObject({ query: masked, state: 'active', database: db.name });
     expect(sleeperRow?.runningSeconds).toBeGreaterThan(0);
     expect(sleeperRow?.waitEvent).toBe('Timeout:PgSleep');
     const rows = section(reply, 'Long-running queries (pg_stat_activity)').table?.rows ?? [];
-    expect(rows.some((r) => r[0] === String(sleeperPid) && r[5] === 'SELECT pg_sleep(60)')).toBe(true);
+    expect(rows.some((r) => r[0] === String(sleeperPid) && r[5] === masked)).toBe(true);
+    expect(everythingShown({ reply }, false)).not.toContain(SLEEPER_SECRET);
+  });
+});
+
+/** Every text a reply becomes: Block Kit (blocks and notification text), terminal text, JSON. */
+function everythingShown({ reply }: Pick<DispatchResult, 'reply'>, inChannel: boolean): string {
+  const message = renderBlocks(reply, inChannel ? 'in_channel' : 'ephemeral');
+  return [message.text, JSON.stringify(message.blocks), renderText(reply), renderJson(reply), JSON.stringify(reply)].join('\n');
+}
+
+/** The statements pg_stat_statements holds for `database`, read as the administrator. */
+async function entryCount(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+  );
+  return Number(rows[0]?.n);
+}
+
+describe('/slowqueries shows no secret and nothing of Vigil', () => {
+  const role = `vigil_pw_${randomBytes(4).toString('hex')}`;
+  const secret = `pgS3cret${randomBytes(6).toString('hex')}`;
+  let db: TestDatabase;
+  let writer: pg.Pool;
+  let reader: pg.Pool;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vigil_stmts_mask');
+    await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
+    writer = makePool(db.url, false);
+    reader = makePool(db.url);
+    // A throwaway role: Postgres records the utility statement with its password literal.
+    await writer.query(`CREATE ROLE ${role} NOLOGIN`);
+    await writer.query(`ALTER ROLE ${role} PASSWORD '${secret}'`);
+    for (let n = 0; n < 2; n++) await writer.query('SELECT $1::text AS app_q', ['x']);
+    // Vigil's state may live in the database it inspects: twelve statements on the `vigil` schema
+    // called more often than the application's, more than one round of ranking can skip at once.
+    await writer.query('CREATE SCHEMA vigil');
+    await writer.query(`CREATE TABLE vigil.own_t (${Array.from({ length: 12 }, (_, i) => `c${i} int`).join(', ')})`);
+    await writer.query('INSERT INTO vigil.own_t DEFAULT VALUES');
+    for (let i = 0; i < 12; i++) {
+      for (let n = 0; n < 3; n++) await writer.query(`SELECT c${i} FROM vigil.own_t`);
+    }
+  });
+
+  afterAll(async () => {
+    await writer?.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    await writer?.end().catch(() => undefined);
+    await reader?.end().catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('masks the password of ALTER ROLE in blocks, notification text, terminal text and JSON, --public too', async () => {
+    const { run } = dispatcherFor({ db: reader });
+    const shown = await run('/slowqueries', '--by calls --limit 50');
+    const stats = shown.reply.data as StatementStat[];
+    const alter = stats.find((s) => s.query.startsWith(`ALTER ROLE ${role}`));
+    expect(alter?.query).toBe(`ALTER ROLE ${role} PASSWORD '***'`);
+    expect(section(shown.reply, 'Statements').table?.rows.some((r) => r[6] === `ALTER ROLE ${role} PASSWORD '***'`)).toBe(true);
+    expect(everythingShown(shown, false)).not.toContain(secret);
+
+    const inChannel = await run('/slowqueries', '--by calls --limit 50 --public');
+    expect(inChannel.reply.visibility).toBe('in_channel');
+    expect((inChannel.reply.data as StatementStat[]).some((s) => s.query.startsWith(`ALTER ROLE ${role}`))).toBe(true);
+    expect(everythingShown(inChannel, true)).not.toContain(secret);
+  });
+
+  it("leaves out statements on Vigil's schema and its own, however many outrank the application's", async () => {
+    // A reader that has learnt nothing yet: the first ranked rows are all Vigil's.
+    const { run } = dispatcherFor({ db: makePool(db.url) });
+    const top = await run('/slowqueries', '--by calls --limit 1');
+    const [first] = top.reply.data as StatementStat[];
+    expect(first?.query).toContain('app_q');
+    // More runs, so Vigil's own ranking statement has the most calls of all.
+    for (let i = 0; i < 10; i++) await run('/slowqueries', '--by calls');
+
+    for (const by of ['total', 'mean', 'calls']) {
+      const { reply } = await run('/slowqueries', `--by ${by} --limit 50`);
+      const stats = reply.data as StatementStat[];
+      expect(stats.some((s) => s.query.includes('app_q'))).toBe(true);
+      expect(stats.filter((s) => /vigil\s*\.|\/\* vigil/i.test(s.query)).map((s) => s.query)).toEqual([]);
+    }
+  });
+
+  it('recognises Vigil statements by their marker or the vigil schema, not by lookalike names', () => {
+    expect(isVigilStatement('/* vigil:slowqueries rank */ SELECT 1')).toBe(true);
+    expect(isVigilStatement('INSERT INTO vigil.audit_events (x) VALUES ($1)')).toBe(true);
+    expect(isVigilStatement('SELECT * FROM "vigil"."message_refs"')).toBe(true);
+    expect(isVigilStatement('SELECT * FROM myvigil.t, app.vigil_x')).toBe(false);
+    expect(isVigilStatement("SELECT * FROM t WHERE name = '***'")).toBe(false);
+  });
+});
+
+describe('/slowqueries leaves no trace', () => {
+  it('adds at most two entries to pg_stat_statements, however often and with whatever arguments it runs', async () => {
+    const db = await createTestDatabase('vigil_stmts_trace');
+    h.defer(() => db.drop());
+    await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
+    const admin = makePool(db.url, false);
+    await entryCount(admin); // this count's own entry exists from here on
+    const before = await entryCount(admin);
+    const { run } = dispatcherFor({ db: makePool(db.url) });
+    for (const by of ['total', 'mean', 'calls']) {
+      for (const args of ['', '--limit 3', '--limit 50 --min-ms 5', '--min-ms 0.5']) {
+        const { run: record } = await run('/slowqueries', `--by ${by} ${args}`);
+        expect(record.outcome).toBe('ok');
+      }
+    }
+    // One ranking statement and one text lookup, whatever the order or filters.
+    expect((await entryCount(admin)) - before).toBeLessThanOrEqual(2);
+  });
+});
+
+/**
+ * A TCP proxy to Postgres that delays every answer by `delayMs`: each query holds its connection
+ * that long, as on a loaded server, without faking any part of Postgres or the driver.
+ */
+async function startSlowLink(delayMs: number): Promise<{ url: (database: string) => string; close: () => Promise<void> }> {
+  const target = new URL(h.pool.options.connectionString ?? '');
+  const sockets = new Set<Socket>();
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  };
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    track(client);
+    track(upstream);
+    client.on('data', (chunk) => upstream.write(chunk));
+    // Same delay for every chunk: timers of equal length fire in order, so the stream stays intact.
+    upstream.on('data', (chunk) => void setTimeout(() => client.writable && client.write(chunk), delayMs));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => setTimeout(() => client.destroy(), delayMs));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: (database) => {
+      const u = new URL(target);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      u.pathname = `/${database}`;
+      return u.toString();
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('/slowqueries in a burst', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vigil_stmts_burst');
+    await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
+    const writer = makePool(db.url, false);
+    for (let i = 0; i < 20; i++) await writer.query(`SELECT ${i} AS burst_${i}`);
+    await writer.end();
+  });
+
+  afterAll(() => db?.drop());
+
+  it('200 identical requests share one run', async () => {
+    const pool = makePool(db.url);
+    let ranked = 0;
+    // Counts the ranking statements reaching the real pool; everything else passes through.
+    const counting: Queryable = {
+      query: (text, values) => {
+        if (text.includes('vigil:slowqueries rank')) ranked += 1;
+        return pool.query(text, values);
+      },
+    };
+    const { run } = dispatcherFor({ db: counting });
+    const results = await Promise.all(Array.from({ length: 200 }, () => run('/slowqueries', '--by mean --limit 5')));
+    expect(results.map((r) => r.run.outcome)).toEqual(Array(200).fill('ok'));
+    expect(new Set(results.map((r) => r.reply.summary)).size).toBe(1);
+    expect(ranked).toBe(1);
+  });
+
+  it('200 different requests on a slow link: each answers with results or "busy", never a pool error, and /health stays ok', async () => {
+    const link = await startSlowLink(80);
+    // As the container builds the probe pool: 10 connections, read-only, 1.5 s wait for one.
+    const pool = createPool(link.url(db.name), { name: 'vigil-probes-burst', max: 10, readOnly: true, onIdleError: () => undefined });
+    try {
+      const { run } = dispatcherFor({ db: pool });
+      const orders = ['total', 'mean', 'calls'];
+      const burst = Array.from({ length: 200 }, (_, i) => run('/slowqueries', `--by ${orders[i % 3]} --limit ${1 + (i % 50)} --min-ms ${Math.floor(i / 50)}`));
+      // /health while the burst holds what it is allowed to of the pool.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const health = await run('/health');
+      const results = await Promise.all(burst);
+
+      expect(checksOf(health.reply).get('Postgres')?.status).toBe('ok');
+      const outcomes = new Map<string, number>();
+      for (const r of results) outcomes.set(r.run.outcome, (outcomes.get(r.run.outcome) ?? 0) + 1);
+      expect([...outcomes.keys()].filter((o) => o !== 'ok' && o !== 'unavailable')).toEqual([]);
+      const busy = results.filter((r) => r.run.outcome === 'unavailable');
+      expect(busy.map((r) => r.reply.summary).filter((s) => s !== BUSY_MESSAGE)).toEqual([]);
+      expect(results.filter((r) => r.run.outcome === 'ok').length).toBeGreaterThan(0);
+      expect(results.some((r) => JSON.stringify(r.reply).includes('timeout exceeded'))).toBe(false);
+    } finally {
+      await pool.end();
+      await link.close();
+    }
+  });
+
+  it('says "busy" when other users hold every connection of the pool', async () => {
+    const pool = createPool(db.url, { name: 'vigil-probes-full', max: 2, readOnly: true, onIdleError: () => undefined });
+    const held = [await pool.connect(), await pool.connect()];
+    try {
+      const { run } = dispatcherFor({ db: pool });
+      const { reply, run: record } = await run('/slowqueries');
+      expect(record.outcome).toBe('unavailable');
+      expect(reply.summary).toBe(BUSY_MESSAGE);
+    } finally {
+      for (const c of held) c.release();
+      await pool.end();
+    }
   });
 });

@@ -94,6 +94,24 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'broken.yaml' }, d)).join()).toContain('not valid YAML');
   });
 
+  it('a missing default manifests/vigil.yaml is no error: built-in defaults; only an explicit VIGIL_CONFIG must exist', () => {
+    const d = dir();
+    expect(loadConfig({}, d).fileSource).toMatch(/^built-in defaults/);
+    expect(loadConfig({ VIGIL_CONFIG: '' }, d).fileSource).toMatch(/^built-in defaults/);
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'manifests/vigil.yaml' }, d)).join()).toContain('VIGIL_CONFIG: file not found');
+  });
+
+  it('listens on loopback only unless Slack over HTTP needs to be reachable or HOST says where', () => {
+    const slackHttp = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'a'.repeat(32) };
+    expect(loadConfig({}, dir()).httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-abc' }, dir()).httpHost).toBe('127.0.0.1');
+    expect(loadConfig(slackHttp, dir()).httpHost).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }, dir()).httpHost).toBe('0.0.0.0');
+    expect(loadConfig({ ...slackHttp, HOST: '10.1.2.3' }, dir()).httpHost).toBe('10.1.2.3');
+    expect(loadConfig({ HOST: '::' }, dir()).httpHost).toBe('::');
+    expect(problems(() => loadConfig({ HOST: 'http://0.0.0.0/' }, dir())).join()).toContain('env HOST: must be an address to listen on');
+  });
+
   it('loads the shipped example configuration', () => {
     const root = new URL('../../..', import.meta.url).pathname;
     const config = loadConfig({ VIGIL_CONFIG: 'manifests/vigil.example.yaml' }, root);

@@ -94,3 +94,18 @@ describe('secrets in errors', () => {
     expect(runs[0]?.error).not.toContain('s3cret');
   });
 });
+
+describe('a dependency failure', () => {
+  it('is answered as which dependency, where and why when the explainer knows it, not "something went wrong"', async () => {
+    const errors: string[] = [];
+    const dispatcher = createDispatcher({
+      commands: bindCommands([broken], deps),
+      logError: (m) => errors.push(m),
+      explainError: (err) => (String(err).includes('ECONNREFUSED') ? new AppError('dependency_unavailable', 'Postgres at db:5432 refused the connection.') : null),
+    });
+    const { reply, run } = await dispatcher.dispatch('/broken', '', invoker);
+    expect(reply.summary).toBe('Postgres at db:5432 refused the connection.');
+    expect(run.outcome).toBe('unavailable');
+    expect(errors).toEqual([]); // not Vigil's bug: nothing to log as one
+  });
+});

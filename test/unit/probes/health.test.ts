@@ -32,8 +32,11 @@ const redis: RedisInfoSource = { ping: async () => 'PONG', info: async () => INF
 function fakeQueues(names: string[], discover: () => Promise<string[]> = async () => names): QueueInspector {
   return {
     discover,
+    has: async (name) => names.includes(name),
+    stats: async (asked) => new Map(asked.map((name) => [name, { ...IDLE, oldestWaitingAgeMs: null, exists: true }])),
     counts: async () => IDLE,
     oldestWaitingAge: async () => null,
+    listing: () => ({ refreshedAt: null, refreshMs: 30_000, lastError: null }),
     detail: () => Promise.reject(new Error('not used by /health')),
     close: async () => undefined,
   };

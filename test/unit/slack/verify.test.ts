@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signSlackRequest, verifySlackSignature } from '../../../src/slack/verify.ts';
+import { screenSlackHeaders, signSlackRequest, verifySlackSignature } from '../../../src/slack/verify.ts';
 
 // Slack's documented example (the full body as in bolt-js's ExpressReceiver tests).
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -33,5 +33,22 @@ describe('verifySlackSignature', () => {
     expect(at(300)).toBeNull();
     expect(at(-301)).toBe('stale_timestamp');
     expect(at(301)).toBe('future_timestamp');
+  });
+});
+
+describe('screenSlackHeaders (before the body is read)', () => {
+  it('passes well-formed headers within the window, whatever the body will be', () => {
+    expect(screenSlackHeaders(SIGNATURE, TS, NOW)).toBeNull();
+    expect(screenSlackHeaders(SIGNATURE, String(Number(TS) + 300), NOW)).toBeNull();
+  });
+
+  it('refuses what cannot be genuine: missing, malformed, or outside five minutes either way', () => {
+    expect(screenSlackHeaders(undefined, TS, NOW)).toBe('missing_headers');
+    expect(screenSlackHeaders(SIGNATURE, undefined, NOW)).toBe('missing_headers');
+    expect(screenSlackHeaders(SIGNATURE, '15314x', NOW)).toBe('bad_timestamp');
+    expect(screenSlackHeaders(SIGNATURE, String(Number(TS) - 301), NOW)).toBe('stale_timestamp');
+    expect(screenSlackHeaders(SIGNATURE, String(Number(TS) + 301), NOW)).toBe('future_timestamp');
+    expect(screenSlackHeaders('v0=xyz', TS, NOW)).toBe('bad_signature');
+    expect(screenSlackHeaders(SIGNATURE.toUpperCase(), TS, NOW)).toBe('bad_signature');
   });
 });

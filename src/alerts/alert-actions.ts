@@ -1,0 +1,42 @@
+import type { CatalogButtonFor } from '../actions/buttons.ts';
+import type { Button } from '../core/reply.ts';
+import type { AlertActionConfig } from '../config/file.ts';
+import type { AlertGroup } from './group.ts';
+
+/** `$labels.<name>` in a parameter value takes that label of the alert group. */
+const LABEL_REF = /^\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)$/;
+
+/**
+ * The alert's runbook actions (`alerts.actions` by alert name) as request buttons on its message.
+ * Parameter values are fixed in the config or taken from the group's common labels; an action
+ * whose label is missing, or whose values the action refuses, gets no button rather than one
+ * that fails when pressed. Requests go through approval like any other.
+ */
+export function runbookButtons(byAlert: Record<string, readonly AlertActionConfig[]>, button: CatalogButtonFor): (g: AlertGroup) => Button[] {
+  return (g) => {
+    const alertname = g.view.commonLabels.alertname;
+    const configured = alertname !== undefined && Object.hasOwn(byAlert, alertname) ? (byAlert[alertname] ?? []) : [];
+    const buttons: Button[] = [];
+    for (const a of configured) {
+      const params = resolveParams(a.params, g.view.commonLabels);
+      const b = params ? button(a.action, a.label, params) : null;
+      if (b) buttons.push(b);
+    }
+    return buttons;
+  };
+}
+
+function resolveParams(params: Record<string, string | number>, labels: Record<string, string>): Record<string, string | number> | null {
+  const out: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(params)) {
+    const ref = typeof value === 'string' ? LABEL_REF.exec(value) : null;
+    if (!ref) {
+      out[name] = value;
+      continue;
+    }
+    const label = labels[ref[1] as string];
+    if (label === undefined) return null;
+    out[name] = label;
+  }
+  return out;
+}

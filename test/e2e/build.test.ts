@@ -1,0 +1,74 @@
+/**
+ * The compiled build: dist/ holds JavaScript and the SQL migrations, and the bot and the CLI run
+ * from it with plain `node`, no TypeScript compiler or loader at run time.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { DIST_MAIN, REPO_ROOT, ensureBuilt, runNode } from '../support/run-process.ts';
+
+const DIST = join(REPO_ROOT, 'dist');
+/**
+ * Node flag: refuse to load any .ts module, tsx or typescript. A hook on module resolution
+ * (node:module register, Node 20.6+), so whatever would load them fails the process.
+ */
+const NO_TYPESCRIPT = [
+  '--import',
+  `data:text/javascript,${encodeURIComponent(
+    'import { register } from "node:module";' +
+      `register("data:text/javascript,${encodeURIComponent('export async function resolve(s, c, next) { if (/\\.ts$|^tsx|^typescript/.test(s)) throw new Error("TypeScript at run time: " + s); return next(s, c); }')}");`,
+  )}`,
+];
+const dir = mkdtempSync(join(tmpdir(), 'vigil-build-'));
+const configPath = join(dir, 'vigil.yaml');
+writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueId('vigil_build')}\n`);
+const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: configPath };
+
+beforeAll(() => ensureBuilt());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile());
+}
+
+describe('the compiled build', () => {
+  it('dist/ has the entry point, JavaScript for every source and the SQL migrations, and no TypeScript', () => {
+    expect(readFileSync(DIST_MAIN, 'utf8')).toContain("import './src/main.js'");
+    const built = filesUnder(DIST);
+    const sources = [...filesUnder(join(REPO_ROOT, 'src')).map((f) => join('src', f)), ...filesUnder(join(REPO_ROOT, 'commands')).map((f) => join('commands', f))];
+    for (const ts of sources.filter((f) => f.endsWith('.ts'))) expect(built).toContain(ts.replace(/\.ts$/, '.js'));
+    const migrations = readdirSync(join(REPO_ROOT, 'src', 'db', 'migrations'));
+    expect(readdirSync(join(DIST, 'src', 'db', 'migrations'))).toEqual(migrations);
+    expect(built.filter((f) => f.endsWith('.ts'))).toEqual([]);
+  });
+
+  it('when fresh, `--if-stale` leaves dist/ alone', () => {
+    const stamp = statSync(join(DIST, '.built-at')).mtimeMs;
+    const out = execFileSync(process.execPath, ['src/bin/build.mjs', '--if-stale'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe('');
+    expect(statSync(join(DIST, '.built-at')).mtimeMs).toBe(stamp);
+  });
+
+  it('node dist/main.js starts, migrates and answers in the shell with no TypeScript loaded', async () => {
+    const run = await runNode([...NO_TYPESCRIPT, DIST_MAIN], { ...services, PORT: '0' }, '/vigil help\nexit\n');
+    expect(run.stderr).not.toContain('TypeScript at run time');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^State: schema vigil in the inspected database/m);
+    expect(run.stdout).toContain('/slowqueries [--by total|mean|calls]');
+  });
+
+  it('`vigil --version` prints the package version; `vigil health --json` runs from dist/ with no TypeScript loaded', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const v = await runNode(['src/bin/vigil.mjs', '--version'], {});
+    expect([v.code, v.stdout]).toEqual([0, `vigil ${version}\n`]);
+
+    const health = await runNode([...NO_TYPESCRIPT, 'src/bin/vigil.mjs', 'health', '--json'], services);
+    expect(health.stderr).not.toContain('TypeScript at run time');
+    expect(health.code).toBe(0);
+    expect((JSON.parse(health.stdout) as { status: string }).status).toBe('ok');
+    expect(existsSync(join(DIST, 'src', 'cli.js'))).toBe(true);
+  });
+});
