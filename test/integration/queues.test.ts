@@ -5,7 +5,7 @@ import { connectProbeRedis } from '../../src/db/redis.ts';
 import { createLogger } from '../../src/log.ts';
 import { createQueueDiscovery, type Timers } from '../../src/probes/queue-discovery.ts';
 import { createQueueInspector, type QueueInspector } from '../../src/probes/queues.ts';
-import { startFreezableProxy } from '../support/freezable-proxy.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
 import { clientAddress, watchRedisCommands, type CommandWatch } from '../support/redis-monitor.ts';
@@ -245,12 +245,12 @@ describe('the queue list is refreshed in the background', () => {
   it('lists configured queues at once, and waits for a first scan that hangs only so long', async () => {
     // A Redis that accepted the connection and then stops answering: the first SCAN never ends.
     const target = new URL(TEST_REDIS_URL);
-    const proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 6379) });
     closers.push(() => proxy.close());
     const hung = new Redis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
     hung.on('error', () => undefined);
     await hung.connect();
-    proxy.freeze();
+    await proxy.set('silent');
     closers.push(() => hung.disconnect());
 
     const own = ownInspector(hung, { configured: ['planned', 'backlog'], firstWaitMs: 200 });

@@ -29,9 +29,11 @@ interface Link {
 
 /**
  * A TCP proxy on 127.0.0.1 in front of `target` (Postgres, Redis) that can refuse, reset or go
- * silent on demand: real connection faults without mocking any client.
+ * silent on demand, and with `delayMs` holds every answer that long (a loaded server): real
+ * connection faults without mocking any client.
  */
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+export async function startFaultProxy(target: { host: string; port: number }, opts: { delayMs?: number } = {}): Promise<FaultProxy> {
+  const delayMs = opts.delayMs ?? 0;
   let fault: LinkFault = 'pass';
   const links = new Set<Link>();
   let server: Server | null = null;
@@ -48,7 +50,10 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       if (!link.silent) upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
-      if (!link.silent) client.write(chunk);
+      if (link.silent) return;
+      // Same delay for every chunk: timers of equal length fire in order, so the stream stays intact.
+      if (delayMs > 0) setTimeout(() => client.writable && client.write(chunk), delayMs);
+      else client.write(chunk);
     });
     const drop = () => {
       links.delete(link);

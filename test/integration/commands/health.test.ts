@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { HealthSnapshot } from '../../../src/probes/health.ts';
 import { TEST_REDIS_URL } from '../../support/env.ts';
-import { startFreezableProxy } from '../../support/freezable-proxy.ts';
+import { startFaultProxy } from '../../support/fault-proxy.ts';
 import { checksOf, commandHarness, field, MINUTE, PROBE_TIMEOUT_MS, REPLY_WITHIN_MS, section } from '../../support/command-harness.ts';
 
 /** /health through the real dispatcher: Postgres, Redis, this file's own BullMQ queues, HTTP targets. */
@@ -143,13 +143,13 @@ describe('/health', () => {
     // A proxy to the real Redis: the client connects and gets ready through it, then the proxy
     // swallows everything, as a hung Redis would.
     const target = new URL(TEST_REDIS_URL);
-    const proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 6379) });
     h.defer(() => proxy.close());
     const hung = new Redis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
     hung.on('error', () => undefined);
     await hung.connect();
     expect(await hung.ping()).toBe('PONG');
-    proxy.freeze();
+    await proxy.set('silent');
     h.defer(() => hung.disconnect());
 
     const { run } = dispatcherFor({ redis: hung });

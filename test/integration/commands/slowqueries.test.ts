@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Socket } from 'node:net';
+import { startFaultProxy } from '../../support/fault-proxy.ts';
 import pg from 'pg';
 import type { DispatchResult } from '../../../src/core/dispatch.ts';
 import type { Queryable } from '../../../src/db/queryable.ts';
@@ -292,43 +292,18 @@ describe('/slowqueries leaves no trace', () => {
   });
 });
 
-/**
- * A TCP proxy to Postgres that delays every answer by `delayMs`: each query holds its connection
- * that long, as on a loaded server, without faking any part of Postgres or the driver.
- */
+/** Postgres behind a proxy that delays every answer by `delayMs`: each query holds its connection that long. */
 async function startSlowLink(delayMs: number): Promise<{ url: (database: string) => string; close: () => Promise<void> }> {
   const target = new URL(h.pool.options.connectionString ?? '');
-  const sockets = new Set<Socket>();
-  const track = (s: Socket): void => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  };
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    track(client);
-    track(upstream);
-    client.on('data', (chunk) => upstream.write(chunk));
-    // Same delay for every chunk: timers of equal length fire in order, so the stream stays intact.
-    upstream.on('data', (chunk) => void setTimeout(() => client.writable && client.write(chunk), delayMs));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => setTimeout(() => client.destroy(), delayMs));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) }, { delayMs });
   return {
     url: (database) => {
       const u = new URL(target);
-      u.hostname = '127.0.0.1';
-      u.port = String(port);
+      u.host = proxy.address;
       u.pathname = `/${database}`;
       return u.toString();
     },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => proxy.close(),
   };
 }
 
