@@ -1,5 +1,5 @@
 /**
- * Values that only say "put yours here": `xoxb-your-bot-token`, `your-signing-secret`, `changeme`,
+ * Values that only say "put yours here": `xoxb-your_bot_token`, `your-signing-secret`, `changeme`,
  * `<token>`, `xoxb-…`, URLs on the documentation domains (`db.example.com`). `.env.example` ships
  * such values, so a copied `.env` must start as if they were unset instead of failing validation
  * or, worse, passing it and trying them. Real tokens and secrets are random: they never contain

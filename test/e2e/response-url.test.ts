@@ -25,7 +25,7 @@ import { blockActionsBody, postSigned, signBody, signedSlashCommand, type SlackP
 import { waitFor } from '../support/wait.ts';
 
 const SIGNING_SECRET = `response-url-secret-${randomBytes(12).toString('hex')}`;
-const BOT_TOKEN = `xoxb-response-url-${randomBytes(12).toString('hex')}`;
+const BOT_TOKEN = `xoxb-rurl-${randomBytes(12).toString('hex')}`;
 
 /** `/slowpoke <key>` answers once the test opens the gate named `key`. */
 const gates = new Map<string, { open: () => void; opened: Promise<void> }>();

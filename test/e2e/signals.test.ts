@@ -83,7 +83,7 @@ function servicesEnv(): Record<string, string> {
 function slackEnv(): Record<string, string> {
   return {
     ...servicesEnv(),
-    SLACK_BOT_TOKEN: `xoxb-signals-${randomBytes(6).toString('hex')}`,
+    SLACK_BOT_TOKEN: `xoxb-sig-${randomBytes(6).toString('hex')}`,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: `${slackApi.url}/api/`,
   };

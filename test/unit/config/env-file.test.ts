@@ -68,7 +68,7 @@ describe('.env in the working directory', () => {
 
 describe('isPlaceholder', () => {
   it('recognises the usual "put yours here" values', () => {
-    for (const value of ['xoxb-your-bot-token', 'your-signing-secret', 'xoxb-replace', 'changeme', 'CHANGE_ME', 'postgres://vigil:changeme@db:5432/x', 'redis://redis.example.com:6379', '<token>', 'xapp-…', 'xoxb-...', 'placeholder', 'xxxxxxxx'])
+    for (const value of ['xoxb-your_bot_token', 'your-signing-secret', 'xoxb-replace', 'changeme', 'CHANGE_ME', 'postgres://vigil:changeme@db:5432/x', 'redis://redis.example.com:6379', '<token>', 'xapp-…', 'xoxb-...', 'placeholder', 'xxxxxxxx'])
       expect([value, isPlaceholder(value)]).toEqual([value, true]);
   });
 
