@@ -4,7 +4,7 @@
  * = commands acked, and recovery within a bound once the link is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAlertsBot, ALERT_SIGNING_SECRET, type AlertsBot } from '../support/alerts-bot.ts';
+import { startAlertsBot, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, type AlertsBot } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { startFaultProxy, type FaultProxy, type LinkFault } from '../support/fault-proxy.ts';
@@ -116,4 +116,51 @@ describe.each<LinkFault>(['refuse', 'silent'])('Redis link: %s', (fault) => {
     console.info(`fault redis ${fault}: ready again ${recoveryMs} ms after the link came back`);
     expect(recoveryMs).toBeLessThan(8000);
   }, 30_000);
+});
+
+describe('Redis link silent under the BullMQ connections (outbox)', () => {
+  it('an alert that arrives while Redis is silent is acked and reaches Slack within seconds of the link coming back', async () => {
+    const name = `SilentRedis${Date.now()}`;
+    const body = {
+      receiver: 'vigil',
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: name, severity: 'critical', instance: 'db-1' },
+          annotations: { summary: `${name} is firing` },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.example.com/graph',
+          fingerprint: `${name}-db-1`,
+        },
+      ],
+      groupLabels: { alertname: name },
+      commonLabels: { alertname: name, severity: 'critical' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.example.com:9093',
+      version: '4',
+      groupKey: `{}:{alertname="${name}"}`,
+      truncatedAlerts: 0,
+    };
+    await redisProxy.set('silent');
+    // Long enough for the outbox's blocking read to be waiting on the dead link.
+    await sleep(1500);
+    const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
+      body: JSON.stringify(body),
+    });
+    // Stored in Postgres before the answer: Alertmanager need not resend it.
+    expect(res.status).toBe(200);
+    await sleep(2000);
+    expect(world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name))).toBe(false);
+    await redisProxy.set('pass');
+    const back = Date.now();
+    // Connections that went silent stay dead: each client must notice (socket timeout) and reconnect.
+    await waitFor(async () => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 40_000, intervalMs: 200, what: 'the alert in Slack' });
+    const deliveredMs = Date.now() - back;
+    console.info(`fault redis silent (outbox): alert acked during the silence, in Slack ${deliveredMs} ms after the link came back`);
+    expect(deliveredMs).toBeLessThan(30_000);
+  }, 60_000);
 });
