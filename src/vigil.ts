@@ -84,7 +84,7 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
     announce(slackLine(config));
     const routes = [...container.routes, ...(slack?.routes ?? [])];
     try {
-      server = await startHttpServer({ routes, logError: (m) => log.error(m), registry: container.infra.metrics.registry }, config.env.PORT, config.httpHost);
+      server = await startHttpServer({ routes, logError: (m) => log.error(m), registry: container.infra.metrics.registry, limits: config.file.http }, config.env.PORT, config.httpHost);
       announce(`HTTP: ${routes.map((r) => r.path).join(' ')} on port ${server.port}, ${listeningOn(server.server, config)}`);
     } catch (err) {
       // In shell mode a busy port only costs /metrics; Slack over HTTP cannot work without it.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actionsConfigSchema } from '../actions/catalog-config.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
+import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from '../http/intake-limits.ts';
 
 const thresholds = z
   .object({
@@ -137,6 +138,27 @@ const alerts = z
   .strict()
   .refine((a) => new Set(a.rules.map((r) => r.name)).size === a.rules.length, { path: ['rules'], message: 'rule names must be unique' });
 
+const MIB = 1024 * 1024;
+const limitDefaults = { ...DEFAULT_INTAKE_LIMITS, maxUnverifiedBodyMiB: DEFAULT_INTAKE_LIMITS.maxUnverifiedBodyBytes / MIB };
+
+/**
+ * What an unauthenticated client may hold of the HTTP server (see IntakeLimits). The defaults suit
+ * Slack and Alertmanager, whose requests are in within milliseconds; raise them only for a slow proxy.
+ */
+const intakeLimits = z
+  .object({
+    headersTimeoutMs: z.number().int().min(500).max(60_000).default(limitDefaults.headersTimeoutMs),
+    requestTimeoutMs: z.number().int().min(1000).max(300_000).default(limitDefaults.requestTimeoutMs),
+    bodyTimeoutMs: z.number().int().min(500).max(300_000).default(limitDefaults.bodyTimeoutMs),
+    maxConnections: z.number().int().min(16).max(100_000).default(limitDefaults.maxConnections),
+    maxUnverifiedBodyMiB: z.number().min(1).max(1024).default(limitDefaults.maxUnverifiedBodyMiB),
+  })
+  .strict()
+  .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not exceed requestTimeoutMs (the whole request includes its headers)' })
+  .refine((h) => h.bodyTimeoutMs <= h.requestTimeoutMs, { path: ['bodyTimeoutMs'], message: 'must not exceed requestTimeoutMs (the whole request includes its body)' })
+  .transform(({ maxUnverifiedBodyMiB, ...rest }): IntakeLimits => ({ ...rest, maxUnverifiedBodyBytes: Math.round(maxUnverifiedBodyMiB * MIB) }))
+  .default(DEFAULT_INTAKE_LIMITS);
+
 /** The declarative part of Vigil's configuration (`manifests/vigil.yaml`). Unknown keys are typos. */
 export const fileSchema = z
   .object({
@@ -171,6 +193,7 @@ export const fileSchema = z
       })
       .strict()
       .default({ timeoutMs: 1000, http: [] }),
+    http: intakeLimits,
     alerts: alerts.optional(),
     actions: actionsConfigSchema.optional(),
     bullmq: z

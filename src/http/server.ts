@@ -5,37 +5,13 @@ import { BodyAborted, BodyBudgetExhausted, BodyTimeout, BodyTooLarge, createBody
 import { createIntakeMetrics, type IntakeMetrics, type IntakeRefusal } from './intake-metrics.ts';
 import { sendJson, sendText } from './respond.ts';
 import type { Route } from './route.ts';
+import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from './intake-limits.ts';
 import { describeError } from '../core/errors.ts';
+
+export { DEFAULT_INTAKE_LIMITS, type IntakeLimits };
 
 /** Slack's largest payloads (view submissions) stay well under this. */
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
-
-/**
- * What one client may hold of the server before anything knows who it is. Node's defaults
- * (headers 60 s, request 300 s, checked every 30 s, no connection cap) let 1,000 stalled uploads
- * hold 250 MB for minutes; a genuine Slack or Alertmanager request is in within milliseconds.
- */
-export interface IntakeLimits {
-  /** The request line and headers must be in within this long of the request's start. */
-  headersTimeoutMs: number;
-  /** The whole request (headers and body) must be in within this long. */
-  requestTimeoutMs: number;
-  /** A body must be all there within this long of the route starting to read it. */
-  bodyTimeoutMs: number;
-  /** Connections open at once; further ones are closed as they arrive. */
-  maxConnections: number;
-  /** Body bytes buffered before verification, across all requests in flight; past it, 503 at once. */
-  maxUnverifiedBodyBytes: number;
-}
-
-export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
-  headersTimeoutMs: 5_000,
-  requestTimeoutMs: 10_000,
-  // Within the request's 10 s, past the headers' 5: Node's own check is the backstop.
-  bodyTimeoutMs: 8_000,
-  maxConnections: 512,
-  maxUnverifiedBodyBytes: 32 * 1024 * 1024,
-};
 
 export interface HttpServerDeps {
   routes: readonly Route[];

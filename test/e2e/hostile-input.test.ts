@@ -18,7 +18,15 @@ let events: string;
 
 beforeAll(async () => {
   world = await createBotWorld('hostile');
-  bot = await startAlertsBot({ slack: world.slack, databaseUrl: world.testDb.url, workDir: world.workDir, queuePrefix: world.queuePrefix, alerts: { channels: { default: 'C0ALERTS' } } });
+  bot = await startAlertsBot({
+    slack: world.slack,
+    databaseUrl: world.testDb.url,
+    workDir: world.workDir,
+    queuePrefix: world.queuePrefix,
+    alerts: { channels: { default: 'C0ALERTS' } },
+    // Shorter than the built-in 5 s, to see that the running bot takes its limits from the config.
+    extra: { http: { headersTimeoutMs: 1000 } },
+  });
   events = `${bot.baseUrl}/slack/events`;
 });
 
@@ -148,6 +156,20 @@ describe('refused before the body is read', () => {
       socket.write(`POST /slack/events HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${200 * 1024}\r\n${extra}\r\n`);
     });
   }
+
+  it('closes a connection whose headers stall, within the configured http.headersTimeoutMs', async () => {
+    const started = performance.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const socket = connect(Number(new URL(bot.baseUrl).port), '127.0.0.1');
+      socket.on('error', reject);
+      socket.on('close', () => resolve(performance.now() - started));
+      socket.write('POST /slack/events HTTP/1.1\r\nHost: vigil\r\n'); // …and the rest never comes
+      socket.resume();
+    });
+    // 1 s configured, checked every 250 ms; the built-in 5 s would take far longer.
+    expect(closedAfter).toBeGreaterThan(900);
+    expect(closedAfter).toBeLessThan(3000);
+  });
 
   it('401 at once without signature headers, or with a timestamp out of the 5-minute window', async () => {
     const now = Math.floor(Date.now() / 1000);

@@ -87,6 +87,19 @@ describe('loadConfig', () => {
     expect(config.slackApiUrl).toBe('http://127.0.0.1:9/api/');
   });
 
+  it('takes the HTTP intake limits from an `http:` section, in MiB for the body budget, and refuses ones that contradict each other', () => {
+    const d = dir();
+    expect(loadConfig({}, d).file.http).toEqual({ headersTimeoutMs: 5000, requestTimeoutMs: 10_000, bodyTimeoutMs: 8000, maxConnections: 512, maxUnverifiedBodyBytes: 32 * 1024 * 1024 });
+    writeFileSync(join(d, 'limits.yaml'), 'http:\n  headersTimeoutMs: 2000\n  maxConnections: 64\n  maxUnverifiedBodyMiB: 4\n');
+    expect(loadConfig({ VIGIL_CONFIG: 'limits.yaml' }, d).file.http).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 10_000, bodyTimeoutMs: 8000, maxConnections: 64, maxUnverifiedBodyBytes: 4 * 1024 * 1024 });
+    writeFileSync(join(d, 'bad-limits.yaml'), 'http:\n  requestTimeoutMs: 3000\n  maxConnections: 2\n  maxUnverifiedBodyBytes: 5\n');
+    const found = problems(() => loadConfig({ VIGIL_CONFIG: 'bad-limits.yaml' }, d)).join('\n');
+    expect(found).toContain('http.maxConnections');
+    expect(found).toContain('maxUnverifiedBodyBytes'); // unknown key: the file speaks MiB
+    writeFileSync(join(d, 'contradicting.yaml'), 'http:\n  requestTimeoutMs: 3000\n');
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'contradicting.yaml' }, d)).join('\n')).toMatch(/http\.headersTimeoutMs: must not exceed requestTimeoutMs[\s\S]*http\.bodyTimeoutMs: must not exceed/);
+  });
+
   it('reports a missing VIGIL_CONFIG file and broken YAML', () => {
     const d = dir();
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'nope.yaml' }, d)).join()).toContain('file not found');
