@@ -55,10 +55,13 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
   let stopping: Promise<void> | null = null;
   const stop = (graceMs = SHUTDOWN_GRACE_MS) => {
     stopping ??= (async () => {
+      const deadline = Date.now() + graceMs;
       const grace = sleep(graceMs, 'timeout' as const, { ref: false });
-      await slack?.stop();
+      // Slack stays connected while what is in flight finishes: in Socket Mode its acks go over that
+      // connection, and deferred answers are posted after their command ends.
       const drained = await Promise.race([Promise.all([server && stopAccepting(server.server), inFlight.settled()]).then(() => 'drained' as const), grace]);
       if (drained === 'timeout') log.warn({ graceMs, inFlight: inFlight.count() }, 'still in flight after the shutdown grace; closing');
+      await slack?.stop(Math.max(0, deadline - Date.now()));
       await server?.close();
       await container.close();
     })();

@@ -38,7 +38,8 @@ export interface SlackFrontDoor {
   routes: Route[];
   /** Check the token (`auth.test`) and, in Socket Mode, connect. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** After the commands in flight are done: deliver their deferred answers (up to `graceMs`), then disconnect. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Everything Bolt stays inside here: the rest of Vigil sees routes and a start/stop pair. */
@@ -60,8 +61,10 @@ export function createSlackFrontDoor(opts: SlackFrontDoorOptions): SlackFrontDoo
         throw new Error(`Slack: could not connect (${describeError(err)}). Check SLACK_BOT_TOKEN / SLACK_APP_TOKEN.`, { cause: err });
       }
     },
-    async stop() {
-      responseUrls.close();
+    async stop(graceMs = 0) {
+      // Deferred answers of commands that finished during the drain still get their retries, within
+      // what is left of the grace. Socket Mode disconnects only after that: acks travel on its socket.
+      await responseUrls.drain(graceMs);
       if (opts.mode.kind === 'socket') await app.stop();
     },
   };

@@ -71,6 +71,12 @@ export interface ResponseUrlPoster {
    * on. Waiting out a long Retry-After would hold the shutdown; giving up untried would lose more.
    */
   close(): void;
+  /**
+   * Shutdown with a grace: answers already being posted (or waiting to retry) keep their normal
+   * retries for up to `graceMs`; then close(), and resolves once every one has settled. Posts that
+   * start meanwhile (a command finishing during the drain) are waited for too.
+   */
+  drain(graceMs: number): Promise<void>;
 }
 
 /** What one attempt came to: done, or worth another try (after `waitMs` when the server said so). */
@@ -100,6 +106,10 @@ export function createResponseUrlPoster(opts: ResponseUrlPosterOptions): Respons
       })
     : null;
   const count = (outcome: ResponseUrlOutcome) => counter?.inc({ outcome });
+  const pending = new Set<Promise<ResponseUrlResult>>();
+  const settled = async (): Promise<void> => {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  };
 
   async function attempt(url: URL, body: string, timeoutMs: number): Promise<Attempt> {
     try {
@@ -123,51 +133,63 @@ export function createResponseUrlPoster(opts: ResponseUrlPosterOptions): Respons
     }
   }
 
+  async function post(raw: string | undefined, message: object, receivedAt: number, what: string): Promise<ResponseUrlResult> {
+    const verdict = checkResponseUrl(raw, extraOrigin);
+    if (!verdict.ok) {
+      // Only the host: the path of a response_url is what authorises posting to it.
+      opts.log.warn({ host: verdict.host, reason: verdict.reason }, `response_url refused for ${what}; nothing sent`);
+      count('refused');
+      return 'refused';
+    }
+    const { url } = verdict;
+    const deadline = receivedAt + RESPONSE_URL_LIFE_MS;
+    const body = JSON.stringify(message);
+    let last = 'not tried';
+    for (let n = 1; n <= MAX_RESPONSE_URL_ATTEMPTS; n++) {
+      const result = await inTurn(() => {
+        // Checked once in turn: waiting for a slot counts against the URL's life too.
+        const left = deadline - now();
+        return left > 0 ? attempt(url, body, Math.min(attemptTimeoutMs, left)) : Promise.resolve<Attempt>({ kind: 'final', detail: `${last}; the URL expired` });
+      });
+      if (result.kind === 'delivered') {
+        count('delivered');
+        return 'delivered';
+      }
+      last = result.detail;
+      if (result.kind === 'final' || n === MAX_RESPONSE_URL_ATTEMPTS) break;
+      if (closing.signal.aborted) {
+        last = `${last}; no retry while shutting down`;
+        break;
+      }
+      const waitMs = result.waitMs ?? retryDelayMs(n, retry);
+      if (now() + waitMs >= deadline) {
+        last = `${last}; a retry would come after the URL expired`;
+        break;
+      }
+      count('retried');
+      opts.log.warn({ host: url.host, attempt: n, waitMs, detail: result.detail }, `response_url post for ${what} failed; retrying`);
+      // Cut short by close(): the next attempt goes out at once and is the last.
+      await sleep(waitMs, undefined, { signal: closing.signal }).catch(() => undefined);
+    }
+    count('failed');
+    opts.log.error({ host: url.host, detail: last }, `response_url post for ${what} failed; the answer is lost`);
+    return 'failed';
+  }
+
   return {
-    async post(raw, message, receivedAt, what) {
-      const verdict = checkResponseUrl(raw, extraOrigin);
-      if (!verdict.ok) {
-        // Only the host: the path of a response_url is what authorises posting to it.
-        opts.log.warn({ host: verdict.host, reason: verdict.reason }, `response_url refused for ${what}; nothing sent`);
-        count('refused');
-        return 'refused';
-      }
-      const { url } = verdict;
-      const deadline = receivedAt + RESPONSE_URL_LIFE_MS;
-      const body = JSON.stringify(message);
-      let last = 'not tried';
-      for (let n = 1; n <= MAX_RESPONSE_URL_ATTEMPTS; n++) {
-        const result = await inTurn(() => {
-          // Checked once in turn: waiting for a slot counts against the URL's life too.
-          const left = deadline - now();
-          return left > 0 ? attempt(url, body, Math.min(attemptTimeoutMs, left)) : Promise.resolve<Attempt>({ kind: 'final', detail: `${last}; the URL expired` });
-        });
-        if (result.kind === 'delivered') {
-          count('delivered');
-          return 'delivered';
-        }
-        last = result.detail;
-        if (result.kind === 'final' || n === MAX_RESPONSE_URL_ATTEMPTS) break;
-        if (closing.signal.aborted) {
-          last = `${last}; no retry while shutting down`;
-          break;
-        }
-        const waitMs = result.waitMs ?? retryDelayMs(n, retry);
-        if (now() + waitMs >= deadline) {
-          last = `${last}; a retry would come after the URL expired`;
-          break;
-        }
-        count('retried');
-        opts.log.warn({ host: url.host, attempt: n, waitMs, detail: result.detail }, `response_url post for ${what} failed; retrying`);
-        // Cut short by close(): the next attempt goes out at once and is the last.
-        await sleep(waitMs, undefined, { signal: closing.signal }).catch(() => undefined);
-      }
-      count('failed');
-      opts.log.error({ host: url.host, detail: last }, `response_url post for ${what} failed; the answer is lost`);
-      return 'failed';
+    post(raw, message, receivedAt, what) {
+      const posting = post(raw, message, receivedAt, what);
+      pending.add(posting);
+      void posting.finally(() => pending.delete(posting));
+      return posting;
     },
     close() {
       closing.abort();
+    },
+    async drain(graceMs) {
+      await Promise.race([settled(), sleep(graceMs, undefined, { ref: false })]);
+      closing.abort();
+      await settled();
     },
   };
 }

@@ -229,6 +229,29 @@ describe('signals', () => {
     }
   });
 
+  it('a deferred answer finishing during the drain is delivered, with its retry, before the exit', async () => {
+    // Acked as "working…" after 300 ms, so the answer goes to the response_url when the command ends.
+    const quickAck = join(tempDir('vigil-signals-'), 'vigil.yaml');
+    writeFileSync(quickAck, readFileSync(configPath, 'utf8').replace('ackAfterMs: 2500', 'ackAfterMs: 300'));
+    const bot = live(process.execPath, [DIST_MAIN], tempDir('vigil-signals-cwd-'), { ...slackEnv(), VIGIL_CONFIG: quickAck });
+    const [, port] = await bot.line(HTTP_LINE);
+    await bot.line(/^Vigil is ready\./);
+    const id = `deferred-${randomBytes(6).toString('hex')}`;
+    slackApi.injectResponseUrl({ status: 500, count: 1, id });
+    const held = slowTarget.nextHit();
+    const ack = await postSigned(`http://127.0.0.1:${port}/slack/events`, signedSlashCommand({ command: '/health', response_url: slackApi.responseUrl(id) }, { signingSecret: SIGNING_SECRET }));
+    expect(ack.text).toMatch(/Working on/);
+    await held;
+    process.kill(bot.pid, 'SIGTERM');
+    await bot.line(/SIGTERM: stopping/);
+    slowTarget.release();
+    expect(await bot.exitWithin(15_000)).toEqual({ code: 0, signal: null });
+    const posts = slackApi.responses.filter((r) => r.path === `/response/${encodeURIComponent(id)}`);
+    // The first post got a 500; the retry went out during the drain, before the exit.
+    expect(posts.map((r) => r.status)).toEqual([500, 200]);
+    expect(JSON.stringify(posts[1]?.body)).toContain('held-target');
+  });
+
   it('a second SIGINT exits at once with 130, without waiting for what is in flight', async () => {
     const bot = live(process.execPath, [DIST_MAIN], tempDir('vigil-signals-cwd-'), slackEnv());
     const [, port] = await bot.line(HTTP_LINE);

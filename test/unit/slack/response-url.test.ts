@@ -255,6 +255,25 @@ describe('createResponseUrlPoster against the Slack stand-in', () => {
     }
   });
 
+  it('drain: answers keep their retries within the grace, then the rest go out at once; drain waits for all', async () => {
+    const { p } = poster();
+    const retried = secretId();
+    const parked = secretId();
+    slack.injectResponseUrl({ status: 500, count: 2, id: retried });
+    slack.injectResponseUrl({ status: 429, retryAfter: 600, count: 1, id: parked });
+    const started = Date.now();
+    const results: string[] = [];
+    for (const id of [retried, parked]) void p.post(slack.responseUrl(id), message, Date.now(), '/test').then((r) => results.push(`${id === retried ? 'retried' : 'parked'} ${r}`));
+    await slack.waitFor(() => lines.filter((l) => l.includes('retrying')).length >= 2);
+    await p.drain(3000);
+    // Settled by the time drain resolves: the 500s retried normally, the 600 s wait was cut at the grace.
+    expect(results).toEqual(['retried delivered', 'parked delivered']);
+    expect(postsTo(retried)).toHaveLength(3);
+    expect(postsTo(parked)).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+
   it('on close, makes a waiting answer’s next attempt at once and retries no more', async () => {
     const { p } = poster();
     const id = secretId();
