@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
@@ -18,6 +19,13 @@ const HEARTBEAT_MS = 5_000;
 export const STALE_RUN_MS = 20_000;
 // Approved this long ago and still not running: its job may never have been added (Redis away).
 const REENQUEUE_AFTER_MS = 15_000;
+/**
+ * At shutdown a run in progress gets this long to finish; then it is aborted (a command's process
+ * group gets SIGTERM, then SIGKILL) and recorded as failed, "stopped by the shutdown", rather than
+ * left for the next start to find interrupted.
+ */
+export const RUN_STOP_GRACE_MS = 10_000;
+export const SHUTDOWN_ABORT_SUMMARY = 'Stopped: Vigil shut down before the run finished.';
 
 export interface ActionWorkerDeps {
   connection: Redis;
@@ -28,6 +36,8 @@ export interface ActionWorkerDeps {
   metrics: ActionMetrics;
   log: Logger;
   concurrency?: number;
+  /** How long a run in progress may take to finish at shutdown (default RUN_STOP_GRACE_MS). */
+  runStopGraceMs?: number;
 }
 
 export interface ActionQueue extends Runnable {
@@ -49,6 +59,8 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
   const queue = new Queue(ACTIONS_QUEUE, { connection, prefix });
   queue.on('error', distinctErrorLogger(log, 'actions queue: redis error').onError);
   let worker: Worker | null = null;
+  // Runs in progress, so a shutdown past its grace can abort them.
+  const running = new Set<AbortController>();
 
   async function pool() {
     const s = await deps.state.ready();
@@ -73,6 +85,7 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
 
     const beat = setInterval(() => void heartbeat(db, id).catch(() => undefined), HEARTBEAT_MS);
     const abort = new AbortController();
+    running.add(abort);
     let outcome: { ok: boolean; summary: string; output: string };
     try {
       outcome = def
@@ -82,7 +95,9 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
       outcome = { ok: false, summary: `The runner failed: ${describeError(err)}`, output: '' };
     } finally {
       clearInterval(beat);
+      running.delete(abort);
     }
+    if (abort.signal.aborted) outcome = { ...outcome, ok: false, summary: `${SHUTDOWN_ABORT_SUMMARY} ${outcome.summary}`.trim() };
     // The outcome is recorded whatever Slack does: a report that cannot be posted (Redis away) must
     // not leave a finished run looking interrupted.
     const finished = await inTransaction(db, async (tx) => {
@@ -135,8 +150,15 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
       worker.waitUntilReady().catch((err: unknown) => log.warn({ err: describeError(err) }, 'actions worker: not ready'));
     },
     async stop() {
-      await worker?.close();
+      const closing = worker?.close();
       worker = null;
+      if (!closing) return;
+      const closed = await Promise.race([closing.then(() => true), sleep(deps.runStopGraceMs ?? RUN_STOP_GRACE_MS, false, { ref: false })]);
+      if (!closed) {
+        log.warn({ runs: running.size }, 'actions: runs still going after the shutdown grace; aborting them');
+        for (const abort of running) abort.abort();
+        await closing;
+      }
     },
     async close() {
       await queue.close();

@@ -95,3 +95,42 @@ describe('a worker killed mid-run', () => {
     expect(audit.rows).toEqual([{ outcome: 'interrupted' }]);
   }, 90_000);
 });
+
+describe('a worker stopped with SIGTERM mid-run', () => {
+  it('gives the run its grace, then aborts it (its process group too) and records it failed, stopped by the shutdown', async () => {
+    await bot?.stop();
+    bot = null;
+    // The previous test's action outlived its killed bot on purpose; it is not this one's.
+    try {
+      execFileSync('pkill', ['-f', script]);
+    } catch {
+      // none left
+    }
+    const before = readFileSync(runsFile, 'utf8');
+    child = await startVigilProcess({
+      config: { state: { queuePrefix }, bullmq: { prefix: `${queuePrefix}-inspected` }, actions: catalog() },
+      env: { SLACK_BOT_TOKEN: ALERT_BOT_TOKEN, SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: world.testDb.url, REDIS_URL: TEST_REDIS_URL, ALERT_WEBHOOK_TOKEN },
+      workDir,
+    });
+    const events = `${child.baseUrl}/slack/events`;
+    await postSigned(events, signedSlashCommand({ command: '/run', text: 'slow', user_id: 'U0ALICE', user_name: 'alice' }, { signingSecret: ALERT_SIGNING_SECRET }));
+    const requested = await waitFor(async () => (await db.query<{ id: string }>("SELECT id FROM vigil.action_requests WHERE state = 'requested'")).rows[0]?.id ?? '', { what: 'the request' });
+    await postSigned(events, signBody(blockActionsBody({ actionId: 'actions.approve#0', value: requested, userId: 'U0BOSS', userName: 'boss', responseUrl: slack.responseUrl() }), { signingSecret: ALERT_SIGNING_SECRET }));
+    await waitFor(() => readFileSync(runsFile, 'utf8').length > before.length, { what: 'the action to begin' });
+
+    const started = Date.now();
+    expect(await child.stop()).toBe('exited with code 0');
+    const stopMs = Date.now() - started;
+    child = null;
+    // The 10 s grace, then the abort: well inside the 30 s watchdog.
+    expect(stopMs).toBeGreaterThan(9_000);
+    expect(stopMs).toBeLessThan(20_000);
+    const row = await db.query<{ state: string; summary: string }>('SELECT state, summary FROM vigil.action_requests WHERE id = $1', [requested]);
+    expect(row.rows[0]?.state).toBe('failed');
+    expect(row.rows[0]?.summary).toContain('Stopped: Vigil shut down before the run finished.');
+    const audit = await db.query<{ outcome: string }>("SELECT outcome FROM vigil.audit_events WHERE kind = 'action.end' AND request_id = $1", [requested]);
+    expect(audit.rows).toEqual([{ outcome: 'failed' }]);
+    // The action's process was stopped with its group, not left running.
+    expect(() => execFileSync('pgrep', ['-f', `${script} ${runsFile}`])).toThrow();
+  }, 60_000);
+});
