@@ -1,4 +1,6 @@
 import type { CommandInfo } from '../core/command.ts';
+import { SLACK_EVENTS_PATH } from './receiver.ts';
+import { ALL_FEATURES, botScopes, type FeatureSet } from './scopes.ts';
 
 /** Slack caps a slash command's name at 32 characters including the slash. */
 export const MAX_COMMAND_LENGTH = 32;
@@ -7,18 +9,22 @@ export type ManifestMode = 'http' | 'socket';
 
 export interface ManifestOptions {
   mode: ManifestMode;
-  /** Public base URL for HTTP mode; a placeholder the deployer replaces. */
+  /** Public base URL for HTTP mode, without a trailing slash; the placeholder when absent. */
   baseUrl?: string;
+  /** Which features' scopes to ask for; all of them when absent. */
+  features?: FeatureSet;
 }
 
-const PLACEHOLDER_URL = 'https://vigil.example.com';
+/** The base URL in the checked-in manifests; `npm run manifest -- --url …` writes one with yours. */
+export const PLACEHOLDER_URL = 'https://vigil.example.com';
 
 /**
  * The Slack app manifest, generated from the command registry so the app and the code cannot
  * drift: every command appears as `/<name>`, plus `/vigil` for all of them.
  */
 export function buildManifest(commands: readonly CommandInfo[], opts: ManifestOptions): Record<string, unknown> {
-  const url = `${opts.baseUrl ?? PLACEHOLDER_URL}/slack/events`;
+  // Slash commands and interactivity share the one route the HTTP server gives Slack.
+  const url = `${opts.baseUrl ?? PLACEHOLDER_URL}${SLACK_EVENTS_PATH}`;
   const withUrl = opts.mode === 'http' ? { url } : {};
   const slashCommands = [
     ...commands.map((c) => ({
@@ -50,7 +56,7 @@ export function buildManifest(commands: readonly CommandInfo[], opts: ManifestOp
       bot_user: { display_name: 'vigil', always_online: true },
       slash_commands: slashCommands,
     },
-    oauth_config: { scopes: { bot: ['commands', 'chat:write', 'usergroups:read'] } },
+    oauth_config: { scopes: { bot: botScopes(opts.features ?? ALL_FEATURES) } },
     settings: {
       interactivity: { is_enabled: true, ...(opts.mode === 'http' ? { request_url: url } : {}) },
       org_deploy_enabled: false,
@@ -60,9 +66,12 @@ export function buildManifest(commands: readonly CommandInfo[], opts: ManifestOp
   };
 }
 
-/** The file contents checked in under manifests/: stable JSON with a trailing newline. */
-export function manifestFile(commands: readonly CommandInfo[], mode: ManifestMode): string {
-  return `${JSON.stringify(buildManifest(commands, { mode }), null, 2)}\n`;
+/**
+ * A manifest as file contents: stable JSON with a trailing newline. With only `mode` it is the
+ * file checked in under manifests/ (placeholder URL, every feature's scopes).
+ */
+export function manifestFile(commands: readonly CommandInfo[], mode: ManifestMode, opts: Omit<ManifestOptions, 'mode'> = {}): string {
+  return `${JSON.stringify(buildManifest(commands, { ...opts, mode }), null, 2)}\n`;
 }
 
 export const MANIFEST_PATHS: Record<ManifestMode, string> = {

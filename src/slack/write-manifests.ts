@@ -1,12 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { allCommands } from '../../commands/index.ts';
-import { MANIFEST_PATHS, manifestFile, type ManifestMode } from './manifest.ts';
+import { runManifestCli } from './manifest-cli.ts';
 
-// `npm run manifest`: regenerate the Slack app manifests from the command registry.
-const root = resolve(import.meta.dirname, '../..');
-for (const mode of Object.keys(MANIFEST_PATHS) as ManifestMode[]) {
-  const path = resolve(root, MANIFEST_PATHS[mode]);
-  writeFileSync(path, manifestFile(allCommands, mode));
-  process.stdout.write(`wrote ${MANIFEST_PATHS[mode]}\n`);
-}
+// `npm run manifest [-- --url https://… | --mode socket] [--config f] [--out f]`: see manifest-cli.ts.
+process.exitCode = runManifestCli(process.argv.slice(2), {
+  commands: allCommands,
+  repoRoot: resolve(import.meta.dirname, '../..'),
+  cwd: process.cwd(),
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  writeFile: (path, text) => writeFileSync(path, text),
+});
