@@ -53,7 +53,7 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
     process.stderr.write(`vigil audit ${tool}: ${err.userMessage}\nusage: ${spec.usage}\n`);
     return EX_USAGE;
   }
-  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: true, role: 'cli', features: [] });
+  const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: false, role: 'cli', features: [] });
   try {
     const state = await container.infra.state.ready();
     if (state.kind !== 'ready') {

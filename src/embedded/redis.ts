@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
+import { claimOwnership, type Claim, type OwnerRecord } from './ownership.ts';
+import { isRunning, processesIn, processRef, stopProcess, type ProcessRef } from './process-ref.ts';
 
 export interface EmbeddedRedisOptions {
-  /** Working dir for redis-server (nothing is persisted, but it needs one). */
+  /** Working dir for redis-server (nothing is persisted, but it needs one); holds its ownership record. */
   dir: string;
   log: (line: string) => void;
   /** Raw redis-server output; silent unless the caller wants it. */
@@ -19,6 +21,8 @@ export interface EmbeddedRedisOptions {
 export interface EmbeddedRedis {
   url: string;
   stop(): Promise<void>;
+  /** Said once at start when a crashed Vigil's redis-server had to be stopped first. */
+  notice?: string;
 }
 
 export const REDIS_MISSING_MESSAGE =
@@ -49,7 +53,27 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   const bin = await findOnPath('redis-server', opts.pathEnv);
   if (!bin) throw new Error(REDIS_MISSING_MESSAGE);
 
-  await mkdir(opts.dir, { recursive: true });
+  const dir = resolve(opts.dir);
+  await mkdir(dir, { recursive: true });
+  const files = redisFiles(dir);
+  // Ours from here: a running bot owning it makes this throw; a dead one's redis-server is stopped.
+  const claim = await claimOwnership({
+    recordFile: files.record,
+    lockFile: files.lock,
+    what: `the embedded Redis in ${dir}`,
+    findLeftovers: (record) => leftoverRedisServers(dir, record),
+    stopLeftover: (ref) => stopProcess(ref, REDIS_STOP_STEPS),
+  });
+  try {
+    const started = await startOwnedRedis(bin, dir, opts, claim);
+    return { ...started, ...(claim.notice ? { notice: claim.notice } : {}) };
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+}
+
+async function startOwnedRedis(bin: string, dir: string, opts: EmbeddedRedisOptions, claim: Claim): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const debug = opts.debug ?? (() => {});
 
@@ -57,9 +81,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   // never write snapshots into the user's tree. Args array, no shell.
   const child = spawn(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', opts.dir, '--daemonize', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Recorded before anything else can fail, so a crash from here on leaves it findable.
+  const ref = child.pid === undefined ? null : await processRef(child.pid);
+  if (ref) await claim.setChild(ref, port);
 
   // Keep the tail of the output so a failed start can say why.
   const tail: string[] = [];
@@ -97,15 +124,17 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
 
   const stop = async (): Promise<void> => {
     process.off('exit', killOnExit);
-    if (exited) return;
-    // SIGTERM = redis' graceful shutdown; with no save points it writes nothing.
-    // The timer is unref'd so a fast exit doesn't leave us waiting on it.
-    child.kill('SIGTERM');
-    const timedOut = await Promise.race([exitedPromise.then(() => false), sleep(3_000, true, { ref: false })]);
-    if (timedOut && !exited) {
-      child.kill('SIGKILL');
-      await exitedPromise;
+    if (!exited) {
+      // SIGTERM = redis' graceful shutdown; with no save points it writes nothing.
+      // The timer is unref'd so a fast exit doesn't leave us waiting on it.
+      child.kill('SIGTERM');
+      const timedOut = await Promise.race([exitedPromise.then(() => false), sleep(3_000, true, { ref: false })]);
+      if (timedOut && !exited) {
+        child.kill('SIGKILL');
+        await exitedPromise;
+      }
     }
+    await claim.release();
   };
 
   try {
@@ -118,6 +147,29 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
 
   opts.log(`embedded Redis listening on 127.0.0.1:${port} (${bin})`);
   return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+/** The ownership record and its lock, inside the redis-server's working dir; the CLI finds the bot's Redis through them. */
+export function redisFiles(dir: string): { record: string; lock: string } {
+  return { record: join(dir, 'owner.json'), lock: join(dir, 'owner.lock') };
+}
+
+/** Graceful (nothing to save), then kill. */
+const REDIS_STOP_STEPS: Array<{ signal: NodeJS.Signals; ms: number }> = [
+  { signal: 'SIGTERM', ms: 3_000 },
+  { signal: 'SIGKILL', ms: 2_000 },
+];
+
+/**
+ * redis-servers of this dir with no live owner: the dead owner's recorded one and, on Linux, any
+ * redis-server working in `dir` (redis chdirs to --dir; its command line is rewritten, so the cwd
+ * is what tells). The scan also finds those left by Vigil versions that kept no record.
+ */
+async function leftoverRedisServers(dir: string, record: OwnerRecord | null): Promise<ProcessRef[]> {
+  const found: ProcessRef[] = [];
+  if (record?.child && (await isRunning(record.child))) found.push(record.child);
+  for (const ref of await processesIn(dir, 'redis-server')) if (!found.some((r) => r.pid === ref.pid)) found.push(ref);
+  return found;
 }
 
 /** Poll with PING: redis prints "Ready to accept connections" but output format varies by version. */
