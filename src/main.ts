@@ -1,7 +1,9 @@
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { loadConfigOrReport } from './config/load.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { runShell } from './shell/repl.ts';
+import { createTerminalOutput } from './shell/terminal-output.ts';
 import { SHUTDOWN_GRACE_MS, startVigil, type RunningVigil } from './vigil.ts';
 import { describeError } from './core/errors.ts';
 
@@ -21,8 +23,14 @@ const STOP_WATCHDOG_MS = SHUTDOWN_GRACE_MS + 20_000;
 async function main(): Promise<number> {
   const config = loadConfigOrReport((text) => process.stderr.write(text));
   if (!config) return 1;
-  const log = createLogger(config.env.LOG_LEVEL);
-  const announce = (line: string) => process.stdout.write(`${line}\n`);
+  // Both loggers write through `terminal`, which keeps the shell's prompt intact while it is open.
+  const terminal = createTerminalOutput();
+  const log = createLogger(config.env.LOG_LEVEL, { writer: terminal.write });
+  // Start-up and stop lines: on stdout, where operators and scripts have always read them; at
+  // info whatever LOG_LEVEL says (they are the record of what Vigil uses, not diagnostics). On a
+  // terminal a line is its message alone; elsewhere a JSON line like any other log line.
+  const announcer = createLogger(config.env.LOG_LEVEL === 'silent' ? 'silent' : 'info', { fd: 1, bareInfo: true, writer: terminal.write });
+  const announce = (line: string) => announcer.info(line);
   announce(`Config: ${config.fileSource}`);
   for (const notice of config.notices) announce(notice);
 
@@ -31,7 +39,7 @@ async function main(): Promise<number> {
   const stopAndExit = async (signal: StopSignal, running: RunningVigil): Promise<never> => {
     announce(`${signal}: stopping, letting what is in flight finish (up to ${SHUTDOWN_GRACE_MS / 1000} s); send it again to exit at once`);
     setTimeout(() => {
-      process.stderr.write(`Vigil did not stop within ${STOP_WATCHDOG_MS / 1000} s; exiting\n`);
+      log.fatal(`Vigil did not stop within ${STOP_WATCHDOG_MS / 1000} s; exiting`);
       process.exit(1);
     }, STOP_WATCHDOG_MS).unref();
     const failed = await running.stop().then(
@@ -41,7 +49,7 @@ async function main(): Promise<number> {
     process.exit(failed ? 1 : 0);
   };
   // Installed before anything starts, so a signal during start-up (an embedded initdb) is not lost.
-  const signals = handleSignals((signal) => {
+  const signals = handleSignals(log, (signal) => {
     if (vigil) void stopAndExit(signal, vigil);
     else requested = signal;
   });
@@ -49,7 +57,7 @@ async function main(): Promise<number> {
   try {
     vigil = await startVigil({ config, log, announce, embedded: true });
   } catch (err) {
-    process.stderr.write(`${describeError(err)}\n`);
+    log.fatal(describeError(err));
     return 1;
   }
   signals.takeOver();
@@ -59,8 +67,18 @@ async function main(): Promise<number> {
     announce('Vigil is ready.');
     return await new Promise<number>(() => undefined); // runs until a signal
   }
-  const user = userInfo().username;
-  await runShell({ commands: vigil.commands, interactions: vigil.interactions, input: process.stdin, output: process.stdout, userName: user, interactive: Boolean(process.stdin.isTTY) });
+  await runShell({
+    commands: vigil.commands,
+    interactions: vigil.interactions,
+    input: process.stdin,
+    output: process.stdout,
+    userName: userInfo().username,
+    // A prompt, echo and history only when a person types: a pipe gets answers and nothing else.
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    completion: vigil.container.features.flatMap((f) => f.commands ?? []),
+    historyPath: join(config.dataDir, 'shell-history'),
+    terminal,
+  });
   await vigil.stop();
   return 0;
 }
@@ -69,14 +87,14 @@ async function main(): Promise<number> {
  * SIGINT, SIGTERM and SIGHUP stop Vigil in order (see RunningVigil.stop); a second one exits at
  * once (embedded servers still get their stop from their `exit` hooks).
  */
-function handleSignals(onFirst: (signal: StopSignal) => void): { takeOver(): void } {
+function handleSignals(log: Logger, onFirst: (signal: StopSignal) => void): { takeOver(): void } {
   let first: number | null = null;
   const handler = (signal: StopSignal): void => {
     if (first === null) {
       first = Date.now();
       onFirst(signal);
     } else if (Date.now() - first >= SAME_EVENT_MS) {
-      process.stderr.write(`${signal} again: exiting now\n`);
+      log.warn(`${signal} again: exiting now`);
       process.exit(EXIT_AT_ONCE[signal]);
     }
   };

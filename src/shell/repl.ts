@@ -1,10 +1,13 @@
-import { createInterface } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Invoker } from '../core/command.ts';
 import type { Dispatcher } from '../core/dispatch.ts';
 import { replyButtons, type Form, type InteractionDispatcher } from '../core/interactions.ts';
 import type { Button, Reply } from '../core/reply.ts';
 import { renderJson, renderText } from '../render/text.ts';
+import { createCompleter, type CompletableCommand } from './complete.ts';
+import { HISTORY_SIZE, historyFile } from './history.ts';
+import type { TerminalOutput } from './terminal-output.ts';
 
 export interface ShellOptions {
   commands: Dispatcher;
@@ -12,8 +15,14 @@ export interface ShellOptions {
   input: Readable;
   output: Writable;
   userName: string;
-  /** Show a prompt (a terminal) or read lines silently (a pipe). */
+  /** A terminal: prompt, line editing, completion, history, Ctrl-C. Otherwise (a pipe) lines are read silently. */
   interactive: boolean;
+  /** The commands Tab completes, with their flags (interactive only). */
+  completion?: readonly CompletableCommand[];
+  /** Where history is kept across runs (interactive only); none when absent. */
+  historyPath?: string;
+  /** Told when the prompt shows and hides, so that log lines are written above it. */
+  terminal?: TerminalOutput;
 }
 
 /**
@@ -23,8 +32,8 @@ export interface ShellOptions {
  * Resolves when input ends or on `exit`.
  */
 export function runShell(opts: ShellOptions): Promise<void> {
-  const rl = createInterface({ input: opts.input, output: opts.output, terminal: opts.interactive, prompt: 'vigil> ' });
   const write = (text: string) => opts.output.write(`${text}\n`);
+  const rl = opts.interactive ? openTerminal(opts, write) : createInterface({ input: opts.input, terminal: false });
   const invoker: Invoker = { surface: 'shell', userId: opts.userName, userName: opts.userName };
   let choices: Button[] = [];
   let confirming: Button | null = null;
@@ -89,19 +98,100 @@ export function runShell(opts: ShellOptions): Promise<void> {
     show(reply, flags.json);
   }
 
-  if (opts.interactive) write('Vigil shell. Try /health, /queue, /slowqueries or /vigil help; a number picks a choice; exit to leave.');
-  rl.prompt();
   // Lines are answered one at a time, in order, even when pasted in together.
   let chain = Promise.resolve();
+  let pending = 0;
+  let leaving = false;
+  const showPrompt = () => {
+    if (!opts.interactive) return; // a pipe gets answers only, no prompt
+    rl.prompt();
+    opts.terminal?.promptShown(rl, opts.output);
+  };
+
+  if (opts.interactive) {
+    write('Vigil shell. Try /health, /queue, /slowqueries or /vigil help; Tab completes; a number picks a choice; Ctrl-D or exit leaves.');
+    // Ctrl-C drops what is being typed (or the form or question being answered), never Vigil.
+    rl.on('SIGINT', () => {
+      if (pending > 0) return; // an answer is on its way; the prompt comes back with it
+      const wasEmpty = rl.line === '' && !filling && !confirming;
+      const cancelled = filling !== null || confirming !== null;
+      filling = null;
+      confirming = null;
+      dropTypedLine(rl, opts.output);
+      if (cancelled) write('Cancelled.');
+      else if (wasEmpty) write('(To leave, type exit or press Ctrl-D.)');
+      showPrompt();
+    });
+  }
+  showPrompt();
   return new Promise((resolve) => {
     rl.on('line', (raw) => {
+      opts.terminal?.promptHidden();
+      pending++;
       chain = chain.then(async () => {
         const line = raw.trim();
-        if (line === 'exit' || line === 'quit') return void rl.close();
-        if (line !== '' || filling) await answer(line);
-        rl.prompt();
+        if (line === 'exit' || line === 'quit') {
+          leaving = true;
+          return void rl.close();
+        }
+        try {
+          if (line !== '' || filling) await answer(line);
+        } finally {
+          if (--pending === 0) showPrompt();
+        }
       });
     });
-    rl.on('close', () => void chain.then(resolve));
+    rl.on('close', () => {
+      opts.terminal?.promptHidden();
+      // Ctrl-D leaves the cursor after the prompt; what follows (stop lines) starts on its own line.
+      if (opts.interactive && !leaving) opts.output.write('\n');
+      void chain.then(resolve);
+    });
   });
+}
+
+/** Readline on a terminal: prompt, echo, Tab completion, and history kept across runs when there is a path. */
+function openTerminal(opts: ShellOptions, write: (text: string) => void): Interface {
+  const history = opts.historyPath ? historyFile(opts.historyPath) : null;
+  let loaded: string[] = [];
+  try {
+    loaded = history?.load() ?? [];
+  } catch (err) {
+    write(`History not loaded: ${(err as Error).message}`);
+  }
+  const rl = createInterface({
+    input: opts.input,
+    output: opts.output,
+    terminal: true,
+    prompt: 'vigil> ',
+    history: loaded,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    ...(opts.completion ? { completer: createCompleter(opts.completion) } : {}),
+  });
+  let warned = false;
+  rl.on('history', (lines: string[]) => {
+    try {
+      history?.save(lines);
+    } catch (err) {
+      // Said after readline has ended the typed line, so it does not land on the prompt's row.
+      if (!warned) queueMicrotask(() => write(`History not saved: ${(err as Error).message}`));
+      warned = true;
+    }
+  });
+  return rl;
+}
+
+/**
+ * End the typed line with `^C` (as a shell does), empty readline's buffer and leave the cursor at
+ * the start of a fresh row. Readline redraws by first moving up as many rows as its cursor was down
+ * in a wrapped input, hence the extra newlines before Ctrl-U empties the buffer and redraws.
+ */
+function dropTypedLine(rl: Interface, output: Writable): void {
+  rl.write(null, { ctrl: true, name: 'e' }); // to the end, so ^C follows the text
+  const { rows } = rl.getCursorPos();
+  output.write(`^C${'\n'.repeat(rows + 1)}`);
+  rl.write(null, { ctrl: true, name: 'u' }); // empties the buffer and draws an empty prompt…
+  cursorTo(output, 0); // …which the caller's message or prompt replaces
+  clearScreenDown(output);
 }

@@ -11,6 +11,19 @@ import { runNode } from '../support/run-process.ts';
 
 
 const main = ['--import', 'tsx', 'src/main.ts'];
+
+/** Start-up lines on a pipe are JSON log lines: their messages, and every line that is not one. */
+function splitLogLines(stdout: string): { messages: string[]; rest: string } {
+  const messages: string[] = [];
+  const rest: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const entry = /^\{"level":/.test(line) ? (JSON.parse(line) as { level: number; time: number; msg: string }) : null;
+    if (entry) expect(entry).toEqual({ level: 30, time: expect.any(Number), msg: expect.any(String) });
+    if (entry) messages.push(entry.msg);
+    else rest.push(line);
+  }
+  return { messages, rest: rest.join('\n') };
+}
 const cli = ['src/bin/vigil.mjs'];
 
 // Each run sees only BullMQ queues under a prefix of its own: one with a job waiting past its
@@ -39,13 +52,19 @@ afterAll(async () => {
 });
 
 describe('terminal front doors', () => {
-  it('npm start without Slack tokens opens the shell, prints one line per dependency, answers commands', async () => {
+  it('npm start without Slack tokens opens the shell, logs one JSON line per dependency, answers commands with no prompt', async () => {
     const out = await runNode(main, { ...services, VIGIL_CONFIG: busyConfig, PORT: '0' }, '/health\n/vigil help\n/nope\nexit\n');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^Slack: not configured, shell mode/m);
-    expect(out.stdout).toMatch(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/m);
-    expect(out.stdout).toMatch(/^State: schema vigil in the inspected database/m);
-    expect(out.stdout).toMatch(/^Redis: REDIS_URL redis:\/\/127\.0\.0\.1:6379/m);
+    const { messages, rest } = splitLogLines(out.stdout);
+    expect(messages).toContainEqual(expect.stringMatching(/^Slack: not configured, shell mode/));
+    expect(messages).toContainEqual(expect.stringMatching(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/));
+    expect(messages).toContainEqual(expect.stringMatching(/^State: schema vigil in the inspected database/));
+    expect(messages).toContainEqual(expect.stringMatching(/^Redis: REDIS_URL redis:\/\/127\.0\.0\.1:6379/));
+    // stdin is a pipe: answers only, no prompt, no banner, no echo of the lines read.
+    expect(rest).not.toContain('vigil>');
+    expect(rest).not.toContain('Vigil shell.');
+    expect(rest).not.toContain('/nope');
+    expect(rest).toMatch(/^\[WARN\] Health: degraded/);
     expect(out.stdout).toContain('[WARN] Health: degraded');
     expect(out.stdout).toMatch(new RegExp(`${QUEUE} +1 waiting`));
     expect(out.stdout).toContain('/slowqueries [--by total|mean|calls]');

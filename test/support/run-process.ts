@@ -15,6 +15,20 @@ export function ensureBuilt(): void {
   execFileSync(process.execPath, [join(REPO_ROOT, 'src', 'bin', 'build.mjs'), '--if-stale'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * A line as a person reads it: the message of a JSON log line (how Vigil's start-up lines look
+ * when stdout is not a terminal), any other line as it is.
+ */
+export function logMessage(line: string): string {
+  if (!line.startsWith('{"level":')) return line;
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown };
+    return typeof parsed.msg === 'string' ? parsed.msg : line;
+  } catch {
+    return line;
+  }
+}
+
 export interface ProcessRun {
   code: number | null;
   stdout: string;
@@ -98,6 +112,7 @@ export interface ProcessExit {
 export interface LiveProcess {
   child: ChildProcess;
   pid: number;
+  /** Output lines, a JSON log line as its message (see logMessage). */
   stdout: string[];
   stderr: string[];
   /** The first stdout line matching `pattern` (already printed or still to come). */
@@ -127,7 +142,7 @@ export function startLive(command: string, args: string[], opts: { cwd: string; 
     stream.on('data', (chunk: string) => {
       const parts = (rest + chunk).split('\n');
       rest = parts.pop() ?? '';
-      into.push(...parts);
+      into.push(...parts.map(logMessage));
       for (const wake of waiters) wake();
     });
   };

@@ -139,9 +139,11 @@ export async function startVigilProcess(o: VigilProcessOptions): Promise<VigilPr
   lines(child.stdout, (line) => {
     stdout.push(line);
     if (stdout.length > KEPT_LINES) stdout.shift();
-    const http = /^HTTP: .* on port (\d+)/.exec(line);
+    // Start-up lines are JSON log lines on a pipe: {"level":30,"time":…,"msg":"HTTP: …"}.
+    const msg = messageOf(line);
+    const http = /^HTTP: .* on port (\d+)/.exec(msg);
     if (http) port = Number(http[1]);
-    if (line.startsWith('Vigil is ready.')) ready = true;
+    if (msg.startsWith('Vigil is ready.')) ready = true;
   });
   lines(child.stderr, (line) => {
     let level = 60;
@@ -212,4 +214,14 @@ export async function startVigilProcess(o: VigilProcessOptions): Promise<VigilPr
     warningCounts,
     stop,
   };
+}
+
+/** The message of a JSON log line; any other line as it is. */
+function messageOf(line: string): string {
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown };
+    return typeof parsed.msg === 'string' ? parsed.msg : line;
+  } catch {
+    return line;
+  }
 }
