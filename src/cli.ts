@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { runAuditTool } from './audit/cli-tools.ts';
 import { runMigrateTool } from './db/migrate-cli.ts';
+import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
 import { loadConfigOrReport, type Config } from './config/load.ts';
 import { createContainer } from './container.ts';
 import type { BorrowResult } from './embedded/borrow.ts';
@@ -18,6 +19,8 @@ const EX_NOTHING_TO_CHECK = 3;
 export async function runCli(argv: string[]): Promise<number> {
   const config = loadConfigOrReport((text) => process.stderr.write(text));
   if (!config) return 1;
+  const foreign = foreignCheckoutProblem([config.cwd]);
+  if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
   // Start-up lines (dependencies, .env, placeholders) stay out of a one-shot's output, as below.

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
 import { loadConfigOrReport } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { runShell } from './shell/repl.ts';
@@ -23,6 +24,8 @@ const STOP_WATCHDOG_MS = SHUTDOWN_GRACE_MS + 20_000;
 async function main(): Promise<number> {
   const config = loadConfigOrReport((text) => process.stderr.write(text));
   if (!config) return 1;
+  const foreign = foreignCheckoutProblem([config.cwd]);
+  if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
   // Both loggers write through `terminal`, which keeps the shell's prompt intact while it is open.
   const terminal = createTerminalOutput();
   const log = createLogger(config.env.LOG_LEVEL, { writer: terminal.write });
