@@ -18,14 +18,11 @@ import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
 import { connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis.ts';
-import { createSlackClient } from './slack/client.ts';
-import { createUserGroupReader, type UserGroupReader } from './slack/user-groups.ts';
-import { createOutbox, type Outbox } from './slack/outbox/outbox.ts';
+import type { UserGroupReader } from './slack/user-groups.ts';
+import type { Outbox } from './slack/outbox/outbox.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
-import { startEmbeddedPostgres } from './embedded/postgres.ts';
-import { startEmbeddedRedis } from './embedded/redis.ts';
 import { resolveEndpoint } from './embedded/resolve-endpoint.ts';
 import { features as defaultFeatures, type FeatureFactory } from './features/index.ts';
 
@@ -84,7 +81,13 @@ export interface ContainerOptions {
   features?: readonly FeatureFactory[];
 }
 
-/** The single composition root: the only place that creates pools, connections, clients, metrics. */
+/**
+ * The single composition root: the only place that creates pools, connections, clients, metrics.
+ *
+ * What only the bot uses (the Slack Web API client, the outbox and its BullMQ worker) and the
+ * embedded servers (only without a URL) are imported when they are built, not with this module:
+ * a one-shot CLI call would otherwise load them for nothing (tens of ms, and memory).
+ */
 export async function createContainer(config: Config, opts: ContainerOptions): Promise<Container> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
@@ -153,7 +156,7 @@ async function buildInfrastructure(
       label: 'Postgres',
       envName: 'DATABASE_URL',
       configured: config.env.DATABASE_URL,
-      startEmbedded: () => startEmbeddedPostgres({ dataDir: pgDataDir, log: (line) => log.debug(line) }),
+      startEmbedded: async () => (await import('./embedded/postgres.ts')).startEmbeddedPostgres({ dataDir: pgDataDir, log: (line) => log.debug(line) }),
       embeddedLine: (url) => `embedded PostgreSQL, data in ${pgDataDir}, ${redactUrl(url)}`,
       unavailable: (err) => `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`,
     },
@@ -176,7 +179,8 @@ async function buildInfrastructure(
       label: 'Redis',
       envName: 'REDIS_URL',
       configured: config.env.REDIS_URL,
-      startEmbedded: () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
+      startEmbedded: async () =>
+        (await import('./embedded/redis.ts')).startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
       embeddedLine: (url) => `redis-server from PATH at ${url}`,
       // The embedded module's message already says how to get redis-server.
       unavailable: describeError,
@@ -186,17 +190,18 @@ async function buildInfrastructure(
   if ('missing' in redisEndpoint) missing.redis = redisEndpoint.missing;
   const probeRedis = 'url' in redisEndpoint ? await connectProbeRedis(redisEndpoint.url, log) : null;
 
-  const metrics = createMetrics();
+  // The process metrics (CPU, heap, event-loop lag) are for the bot's /metrics; a CLI run has none.
+  const metrics = createMetrics({ processMetrics: opts.role === 'bot' });
   const redisUrl = 'url' in redisEndpoint ? redisEndpoint.url : null;
   const userGroups =
     opts.role === 'bot' && config.slack.kind !== 'none'
-      ? createUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
+      ? (await import('./slack/user-groups.ts')).createUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
       : null;
   const endpoints: Endpoints = { postgres: endpointOf(inspectedUrl, 5432), redis: endpointOf(redisUrl, 6379) };
   const explainError = (err: unknown) => explainDependencyError(err, endpoints, () => (probeRedis ? lastLinkError(probeRedis) : undefined));
   const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, userGroups, explainError };
   const background: Runnable[] = [];
-  const built = opts.role === 'bot' ? buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
+  const built = opts.role === 'bot' ? await buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {
     infra.outboxMissing = built.missing;
     announce(`Slack outbox: off (${built.missing})`);
@@ -214,18 +219,19 @@ async function buildInfrastructure(
  * The Slack outbox, on a BullMQ connection of Vigil's own and a Web API client that leaves 429s
  * and retries to it. Null without Slack (shell mode has no channel to post to).
  */
-function buildOutbox(
+async function buildOutbox(
   config: Config,
   log: Logger,
   metrics: Metrics,
   state: StateStore,
   redisUrl: string | null,
-): { outbox: Outbox; connection: Redis } | { missing: string } | null {
+): Promise<{ outbox: Outbox; connection: Redis } | { missing: string } | null> {
   if (config.slack.kind === 'none') return null;
   if (!redisUrl) return { missing: 'no Redis' };
   const statePool = state.pool;
   const status = state.status();
   if (!statePool || status.kind === 'off') return { missing: `state is off${status.kind === 'off' ? `: ${status.why}` : ''}` };
+  const [{ createSlackClient }, { createOutbox }] = await Promise.all([import('./slack/client.ts'), import('./slack/outbox/outbox.ts')]);
   const connection = createQueueConnection(redisUrl, log);
   const client = createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
   const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client, pace: config.file.slack.outbox, metrics: metrics.registry, log });

@@ -8,10 +8,18 @@ export interface Metrics {
   recordInteraction(run: InteractionRun): void;
 }
 
+export interface MetricsOptions {
+  /**
+   * prom-client's process metrics (CPU, memory, heap spaces, event-loop lag, GC): for a process
+   * that serves /metrics. Off, nothing samples the event loop or observes GC.
+   */
+  processMetrics?: boolean;
+}
+
 /** A registry of our own (not prom-client's global) so tests and several apps in one process don't collide. */
-export function createMetrics(): Metrics {
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const runs = new Counter({
     name: 'vigil_commands_total',
     help: 'Slash commands run, by command and outcome',

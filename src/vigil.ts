@@ -7,7 +7,7 @@ import type { InteractionDispatcher } from './core/interactions.ts';
 import { createContainer, type Container } from './container.ts';
 import type { Logger } from './log.ts';
 import { startHttpServer, type RunningServer } from './http/server.ts';
-import { createSlackFrontDoor, type SlackFrontDoor } from './slack/front-door.ts';
+import type { SlackFrontDoor } from './slack/front-door.ts';
 import { describeError } from './core/errors.ts';
 import type { FeatureFactory } from './features/index.ts';
 
@@ -71,6 +71,8 @@ export async function startVigil(opts: StartOptions): Promise<RunningVigil> {
   try {
     await container.startBackground();
     if (config.slack.kind !== 'none') {
+      // Bolt and the Slack Web API only with Slack: shell mode starts faster and idles smaller without them.
+      const { createSlackFrontDoor } = await import('./slack/front-door.ts');
       slack = createSlackFrontDoor({
         mode: config.slack,
         slackApiUrl: config.slackApiUrl,

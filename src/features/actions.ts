@@ -1,15 +1,11 @@
 import { runCommand, type ActionSummary, type RunCommandDeps } from '../../commands/run.ts';
 import { appendAuditEvents } from '../audit/chain.ts';
-import { createApproverDirectory } from '../actions/approvers.ts';
 import type { ActionConfig } from '../actions/catalog-config.ts';
 import type { ActionDefinition } from '../actions/definition.ts';
 import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_FORM, REQUEST_HANDLER } from '../actions/messages.ts';
-import { createActionMetrics } from '../actions/metrics.ts';
 import { paramHelp, paramsSchemaFor } from '../actions/params.ts';
 import { REQUEST_ID } from '../actions/request.ts';
-import { checkTarget, createRunner, previewRun, type RunnerDeps } from '../actions/runners/index.ts';
-import { createActionService } from '../actions/service.ts';
-import { createActionQueue } from '../actions/worker.ts';
+import type { RunnerDeps } from '../actions/runners/index.ts';
 import { z } from 'zod';
 import { bindCommands } from '../core/command.ts';
 import { AppError } from '../core/errors.ts';
@@ -17,7 +13,6 @@ import type { Feature } from '../core/feature.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Infrastructure } from '../container.ts';
 import { createQueueConnection } from '../db/redis.ts';
-import { createSchedule } from '../schedules/schedule.ts';
 
 // Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
 const SWEEP_CRON = '*/5 * * * * *';
@@ -26,8 +21,11 @@ const SWEEP_CRON = '*/5 * * * * *';
  * Approved actions: /run asks, approvers decide with buttons in the approvals channel, a BullMQ
  * worker runs each approved request exactly once and reports in the thread. Every step is in the
  * audit trail, in the same transaction as the change it records.
+ *
+ * The service, runners, queue and schedule (BullMQ, node-cron) are imported only when actions
+ * are configured, so a process without them does not load them.
  */
-export function actionsFeature(infra: Infrastructure): Feature {
+export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
   const { config, log } = infra;
   const cfg = config.file.actions;
   const catalog = cfg ? Object.entries(cfg.catalog) : [];
@@ -38,6 +36,14 @@ export function actionsFeature(infra: Infrastructure): Feature {
     return { name: 'actions', commands: bindCommands([runCommand(paramNames)], { actions: null, missing: `actions need Redis for their queue (${infra.missing.redis ?? 'none'})` }) };
   }
 
+  const [{ createApproverDirectory }, { createActionMetrics }, runners, { createActionService }, { createActionQueue }, { createSchedule }] = await Promise.all([
+    import('../actions/approvers.ts'),
+    import('../actions/metrics.ts'),
+    import('../actions/runners/index.ts'),
+    import('../actions/service.ts'),
+    import('../actions/worker.ts'),
+    import('../schedules/schedule.ts'),
+  ]);
   const connection = createQueueConnection(infra.redisUrl, log);
   const runnerDeps: RunnerDeps = {
     bullmq: { connection, prefix: config.file.bullmq.prefix },
@@ -45,7 +51,7 @@ export function actionsFeature(infra: Infrastructure): Feature {
     db: infra.probeDb,
     env: config.processEnv,
   };
-  const definitions = new Map<string, ActionDefinition>(catalog.map(([id, a]) => [id, definitionOf(id, a, runnerDeps)]));
+  const definitions = new Map<string, ActionDefinition>(catalog.map(([id, a]) => [id, definitionOf(id, a, runnerDeps, runners)]));
   const metrics = createActionMetrics(infra.metrics.registry, [...definitions.keys()]);
   let enqueue: (id: string) => Promise<void> = async () => undefined;
   const service = createActionService({
@@ -140,7 +146,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps): ActionDefinition {
+function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps, runners: typeof import('../actions/runners/index.ts')): ActionDefinition {
+  const { checkTarget, createRunner, previewRun } = runners;
   const run = createRunner(a.runner, deps);
   return {
     id,

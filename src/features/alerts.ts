@@ -1,26 +1,16 @@
 import alertsCommand, { type AlertCommandDeps } from '../../commands/alerts.ts';
-import { ackHandler } from '../alerts/ack.ts';
-import { checkDeadman } from '../alerts/deadman.ts';
-import { escalateOverdue } from '../alerts/escalation.ts';
-import { alertmanagerRoute } from '../alerts/intake-route.ts';
-import { createAlertMetrics } from '../alerts/metrics.ts';
-import { createAlertProcessor, type AlertProcessor } from '../alerts/processor.ts';
+import type { AlertProcessor } from '../alerts/processor.ts';
 import type { AlertsConfig } from '../alerts/routing.ts';
-import { refreshStorms } from '../alerts/storm.ts';
 import { firingGroups, storeNotification } from '../alerts/store.ts';
-import { createRuleSchedule } from '../alerts/rules/rule-schedule.ts';
 import { buildProbeServices } from './probe-services.ts';
 import { severityOf } from '../alerts/routing.ts';
 import { bindCommands } from '../core/command.ts';
-import { actionButtonsFrom, catalogButtonsFrom } from '../actions/buttons.ts';
-import { runbookButtons } from '../alerts/alert-actions.ts';
 import type { AlertGroup } from '../alerts/group.ts';
 import type { Button } from '../core/reply.ts';
 import { AppError, describeError } from '../core/errors.ts';
 import type { Feature, Runnable } from '../core/feature.ts';
 import type { Infrastructure } from '../container.ts';
 import type { StateStatus } from '../db/state.ts';
-import { createSchedule } from '../schedules/schedule.ts';
 import { createMessageRefs } from '../slack/outbox/refs.ts';
 import type pg from 'pg';
 
@@ -33,8 +23,11 @@ const SILENCE_FOR = ['1h', '4h', '24h'];
 /**
  * Alerts to Slack by severity: Alertmanager's webhook is stored, applied to its alert group and
  * shown as one living message per group, through the Slack outbox. `/alerts` lists what fires.
+ *
+ * Without an `alerts:` section only `/alerts` is served: the intake, processor and schedules
+ * (node-cron) are imported only when alerts are configured.
  */
-export function alertsFeature(infra: Infrastructure): Feature {
+export async function alertsFeature(infra: Infrastructure): Promise<Feature> {
   const { config, state, log } = infra;
   const cfg = config.file.alerts;
   const ready = async () => {
@@ -54,6 +47,31 @@ export function alertsFeature(infra: Infrastructure): Feature {
   };
   const commands = bindCommands([alertsCommand], commandDeps);
   if (!cfg) return { name: 'alerts', commands };
+  const [
+    { ackHandler },
+    { alertmanagerRoute },
+    { createAlertMetrics },
+    { createAlertProcessor },
+    { createRuleSchedule },
+    { actionButtonsFrom, catalogButtonsFrom },
+    { runbookButtons },
+    { createSchedule },
+    { escalateOverdue },
+    { checkDeadman },
+    { refreshStorms },
+  ] = await Promise.all([
+    import('../alerts/ack.ts'),
+    import('../alerts/intake-route.ts'),
+    import('../alerts/metrics.ts'),
+    import('../alerts/processor.ts'),
+    import('../alerts/rules/rule-schedule.ts'),
+    import('../actions/buttons.ts'),
+    import('../alerts/alert-actions.ts'),
+    import('../schedules/schedule.ts'),
+    import('../alerts/escalation.ts'),
+    import('../alerts/deadman.ts'),
+    import('../alerts/storm.ts'),
+  ]);
 
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
   const pool = state.pool;
@@ -80,7 +98,7 @@ export function alertsFeature(infra: Infrastructure): Feature {
       redis: infra.probeRedis,
       keyPrefix: config.file.state.queuePrefix,
       log,
-      run: () => housekeep(pool, processor, infra, cfg),
+      run: () => housekeep(pool, processor, infra, cfg, { escalateOverdue, checkDeadman, refreshStorms }),
     });
     // Soon after a storm changes rather than at the next tick; never once the feature closed.
     nudgeHousekeeping = debounce(() => void (closed ? undefined : housekeeping.runNow().catch(() => undefined)), 200);
@@ -124,8 +142,16 @@ export function alertsFeature(infra: Infrastructure): Feature {
   };
 }
 
+/** What a housekeeping tick runs, imported with the feature. */
+interface HousekeepingChecks {
+  escalateOverdue: typeof import('../alerts/escalation.ts').escalateOverdue;
+  checkDeadman: typeof import('../alerts/deadman.ts').checkDeadman;
+  refreshStorms: typeof import('../alerts/storm.ts').refreshStorms;
+}
+
 /** One housekeeping tick: each part runs even when another fails (it is logged and tried next tick). */
-async function housekeep(pool: pg.Pool, processor: AlertProcessor, infra: Infrastructure, cfg: AlertsConfig): Promise<void> {
+async function housekeep(pool: pg.Pool, processor: AlertProcessor, infra: Infrastructure, cfg: AlertsConfig, checks: HousekeepingChecks): Promise<void> {
+  const { escalateOverdue, checkDeadman, refreshStorms } = checks;
   const now = Date.now();
   const parts: Array<[string, () => Promise<unknown>]> = [];
   const { escalation, deadman } = cfg;

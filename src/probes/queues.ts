@@ -1,4 +1,4 @@
-import { Queue, type Metrics } from 'bullmq';
+import type { Metrics, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createQueueDiscovery, type QueueDiscoveryDeps, type QueueListing } from './queue-discovery.ts';
 import { countsOf, readQueueStats, type QueueCounts, type QueueStats } from './queue-stats.ts';
@@ -53,7 +53,11 @@ export function createQueueInspector(deps: QueueDiscoveryDeps): QueueInspector &
   const discovery = createQueueDiscovery(deps);
   const queues = new Map<string, Queue>();
 
-  function queue(name: string): Queue {
+  // BullMQ itself (~50 ms and ~15 MB to load) only for one queue's details: the queue list and the
+  // counts (/health, /queue) are read with a script. Imported before the map is checked, so two
+  // callers at once still share one Queue.
+  async function queue(name: string): Promise<Queue> {
+    const { Queue } = await import('bullmq');
     let q = queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: redis, prefix, skipMetasUpdate: true, skipVersionCheck: true });
@@ -87,7 +91,7 @@ export function createQueueInspector(deps: QueueDiscoveryDeps): QueueInspector &
   }
 
   async function detail(name: string, now = Date.now()): Promise<QueueDetail> {
-    const q = queue(name);
+    const q = await queue(name);
     const [base, failed, completedMetrics, failedMetrics, workers] = await Promise.all([
       one(name, now),
       q.getFailed(0, FAILURE_SAMPLES - 1),

@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: Vigil's performance figures on this machine, printed, never asserted.
  * Loopback only; bounded loops. The first three take about a minute on two cores, the alert
- * intake bench about half a minute and the alert storm bench about four minutes.
+ * intake bench about half a minute, the alert storm bench about four minutes and the service bench
+ * (CLI end to end, the bot's idle RSS and start-up time) about two minutes.
  *
  * Run some only: `npm run bench -- alert-intake alert-storm` (or `BENCH=health npm run bench`).
- * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve, intake, queue-scaling.
+ * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve, intake, queue-scaling, service.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -22,8 +23,9 @@ import { benchAlertStorm } from './alert-storm.ts';
 import { benchActionApprove } from './action-approve.ts';
 import { benchQueueScaling } from './queue-scaling.ts';
 import { benchIntake } from './intake.ts';
+import { benchService } from './service.ts';
 
-const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve', 'intake', 'queue-scaling'] as const;
+const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve', 'intake', 'queue-scaling', 'service'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selected(): Set<BenchName> {
@@ -38,8 +40,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const run = selected();
   console.log(`Vigil benchmarks — node ${process.version}, ${availableParallelism()} CPU(s) (${cpus()[0]?.model.trim() ?? 'unknown'})`);
-  // The first three share a database with pg_stat_statements and a BullMQ prefix with queues.
-  const needsEnv = run.has('ack-latency') || run.has('slow-queries') || run.has('health');
+  // The first three and the service bench share a database with pg_stat_statements and a BullMQ prefix with queues.
+  const needsEnv = run.has('ack-latency') || run.has('slow-queries') || run.has('health') || run.has('service');
   let env: BenchEnv | null = null;
   const workDir = await mkdtemp(join(tmpdir(), 'vigil-bench-'));
   let container: Container | null = null;
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
         await container.close();
         container = null;
       }
+      if (run.has('service')) await benchService(env);
     }
     // Each alert bench has a database, Redis prefixes and a bot process of its own.
     if (run.has('alert-intake')) await benchAlertIntake();

