@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { foreignCheckoutProblem } from '../config/foreign-checkout.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = join(ROOT, 'dist');
@@ -50,6 +51,7 @@ export function isFresh() {
 /** Build unless dist/ is fresh (cheap when it is: one stat per source file). Throws when it cannot build. */
 export function ensureBuilt({ log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   if (isFresh()) return false;
+  refuseForeignCheckout();
   return withLock(() => {
     if (isFresh()) return false; // another process built it while we waited
     log('Vigil: compiling TypeScript to dist/ (sources changed or no build yet)…');
@@ -109,6 +111,12 @@ function tscPath() {
   }
 }
 
+/** Root writing dist/ into another user's checkout would leave them unable to rebuild it. */
+function refuseForeignCheckout() {
+  const problem = foreignCheckoutProblem([ROOT]);
+  if (problem) throw new Error(problem);
+}
+
 /** mkdir is atomic: the one that creates the lock builds, the others wait. A dead holder's lock is taken over. */
 function withLock(fn) {
   mkdirSync(WORK, { recursive: true });
@@ -155,7 +163,10 @@ function holderAlive() {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     if (process.argv.includes('--if-stale')) ensureBuilt();
-    else withLock(() => build({ check: true }));
+    else {
+      refuseForeignCheckout();
+      withLock(() => build({ check: true }));
+    }
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -4,7 +4,7 @@
  * the bot and the CLI refuse before writing anything and say how to run it instead.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,5 +40,20 @@ describe.runIf(process.getuid?.() === 0)('run as root in a directory another use
       expect(stderr).toContain('sudo -u nobody npm start');
     }
     expect(readdirSync(theirs)).toEqual([]);
+  });
+
+  it('building in a checkout another user owns is refused before dist/ (or the build lock) is written', () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'vigil-their-checkout-'));
+    dirs.push(checkout);
+    for (const entry of ['src', 'commands', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(REPO_ROOT, entry), join(checkout, entry), { recursive: true });
+    execFileSync('chown', ['-R', '65534:65534', checkout]);
+
+    for (const args of [['src/bin/build.mjs', '--if-stale'], ['src/bin/build.mjs'], ['src/bin/vigil.mjs', 'health']]) {
+      const { code, stderr } = runIn(checkout, args);
+      expect(code, args.join(' ')).toBe(1);
+      expect(stderr).toContain(`Vigil will not run as root in ${checkout}: it belongs to nobody (uid 65534)`);
+    }
+    expect(existsSync(join(checkout, 'dist'))).toBe(false);
+    expect(existsSync(join(checkout, '.build'))).toBe(false);
   });
 });
