@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
@@ -26,6 +27,13 @@ async function main(): Promise<number> {
   if (!config) return 1;
   const foreign = foreignCheckoutProblem([config.cwd]);
   if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
+  if (config.slack.kind === 'none' && stdinIsNull()) {
+    process.stderr.write(
+      'Vigil: Slack is not configured and stdin is empty (a container or a service), so the terminal shell would end at once.\n' +
+        'Set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (Slack over HTTP) or with SLACK_APP_TOKEN (Socket Mode).\n',
+    );
+    return 1;
+  }
   // Both loggers write through `terminal`, which keeps the shell's prompt intact while it is open.
   const terminal = createTerminalOutput();
   const log = createLogger(config.env.LOG_LEVEL, { writer: terminal.write });
@@ -84,6 +92,19 @@ async function main(): Promise<number> {
   });
   await vigil.stop();
   return 0;
+}
+
+/**
+ * stdin is /dev/null, as in `docker run` without -i or a systemd service: a shell reading it ends at
+ * once and Vigil would exit 0 seconds after starting (a restart loop, or a service that "succeeded").
+ */
+function stdinIsNull(): boolean {
+  try {
+    const stdin = fstatSync(0);
+    return stdin.isCharacterDevice() && stdin.rdev === statSync('/dev/null').rdev;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
-import { runNode } from '../support/run-process.ts';
+import { REPO_ROOT, runNode } from '../support/run-process.ts';
 
 
 
@@ -69,6 +70,18 @@ describe('terminal front doors', () => {
     expect(out.stdout).toMatch(new RegExp(`${QUEUE} +1 waiting`));
     expect(out.stdout).toContain('/slowqueries [--by total|mean|calls]');
     expect(out.stdout).toContain('Unknown command "nope"');
+  });
+
+  it('without Slack and with stdin at /dev/null (a container, a service) it refuses to start, saying what to set', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...services, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.toString()).toContain('Slack is not configured and stdin is empty');
+    expect(run.stderr.toString()).toContain('SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET');
   });
 
   it('the shell numbers a reply’s choices, and typing a number presses one', async () => {
