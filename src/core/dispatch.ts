@@ -54,10 +54,32 @@ const OUTCOME_BY_CODE: Partial<Record<ErrorCode, Outcome>> = {
 
 export function createDispatcher(d: DispatcherDeps): Dispatcher {
   const byName = new Map(d.commands.map((c) => [c.name, c]));
+  // The same every time: built once, and frozen so renderers may reuse what they make of it.
+  const help = Object.freeze(helpReply(d.commands));
+  const emptyArgs = new Map<BoundCommand, { args: unknown } | { error: unknown }>();
+
+  /**
+   * A command typed with no arguments (most are) parses to the same thing every time: parse once
+   * per command and reuse it (frozen, so no run can change it for the next), or its error.
+   */
+  function argsFor(command: BoundCommand, words: string[]): unknown {
+    if (words.length > 0) return parseCommandArgs(words, command.options, command.args);
+    let parsed = emptyArgs.get(command);
+    if (!parsed) {
+      try {
+        parsed = { args: deepFreeze(parseCommandArgs([], command.options, command.args)) };
+      } catch (error) {
+        parsed = { error };
+      }
+      emptyArgs.set(command, parsed);
+    }
+    if ('error' in parsed) throw parsed.error;
+    return parsed.args;
+  }
 
   async function dispatch(slash: string, text: string, invoker: Invoker): Promise<DispatchResult> {
     const start = performance.now();
-    const { words, flags } = takeGlobalFlags(tokenize(text));
+    const { words, flags } = takeGlobalFlags(text === '' ? [] : tokenize(text));
     let name = slash.replace(/^\//, '').toLowerCase();
     // `/vigil health …` reaches the same command as `/health …`.
     if (name === UMBRELLA) name = (words.shift() ?? 'help').toLowerCase();
@@ -68,12 +90,11 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
       return { reply: flags.public ? { ...reply, visibility: 'in_channel' } : reply, flags, run };
     };
 
-    if (name === 'help' || (!command && name === '')) return finish(helpReply(d.commands), 'ok');
+    if (name === 'help' || (!command && name === '')) return finish(help, 'ok');
     if (!command) return finish(helpReply(d.commands, `Unknown command "${name}".`), 'unknown_command');
     if (flags.help) return finish(usageReply(command), 'ok');
     try {
-      const args = parseCommandArgs(words, command.options, command.args);
-      return finish(await command.run(args, invoker), 'ok');
+      return finish(await command.run(argsFor(command, words), invoker), 'ok');
     } catch (thrown) {
       const err = isAppError(thrown) ? thrown : (d.explainError?.(thrown) ?? thrown);
       if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
@@ -104,4 +125,13 @@ function takeGlobalFlags(words: string[]): { words: string[]; flags: GlobalFlags
     else rest.push(word);
   }
   return { words: rest, flags };
+}
+
+/** Freeze plain objects and arrays all the way down: command arguments, replies and their renderings. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

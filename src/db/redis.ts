@@ -12,6 +12,8 @@ const KEEPALIVE_MS = 10_000;
 export async function connectProbeRedis(url: string, log: Logger): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
+    // Commands issued in the same tick (a burst's replay-guard SET NX, probes) share one write.
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     connectTimeout: 1000,
     commandTimeout: 1500,

@@ -1,4 +1,5 @@
 import type { Button, Link, Reply, Section, Status } from '../core/reply.ts';
+import { deepFreeze } from '../core/dispatch.ts';
 import type { Form } from '../core/interactions.ts';
 import { OPEN_LINK, replyButtons } from '../core/interactions.ts';
 import { tableLines } from '../render/table.ts';
@@ -98,6 +99,27 @@ export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_
     blocks: capBlocks(body, tail),
     response_type: reply.visibility ?? defaultVisibility,
   };
+}
+
+type Visibility = SlackMessage['response_type'];
+
+/** What frozen replies were rendered to, per default visibility (see `renderMessage`). */
+const renderedFrozen = new WeakMap<Reply, Partial<Record<Visibility, SlackMessage>>>();
+
+/**
+ * `renderBlocks`, done once for a frozen reply. A command that hands the same reply to many
+ * people (/health from one snapshot within a tenth of a second, help) freezes it to say it will
+ * not change; its message is then built once and handed out frozen too (deeply), so the HTTP
+ * receiver may reuse its JSON as well. Anything else is rendered afresh, as before.
+ */
+export function renderMessage(reply: Reply, defaultVisibility: Visibility = 'ephemeral'): SlackMessage {
+  if (!Object.isFrozen(reply)) return renderBlocks(reply, defaultVisibility);
+  let byVisibility = renderedFrozen.get(reply);
+  if (!byVisibility) {
+    byVisibility = {};
+    renderedFrozen.set(reply, byVisibility);
+  }
+  return (byVisibility[defaultVisibility] ??= deepFreeze(renderBlocks(reply, defaultVisibility)));
 }
 
 /** A form as a modal: one plain-text input per field, its answers under the field ids. */

@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Dispatcher, DispatchResult } from '../core/dispatch.ts';
-import { renderBlocks } from './blocks.ts';
+import { renderMessage } from './blocks.ts';
 import type { ResponseUrlPoster } from './response-url.ts';
 
 /** The fields of a slash-command payload Vigil relies on; anything else Slack sends is ignored. */
@@ -25,49 +25,64 @@ export interface CommandListenerOptions {
   responseUrls: ResponseUrlPoster;
 }
 
-const WORKING = Symbol('working');
+type Ack = (response?: unknown) => Promise<void>;
 
 /**
- * One listener for every slash command: the dispatcher knows the names, so a command renamed in
+ * One handler for every slash command: the dispatcher knows the names, so a command renamed in
  * the Slack app still reaches help instead of silence. Always acks within `ackAfterMs`.
+ *
+ * Lean on purpose, since every slash command pays for it before Slack hears back:
+ * - it is a global middleware, not an `app.command` listener: Bolt runs every listener's chain for
+ *   every payload (the action and view listeners too), and a slash command handled here, without
+ *   calling `next()`, skips all of them; anything else goes on to the listeners;
+ * - one timer and no Promise.race per command;
+ * - a reply handed out again (/health from one snapshot, help) is rendered once (`renderMessage`).
  */
 export function registerCommandListener(app: App, opts: CommandListenerOptions): void {
-  app.command(/.*/, async ({ body, ack }) => {
-    // The response_url's 30 minutes run from here, not from when the answer is ready.
-    const receivedAt = Date.now();
-    const parsed = slashCommandSchema.safeParse(body);
-    if (!parsed.success) {
-      await ack({ response_type: 'ephemeral', text: 'Vigil could not read this command payload.' });
-      opts.logError(`bad slash command payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-      return;
-    }
-    const cmd = parsed.data;
-    const work = opts.dispatcher.dispatch(cmd.command, cmd.text, {
-      surface: 'slack',
-      userId: cmd.user_id,
-      ...(cmd.user_name ? { userName: cmd.user_name } : {}),
-      ...(cmd.channel_id ? { channelId: cmd.channel_id } : {}),
-      ...(cmd.team_id ? { teamId: cmd.team_id } : {}),
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const slow = new Promise<typeof WORKING>((resolve) => {
-      timer = setTimeout(() => resolve(WORKING), opts.ackAfterMs);
-    });
-    const first = await Promise.race([work, slow]);
-    clearTimeout(timer);
-    if (first !== WORKING) {
-      await ack(message(first, opts.visibility));
-      return;
-    }
-    await ack({ response_type: 'ephemeral', text: `:hourglass_flowing_sand: Working on ${cmd.command}…` });
-    const result = await work;
-    // Not Bolt's respond(): it posts once, to whatever URL the payload names, following redirects.
-    // The poster logs and counts how it ended; a lost answer is its log line and metric.
-    await opts.responseUrls.post(cmd.response_url, { ...message(result, opts.visibility), replace_original: false }, receivedAt, cmd.command);
+  app.use(async (args) => {
+    const body = args.body as Record<string, unknown>;
+    // What Bolt's own onlyCommands looks at; a command payload always comes with ack().
+    if (body.command === undefined || !('ack' in args)) return args.next();
+    await handleCommand(body, args.ack as Ack, opts);
   });
 }
 
-function message(result: DispatchResult, visibility: 'ephemeral' | 'in_channel') {
-  const { text, blocks, response_type } = renderBlocks(result.reply, visibility);
-  return { text, blocks, response_type };
+async function handleCommand(body: Record<string, unknown>, ack: Ack, opts: CommandListenerOptions): Promise<void> {
+  // The response_url's 30 minutes run from here, not from when the answer is ready.
+  const receivedAt = Date.now();
+  const parsed = slashCommandSchema.safeParse(body);
+  if (!parsed.success) {
+    await ack({ response_type: 'ephemeral', text: 'Vigil could not read this command payload.' });
+    opts.logError(`bad slash command payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    return;
+  }
+  const cmd = parsed.data;
+  const work = opts.dispatcher.dispatch(cmd.command, cmd.text, {
+    surface: 'slack',
+    userId: cmd.user_id,
+    ...(cmd.user_name ? { userName: cmd.user_name } : {}),
+    ...(cmd.channel_id ? { channelId: cmd.channel_id } : {}),
+    ...(cmd.team_id ? { teamId: cmd.team_id } : {}),
+  });
+  // Slow answers are acked with "working…" when the timer fires and posted once ready.
+  let deferred = false;
+  const timer = setTimeout(() => {
+    deferred = true;
+    ack({ response_type: 'ephemeral', text: `:hourglass_flowing_sand: Working on ${cmd.command}…` }).catch((err: unknown) =>
+      opts.logError(`could not ack ${cmd.command}: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }, opts.ackAfterMs);
+  let result: DispatchResult;
+  try {
+    result = await work;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!deferred) {
+    await ack(renderMessage(result.reply, opts.visibility));
+    return;
+  }
+  // Not Bolt's respond(): it posts once, to whatever URL the payload names, following redirects.
+  // The poster logs and counts how it ended; a lost answer is its log line and metric.
+  await opts.responseUrls.post(cmd.response_url, { ...renderMessage(result.reply, opts.visibility), replace_original: false }, receivedAt, cmd.command);
 }

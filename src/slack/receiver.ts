@@ -3,7 +3,7 @@ import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { screenSlackHeaders, verifySlackSignature, type VerifyFailure } from './verify.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import { describeError } from '../core/errors.ts';
-import { sendJson, sendText } from '../http/respond.ts';
+import { sendBody, sendJson, sendText } from '../http/respond.ts';
 import type { Route } from '../http/route.ts';
 
 export interface SlackHttpRequest {
@@ -129,6 +129,7 @@ export class EmbeddedHttpReceiver implements Receiver {
         clearTimeout(deadline);
         if (response === undefined || response === '') sendText(res, 200, '');
         else if (typeof response === 'string') sendText(res, 200, response);
+        else if (typeof response === 'object' && response !== null && Object.isFrozen(response)) sendBody(res, 200, 'application/json', frozenJson(response));
         else sendJson(res, 200, response);
       },
     };
@@ -154,6 +155,18 @@ export class EmbeddedHttpReceiver implements Receiver {
 }
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** The JSON of frozen ack bodies (a rendering handed to many, see `renderMessage`): serialised once. */
+const jsonOfFrozen = new WeakMap<object, string>();
+
+function frozenJson(body: object): string {
+  let json = jsonOfFrozen.get(body);
+  if (json === undefined) {
+    json = JSON.stringify(body);
+    jsonOfFrozen.set(body, json);
+  }
+  return json;
+}
 
 /** The payload kinds Bolt can route (its getTypeAndConversation): anything else reaches no listener. */
 function isBoltPayload(body: Record<string, unknown>): boolean {
