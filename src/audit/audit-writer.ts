@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { describeError } from '../core/errors.ts';
 import type { StateStore } from '../db/state.ts';
 import type { Logger } from '../log.ts';
 import type { AuditSpool } from './audit-spool.ts';
-import { recordAuditEvents, type AuditEvent } from './chain.ts';
+import { recordAuditEvents, storedWriteKeys, type AuditEvent } from './chain.ts';
 
 /**
  * Writes audit events that go with no other change (command runs) off the reply's path, and loses
@@ -108,7 +109,10 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       try {
         if (state.kind === 'unreachable') throw new Error(state.why);
         const pool = state.pool;
-        await writeIsolating(batch.events, (events) => recordAuditEvents(pool, events));
+        // After a failure the last attempt may have committed without us hearing back: skip what it stored.
+        const stored = attempt > 0 ? await storedWriteKeys(pool, batch.events.flatMap((e) => (e.writeKey ? [e.writeKey] : []))) : null;
+        const unwritten = stored?.size ? batch.events.filter((e) => !e.writeKey || !stored.has(e.writeKey)) : batch.events;
+        await writeIsolating(unwritten, (events) => recordAuditEvents(pool, events));
         if (batch.from === 'memory') memory = memory.slice(batch.events.length);
         else deps.spool?.consume(batch.events.length);
         metrics.written.inc(batch.events.length);
@@ -180,8 +184,9 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   }
 
   return {
-    record(event) {
+    record(recorded) {
       if (deps.state.status().kind === 'off') return;
+      const event = recorded.writeKey ? recorded : { ...recorded, writeKey: randomUUID() };
       if (abandon) return spoolOrDrop([event]);
       if ((deps.spool?.pending() ?? 0) > 0 || memory.length >= memoryLimit) spoolOrDrop([event]);
       else memory.push(event);
@@ -230,6 +235,7 @@ function rejectedStandIn(event: AuditEvent, err: unknown): AuditEvent {
     subject: cut(event.subject),
     outcome: 'rejected',
     details: { originalOutcome: cut(event.outcome), refusedBecause: cut(describeError(err)) },
+    ...(event.writeKey ? { writeKey: event.writeKey } : {}),
   };
 }
 

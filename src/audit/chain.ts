@@ -44,6 +44,8 @@ export interface AuditEvent {
   outcome: string;
   /** Redacted, JSON-serialisable context; never a secret. */
   details?: Record<string, unknown>;
+  /** A UUID the audit writer sets so a retried write is recognised (see storedWriteKeys); not hashed. */
+  writeKey?: string;
 }
 
 /** One stored row of `vigil.audit_events`. */
@@ -167,9 +169,9 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
   });
   // One statement shape whatever the batch size: pg_stat_statements keeps one entry for it.
   await db.query(
-    `INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS})
+    `INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}, write_key)
      SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                          $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])`,
+                          $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::uuid[])`,
     [
       stored.map((r) => String(r.id)),
       stored.map((r) => r.at.toISOString()),
@@ -183,8 +185,16 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
       stored.map((r) => canonicalJson(r.details)),
       stored.map((r) => r.prevHash),
       stored.map((r) => r.hash),
+      events.map((e) => e.writeKey ?? null),
     ],
   );
+}
+
+/** Which of these write keys are already stored: the part of a batch an earlier attempt did write. */
+export async function storedWriteKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await db.query(`/* vigil:audit written */ SELECT write_key::text AS key FROM ${AUDIT_TABLE} WHERE write_key = ANY($1::uuid[])`, [keys]);
+  return new Set(rows.map((r) => String((r as { key: string }).key)));
 }
 
 /** Append events in a transaction of their own (for events that go with no other change). */

@@ -38,6 +38,8 @@ interface SlowTarget {
   url: string;
   /** Arms it and resolves when the next request arrives. */
   nextHit(): Promise<void>;
+  /** Arms it and resolves once `count` requests are held. */
+  hold(count: number): Promise<void>;
   /** Answer every held request 200 and disarm. */
   release(): void;
   close(): Promise<void>;
@@ -62,6 +64,12 @@ async function startSlowTarget(): Promise<SlowTarget> {
     nextHit: () => {
       armed = true;
       return new Promise<void>((resolve) => (onHit = resolve));
+    },
+    hold: (count) => {
+      armed = true;
+      return new Promise<void>((resolve) => {
+        onHit = () => held.length >= count && resolve();
+      });
     },
     release,
     close: () => {
@@ -174,56 +182,65 @@ describe('signals', () => {
     }
   });
 
-  it('SIGTERM in the middle of a burst: every acked command has its audit row, none is cut off, exit 0', async () => {
+  it('SIGTERM in the middle of a burst: commands in flight finish and answer, every ack has its audit row, exit 0', async () => {
     const bot = live(process.execPath, [DIST_MAIN], tempDir('vigil-signals-cwd-'), slackEnv());
     const [, port] = await bot.line(HTTP_LINE);
     await bot.line(/^Vigil is ready\./);
     const tag = uniqueId('burst');
     const url = `http://127.0.0.1:${port}/slack/events`;
-    const SIGNAL_AFTER = 60;
+    const heldUser = `U${randomBytes(5).toString('hex').toUpperCase()}`;
+    const send = (command: string, text: string, user_id?: string) => postSigned(url, signedSlashCommand({ command, text, ...(user_id ? { user_id } : {}) }, { signingSecret: SIGNING_SECRET }));
     const tally = { acked: 0, refused: 0, closed: 0, other: [] as string[] };
     let signalled = false;
     let next = 0;
-    // 20 lanes send until the server stops taking connections (or 600 requests, whichever first).
+    // 15 lanes of /queue (no HTTP target) until the server stops taking connections, at most 600.
     const lane = async (): Promise<void> => {
       while (next < 600) {
-        const req = signedSlashCommand({ command: '/health', text: `${tag}-${next++}` }, { signingSecret: SIGNING_SECRET });
-        const sentBeforeSignal = !signalled;
         try {
-          const res = await postSigned(url, req);
+          const res = await send('/queue', `${tag}-${next++}`);
           if (res.status === 200) tally.acked++;
           else tally.other.push(`HTTP ${res.status}`);
         } catch (err) {
-          // After the signal the listener is closed: a new connection is refused, one still waiting in
-          // the accept backlog is reset, and a kept-alive idle one may be closed as a request goes out
-          // on it. None is an ack (Slack retries those);
-          // a command that did run and was then cut off would show as a row without an ack.
+          // After the signal the listener is closed: a new connection is refused, one still in the
+          // accept backlog is reset, and a kept-alive idle one may be closed as a request goes out on
+          // it. None of those was taken in, so none is an ack (Slack retries them).
           const code = (err as { cause?: { code?: string } }).cause?.code ?? String(err);
-          if (sentBeforeSignal) return void tally.other.push(`${code} (sent before the signal)`);
           if (signalled && code === 'ECONNREFUSED') return void tally.refused++;
           if (signalled && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) return void tally.closed++;
           tally.other.push(code);
           return;
         }
-        if (!signalled && tally.acked >= SIGNAL_AFTER) {
-          signalled = true;
-          process.kill(bot.pid, 'SIGTERM');
-        }
       }
     };
-    await Promise.all(Array.from({ length: 20 }, lane));
-    expect(signalled).toBe(true);
+    const lanes = Array.from({ length: 15 }, lane);
+    // Five /health commands Vigil has taken in and is running: they share one health check, which
+    // waits on the held target; half a second is ample for the other four to be read meanwhile.
+    const holding = slowTarget.hold(1);
+    const inFlight = Array.from({ length: 5 }, () => send('/health', '', heldUser));
+    await holding;
+    await new Promise((r) => setTimeout(r, 500));
+    signalled = true;
+    process.kill(bot.pid, 'SIGTERM');
+    await bot.line(/SIGTERM: stopping/);
+    await new Promise((r) => setTimeout(r, 300));
+    slowTarget.release();
+
+    const held = await Promise.all(inFlight);
+    await Promise.all(lanes);
     expect(await bot.exitWithin(20_000)).toEqual({ code: 0, signal: null });
+    // What was running when the signal came finished and answered.
+    expect(held.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    for (const r of held) expect(r.text).toContain('held-target');
+    expect(tally.other).toEqual([]);
 
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM vigil.audit_events WHERE kind = 'command' AND details->>'args' LIKE $1", [`${tag}-%`]);
-      // No 5xx, no error before the signal, and every ack has its row (no more, no fewer).
-      expect(tally.other).toEqual([]);
-      expect(tally.acked).toBeGreaterThanOrEqual(SIGNAL_AFTER);
-      expect(Number(rows[0]?.n)).toBe(tally.acked);
-      process.stderr.write(`SIGTERM mid-burst: ${tally.acked} acked, ${rows[0]?.n} audit rows, ${tally.refused} refused and ${tally.closed} reset or closed after the signal\n`);
+      const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM vigil.audit_events WHERE kind = 'command' AND (details->>'args' LIKE $1 OR actor_id = $2)", [`${tag}-%`, heldUser]);
+      const acked = tally.acked + held.length;
+      // Every ack has its row, no more, no fewer.
+      expect(Number(rows[0]?.n)).toBe(acked);
+      process.stderr.write(`SIGTERM mid-burst: ${acked} acked (5 of them in flight at the signal), ${rows[0]?.n} audit rows, ${tally.refused} refused and ${tally.closed} reset or closed after the signal\n`);
     } finally {
       await client.end();
     }

@@ -120,6 +120,20 @@ describe('audit writer', () => {
     expect(await verifyAuditChain(admin)).toMatchObject({ ok: true });
   });
 
+  it('writes a batch once when the link breaks after its COMMIT reached Postgres but before the answer came back', async () => {
+    const audit = writer(makePool(proxiedUrl()));
+    audit.record(events('lost-commit-warmup', 1)[0] as AuditEvent);
+    await audit.flush();
+    const lost = proxy.loseReplyTo('COMMIT');
+    const all = events('lost-commit', 50);
+    for (const e of all) audit.record(e);
+    await lost;
+    await audit.flush();
+    // The retry must see that the batch is already there, not append it a second time.
+    expect(await storedOrder('lost-commit')).toEqual(all.map((_, n) => n));
+    expect(await verifyAuditChain(admin)).toMatchObject({ ok: true });
+  });
+
   it('recovers by itself from a link that goes silent (old connections never answer again)', async () => {
     const audit = writer(makePool(proxiedUrl()));
     audit.record(events('silent-warmup', 1)[0] as AuditEvent);

@@ -75,7 +75,7 @@ describe('state store', () => {
     try {
       const env = { VIGIL_DATABASE_URL: fresh.url, VIGIL_CONFIG: '' };
       const first = await runNode(['src/bin/vigil.mjs', 'migrate'], env);
-      expect([first.code, first.stdout]).toEqual([0, expect.stringMatching(/^Applied migrations 1, 2, 3, 4, 5, 6 to schema vigil in postgres:\/\//)]);
+      expect([first.code, first.stdout]).toEqual([0, expect.stringMatching(/^Applied migrations 1, 2, 3, 4, 5, 6, 7 to schema vigil in postgres:\/\//)]);
       const again = await runNode(['src/bin/vigil.mjs', 'migrate'], env);
       expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/is up to date; nothing to apply\.\n$/)]);
       const none = await runNode(['src/bin/vigil.mjs', 'migrate'], { VIGIL_CONFIG: '' });

@@ -16,6 +16,12 @@ export interface FaultProxy {
   /** host:port of the proxy, for building a URL. */
   address: string;
   set(fault: LinkFault): Promise<void>;
+  /**
+   * Once: the next request containing `text` (e.g. `COMMIT`) reaches the server, and the link is
+   * reset when the answer comes back, before the client sees it: the server did the work, the
+   * client cannot know. Resolves when that has happened.
+   */
+  loseReplyTo(text: string): Promise<void>;
   /** Connections currently open through the proxy. */
   open(): number;
   close(): Promise<void>;
@@ -25,6 +31,8 @@ interface Link {
   client: Socket;
   upstream: Socket;
   silent: boolean;
+  /** Reset instead of forwarding the next answer (see loseReplyTo). */
+  loseNextReply?: () => void;
 }
 
 /**
@@ -36,6 +44,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
   const delayMs = opts.delayMs ?? 0;
   let fault: LinkFault = 'pass';
   const links = new Set<Link>();
+  let losing: { text: Buffer; lost: () => void } | null = null;
   let server: Server | null = null;
   let port = 0;
 
@@ -46,11 +55,23 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     upstream.on('error', () => undefined);
     const link: Link = { client, upstream, silent: fault === 'silent' };
     links.add(link);
-    client.on('data', (chunk) => {
-      if (!link.silent) upstream.write(chunk);
+    client.on('data', (chunk: Buffer) => {
+      if (link.silent) return;
+      if (losing && chunk.includes(losing.text)) {
+        link.loseNextReply = losing.lost;
+        losing = null;
+      }
+      upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
       if (link.silent) return;
+      if (link.loseNextReply) {
+        const lost = link.loseNextReply;
+        link.loseNextReply = undefined;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return lost();
+      }
       // Same delay for every chunk: timers of equal length fire in order, so the stream stays intact.
       if (delayMs > 0) setTimeout(() => client.writable && client.write(chunk), delayMs);
       else client.write(chunk);
@@ -100,6 +121,9 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       if (next === 'reset' || next === 'refuse') resetAll();
       if (next === 'refuse') await stopListening();
       else if (!server) await listen();
+    },
+    loseReplyTo(text) {
+      return new Promise<void>((resolve) => (losing = { text: Buffer.from(text), lost: resolve }));
     },
     open: () => links.size,
     async close() {
