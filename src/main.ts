@@ -27,13 +27,6 @@ async function main(): Promise<number> {
   if (!config) return 1;
   const foreign = foreignCheckoutProblem([config.cwd]);
   if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
-  if (config.slack.kind === 'none' && stdinIsNull()) {
-    process.stderr.write(
-      'Vigil: Slack is not configured and stdin is empty (a container or a service), so the terminal shell would end at once.\n' +
-        'Set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (Slack over HTTP) or with SLACK_APP_TOKEN (Socket Mode).\n',
-    );
-    return 1;
-  }
   // Both loggers write through `terminal`, which keeps the shell's prompt intact while it is open.
   const terminal = createTerminalOutput();
   const log = createLogger(config.env.LOG_LEVEL, { writer: terminal.write });
@@ -78,6 +71,12 @@ async function main(): Promise<number> {
     announce('Vigil is ready.');
     return await new Promise<number>(() => undefined); // runs until a signal
   }
+  if (stdinIsNull()) {
+    // Started in the background, by a service manager or in a container: nobody can type, and a
+    // shell would end at once (exit 0 seconds after start: a restart loop, or a service "done").
+    announce('Shell: not opened, stdin is /dev/null; serving HTTP only (/healthz, /readyz, /metrics) until a signal. For Slack set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN.');
+    return await new Promise<number>(() => undefined);
+  }
   await runShell({
     commands: vigil.commands,
     interactions: vigil.interactions,
@@ -94,10 +93,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/**
- * stdin is /dev/null, as in `docker run` without -i or a systemd service: a shell reading it ends at
- * once and Vigil would exit 0 seconds after starting (a restart loop, or a service that "succeeded").
- */
+/** stdin is /dev/null: `npm start &` or `nohup`, `docker run` without -i, a systemd service. */
 function stdinIsNull(): boolean {
   try {
     const stdin = fstatSync(0);
