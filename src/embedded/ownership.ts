@@ -82,6 +82,21 @@ export interface ClaimOptions {
   stopLeftover: (ref: ProcessRef) => Promise<boolean>;
 }
 
+/**
+ * Claim ownership, start the server with the claim, and give the claim back if the start fails;
+ * the claim's notice (leftovers stopped) comes back with what was started.
+ */
+export async function startOwned<T extends object>(opts: ClaimOptions, start: (claim: Claim) => Promise<T>): Promise<T & { notice?: string }> {
+  const claim = await claimOwnership(opts);
+  try {
+    const started = await start(claim);
+    return { ...started, ...(claim.notice ? { notice: claim.notice } : {}) };
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+}
+
 /** Become the owner, after stopping whatever a dead owner left running. */
 export async function claimOwnership(opts: ClaimOptions): Promise<Claim> {
   const self = await selfRef();

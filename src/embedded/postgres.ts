@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
-import { claimOwnership, type Claim, type OwnerRecord } from './ownership.ts';
+import { startOwned, type Claim, type OwnerRecord } from './ownership.ts';
 import { isRunning, processName, processRef, stopProcess, type ProcessRef } from './process-ref.ts';
 import { withTimeout } from '../core/timeout.ts';
 
@@ -38,20 +38,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   await mkdir(files.stateDir, { recursive: true });
 
   // Ours from here: a running bot owning this cluster makes this throw; a dead one's postmaster is stopped.
-  const claim = await claimOwnership({
-    recordFile: files.record,
-    lockFile: files.lock,
-    what: `the embedded PostgreSQL in ${dataDir}`,
-    findLeftovers: (record) => leftoverPostmasters(dataDir, record),
-    stopLeftover: (ref) => stopProcess(ref, POSTMASTER_STOP_STEPS),
-  });
-  try {
-    const started = await startOwnedCluster(dataDir, files, opts, claim);
-    return { ...started, ...(claim.notice ? { notice: claim.notice } : {}) };
-  } catch (err) {
-    await claim.release();
-    throw err;
-  }
+  return startOwned(
+    {
+      recordFile: files.record,
+      lockFile: files.lock,
+      what: `the embedded PostgreSQL in ${dataDir}`,
+      findLeftovers: (record) => leftoverPostmasters(dataDir, record),
+      stopLeftover: (ref) => stopProcess(ref, POSTMASTER_STOP_STEPS),
+    },
+    (claim) => startOwnedCluster(dataDir, files, opts, claim),
+  );
 }
 
 async function startOwnedCluster(dataDir: string, files: PostgresFiles, opts: EmbeddedPostgresOptions, claim: Claim): Promise<{ url: string; stop(): Promise<void> }> {

@@ -5,7 +5,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
-import { claimOwnership, type Claim, type OwnerRecord } from './ownership.ts';
+import { startOwned, type Claim, type OwnerRecord } from './ownership.ts';
 import { isRunning, processesIn, processRef, stopProcess, type ProcessRef } from './process-ref.ts';
 
 export interface EmbeddedRedisOptions {
@@ -57,20 +57,16 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   await mkdir(dir, { recursive: true });
   const files = redisFiles(dir);
   // Ours from here: a running bot owning it makes this throw; a dead one's redis-server is stopped.
-  const claim = await claimOwnership({
-    recordFile: files.record,
-    lockFile: files.lock,
-    what: `the embedded Redis in ${dir}`,
-    findLeftovers: (record) => leftoverRedisServers(dir, record),
-    stopLeftover: (ref) => stopProcess(ref, REDIS_STOP_STEPS),
-  });
-  try {
-    const started = await startOwnedRedis(bin, dir, opts, claim);
-    return { ...started, ...(claim.notice ? { notice: claim.notice } : {}) };
-  } catch (err) {
-    await claim.release();
-    throw err;
-  }
+  return startOwned(
+    {
+      recordFile: files.record,
+      lockFile: files.lock,
+      what: `the embedded Redis in ${dir}`,
+      findLeftovers: (record) => leftoverRedisServers(dir, record),
+      stopLeftover: (ref) => stopProcess(ref, REDIS_STOP_STEPS),
+    },
+    (claim) => startOwnedRedis(bin, dir, opts, claim),
+  );
 }
 
 async function startOwnedRedis(bin: string, dir: string, opts: EmbeddedRedisOptions, claim: Claim): Promise<{ url: string; stop(): Promise<void> }> {
