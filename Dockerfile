@@ -7,8 +7,8 @@
 #   docker run --init -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN -e DATABASE_URL -e REDIS_URL -p 3000:3000 vigil
 # (With --env-file, leave HOST out of the file: an empty HOST= there would replace the 0.0.0.0 below.)
 #
-# Configure Slack (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): without it a
-# container (stdin at /dev/null) gets no shell, only /healthz, /readyz and /metrics.
+# Slack must be configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): without
+# it Vigil would open its terminal shell, and with a container's empty stdin it stops at once, saying why.
 ARG NODE_VERSION=20
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build

@@ -72,10 +72,11 @@ async function main(): Promise<number> {
     return await new Promise<number>(() => undefined); // runs until a signal
   }
   if (stdinIsNull()) {
-    // Started in the background, by a service manager or in a container: nobody can type, and a
-    // shell would end at once (exit 0 seconds after start: a restart loop, or a service "done").
-    announce('Shell: not opened, stdin is /dev/null; serving HTTP only (/healthz, /readyz, /metrics) until a signal. For Slack set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN.');
-    return await new Promise<number>(() => undefined);
+    // Nobody can type (started in the background, by a service manager, in a container): say why
+    // Vigil stops at once, as it does when a shell's input ends, instead of stopping silently.
+    announce('Shell: not opened, stdin is /dev/null (nobody can type); stopping. To run without a terminal, configure Slack: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN.');
+    await vigil.stop();
+    return 0;
   }
   await runShell({
     commands: vigil.commands,
