@@ -17,7 +17,7 @@ import { endpointOf, explainDependencyError, type Endpoints } from './core/depen
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
-import { connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis.ts';
+import { closeRedis, connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis.ts';
 import type { UserGroupReader } from './slack/user-groups.ts';
 import type { Outbox } from './slack/outbox/outbox.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
@@ -210,7 +210,7 @@ async function buildInfrastructure(
     infra.outbox = outbox;
     background.push({ name: 'slack-outbox', start: () => outbox.startWorker(), stop: () => outbox.close() });
     // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
-    stops.push(async () => void (await connection.quit().catch(() => connection.disconnect())));
+    stops.push(() => closeRedis(connection));
   }
   return { infra, background };
 }

@@ -12,7 +12,7 @@ import { AppError } from '../core/errors.ts';
 import type { Feature } from '../core/feature.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Infrastructure } from '../container.ts';
-import { createQueueConnection } from '../db/redis.ts';
+import { closeRedis, createQueueConnection } from '../db/redis.ts';
 
 // Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
 const SWEEP_CRON = '*/5 * * * * *';
@@ -131,7 +131,7 @@ export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
     schedules: sweeper ? [sweeper] : [],
     async close() {
       await queue.close();
-      await connection.quit().catch(() => connection.disconnect());
+      await closeRedis(connection);
     },
   };
 }

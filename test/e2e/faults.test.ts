@@ -164,3 +164,16 @@ describe('Redis link silent under the BullMQ connections (outbox)', () => {
     expect(deliveredMs).toBeLessThan(30_000);
   }, 60_000);
 });
+
+describe('stopping while Redis is silent', () => {
+  it('takes seconds, not a socket timeout per connection', async () => {
+    await redisProxy.set('silent');
+    const started = Date.now();
+    await bot.stop();
+    const stopMs = Date.now() - started;
+    console.info(`fault redis silent: stopped in ${stopMs} ms`);
+    // A QUIT on a silent link never gets its answer: each would wait out the 15 s socket timeout.
+    expect(stopMs).toBeLessThan(8000);
+    await redisProxy.set('pass');
+  }, 60_000);
+});
