@@ -7,12 +7,11 @@
  * from /proc by that directory only (the postmaster's command line holds it; redis-server rewrites
  * its command line, so its working directory tells), never touching anyone else's.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIST_MAIN, REPO_ROOT, ensureBuilt, startLive, type LiveProcess, type ProcessRun } from '../support/run-process.ts';
+import { DIST_MAIN, REPO_ROOT, ensureBuilt, runNode, startLive, type LiveProcess, type ProcessRun } from '../support/run-process.ts';
 
 const CLI = join(REPO_ROOT, 'src', 'bin', 'vigil.mjs');
 /** Start-up lines are bare on a terminal and pino JSON elsewhere (as here): match the message either way. */
@@ -45,19 +44,7 @@ function startBot(): LiveProcess {
 
 /** `npx vigil …` in the temp directory. */
 function cli(args: string[]): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: bareEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode([CLI, ...args], bareEnv(), '', { cwd, timeoutMs: 90_000 });
 }
 
 interface Servers {
