@@ -4,7 +4,7 @@ import { worstStatus, type Reply, type Section, type Status, type Suggestion } f
 import type { HealthSnapshot } from '../src/probes/health.ts';
 import type { EvaluatedReading } from '../src/probes/reading.ts';
 import type { ProbeRegistration } from '../src/probes/registration.ts';
-import { PROBES, readingDetails, readingLine, registrationFor } from '../src/probes/registry.ts';
+import { PROBES, readingDetails, readingLine, registrationFor } from '../src/probes/probe-list.ts';
 
 const OVERALL: Record<Status, string> = { ok: 'healthy', warn: 'degraded', fail: 'unhealthy', info: 'healthy' };
 const MAX_SUGGESTIONS = 5;

@@ -5,7 +5,7 @@ import { AppError } from '../src/core/errors.ts';
 import { formatDuration } from '../src/core/format.ts';
 import { worstStatus, type Reply } from '../src/core/reply.ts';
 import { queueFields, queueRules, queueValues } from '../src/probes/queue-probe.ts';
-import type { QueueInspector, QueueListing, QueueThresholds } from '../src/probes/queues.ts';
+import type { QueueInspector, QueueListing, QueueThresholds } from '../src/probes/queue-inspector.ts';
 import { assess } from '../src/probes/thresholds.ts';
 
 const queueName = z.string().regex(/^[^:*?\s]{1,200}$/, 'a queue name has no spaces, colons or wildcards');

@@ -7,7 +7,7 @@ import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
 import { createInteractionDispatcher, openLinkHandler, type InteractionDispatcher } from './core/interactions.ts';
-import { runCommandHandler } from './core/run-command.ts';
+import { suggestionHandler } from './core/suggestion-handler.ts';
 import type { Feature, Runnable } from './core/feature.ts';
 import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
@@ -17,7 +17,7 @@ import { endpointOf, explainDependencyError, type Endpoints } from './core/depen
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
-import { closeRedis, connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis.ts';
+import { closeRedis, connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis-clients.ts';
 import type { UserGroupReader } from './slack/user-groups.ts';
 import type { Outbox } from './slack/outbox/outbox.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
@@ -107,7 +107,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     explainError: infra.explainError,
   });
   const interactions = createInteractionDispatcher({
-    handlers: [runCommandHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
+    handlers: [suggestionHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
     onRun: (run) => infra.metrics.recordInteraction(run),
     logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
   });
@@ -156,7 +156,7 @@ async function buildInfrastructure(
       label: 'Postgres',
       envName: 'DATABASE_URL',
       configured: config.env.DATABASE_URL,
-      startEmbedded: async () => (await import('./embedded/postgres.ts')).startEmbeddedPostgres({ dataDir: pgDataDir, log: (line) => log.debug(line) }),
+      startEmbedded: async () => (await import('./embedded/postgres-server.ts')).startEmbeddedPostgres({ dataDir: pgDataDir, log: (line) => log.debug(line) }),
       embeddedLine: (url) => `embedded PostgreSQL, data in ${pgDataDir}, ${redactUrl(url)}`,
       unavailable: (err) => `embedded PostgreSQL did not start (${describeError(err)}); set DATABASE_URL`,
     },
@@ -180,7 +180,7 @@ async function buildInfrastructure(
       envName: 'REDIS_URL',
       configured: config.env.REDIS_URL,
       startEmbedded: async () =>
-        (await import('./embedded/redis.ts')).startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
+        (await import('./embedded/redis-server.ts')).startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log: (line) => log.debug(line), pathEnv: config.pathEnv }),
       embeddedLine: (url) => `redis-server from PATH at ${url}`,
       // The embedded module's message already says how to get redis-server.
       unavailable: describeError,

@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.ts';
 import type { Runnable } from '../core/feature.ts';
 import type { StateStore } from '../db/state.ts';
 import { inTransaction } from '../db/transaction.ts';
-import { distinctErrorLogger } from '../db/redis.ts';
+import { distinctErrorLogger } from '../db/redis-clients.ts';
 import type { Logger } from '../log.ts';
 import type { ActionMetrics } from './metrics.ts';
 import type { ActionService, AuditAppend } from './service.ts';

@@ -1,5 +1,5 @@
 import type { HealthService } from '../probes/health.ts';
-import type { QueueInspector, QueueThresholds } from '../probes/queues.ts';
+import type { QueueInspector, QueueThresholds } from '../probes/queue-inspector.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { AppError } from './errors.ts';
 import type { Button } from './reply.ts';

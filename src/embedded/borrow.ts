@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { liveServer } from './ownership.ts';
-import { connectionUrl, postgresFiles } from './postgres.ts';
-import { redisFiles } from './redis.ts';
+import { connectionUrl, postgresFiles } from './postgres-server.ts';
+import { redisFiles } from './redis-server.ts';
 
 /** Where the bot keeps its embedded servers under its data dir (.vigil), as the container lays them out. */
 export const EMBEDDED_DIRS = { postgres: 'pg', redis: 'redis' } as const;

@@ -12,7 +12,7 @@ import { AppError } from '../core/errors.ts';
 import type { Feature } from '../core/feature.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Infrastructure } from '../container.ts';
-import { closeRedis, createQueueConnection } from '../db/redis.ts';
+import { closeRedis, createQueueConnection } from '../db/redis-clients.ts';
 
 // Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
 const SWEEP_CRON = '*/5 * * * * *';

@@ -66,7 +66,7 @@ export async function alertsFeature(infra: Infrastructure): Promise<Feature> {
     import('../alerts/processor.ts'),
     import('../alerts/rules/rule-schedule.ts'),
     import('../actions/buttons.ts'),
-    import('../alerts/alert-actions.ts'),
+    import('../alerts/runbook-buttons.ts'),
     import('../schedules/schedule.ts'),
     import('../alerts/escalation.ts'),
     import('../alerts/deadman.ts'),

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Infrastructure } from '../container.ts';
 import { createHealthService, type HealthService } from '../probes/health.ts';
 import { queueThresholdsFrom } from '../probes/queue-probe.ts';
-import { createQueueInspector, type QueueInspector, type QueueThresholds } from '../probes/queues.ts';
+import { createQueueInspector, type QueueInspector, type QueueThresholds } from '../probes/queue-inspector.ts';
 
 export interface ProbeServices {
   health: HealthService;

@@ -1,9 +1,9 @@
 import { worstStatus, type Status } from '../core/reply.ts';
 import { elapsedMs, withTimeout } from '../core/timeout.ts';
-import { failedReading, readTarget, unavailableReading, type ExplainError } from './read.ts';
+import { failedReading, readTarget, unavailableReading, type ExplainError } from './read-target.ts';
 import type { EvaluatedReading } from './reading.ts';
 import { isUnavailable, type PlannedTarget, type ProbeRegistration, type ProbeSources } from './registration.ts';
-import { PROBES } from './registry.ts';
+import { PROBES } from './probe-list.ts';
 
 export interface HealthSnapshot {
   status: Status;

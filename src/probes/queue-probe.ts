@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/format.ts';
 import type { Field } from '../core/reply.ts';
-import type { QueueCounts, QueueInspector, QueueThresholds } from './queues.ts';
+import type { QueueCounts, QueueInspector, QueueThresholds } from './queue-inspector.ts';
 import { finiteValues, type Measurement } from './reading.ts';
 import { shown, type ProbeRegistration } from './registration.ts';
 import type { ThresholdRule } from './thresholds.ts';

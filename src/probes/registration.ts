@@ -1,9 +1,9 @@
 import type { Field, Suggestion } from '../core/reply.ts';
-import type { HttpTarget } from './http.ts';
-import type { QueueInspector, QueueThresholds } from './queues.ts';
+import type { HttpTarget } from './http-probe.ts';
+import type { QueueInspector, QueueThresholds } from './queue-inspector.ts';
 import type { Queryable } from '../db/queryable.ts';
 import type { EvaluatedReading, Measurement, Reading } from './reading.ts';
-import type { RedisInfoSource } from './redis.ts';
+import type { RedisInfoSource } from './redis-probe.ts';
 import type { ThresholdRule } from './thresholds.ts';
 
 /** Everything the probes look at. A dependency that could not be reached is null plus the reason. */

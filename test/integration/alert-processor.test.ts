@@ -13,7 +13,7 @@ import { storeNotification } from '../../src/alerts/store.ts';
 import { createNotificationWriter } from '../../src/alerts/notification-writer.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { createQueueConnection } from '../../src/db/redis.ts';
+import { createQueueConnection } from '../../src/db/redis-clients.ts';
 import { createSlackClient } from '../../src/slack/client.ts';
 import { createOutbox, type Outbox } from '../../src/slack/outbox/outbox.ts';
 import { alertsConfig, alert, snapshot } from '../unit/alerts/fixtures.ts';

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { endpointOf, explainDependencyError } from '../../src/core/dependency-errors.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { connectProbeRedis, lastLinkError } from '../../src/db/redis.ts';
+import { connectProbeRedis, lastLinkError } from '../../src/db/redis-clients.ts';
 import { freePort } from '../../src/embedded/free-port.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { databaseUrl } from '../support/pg.ts';

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { createQueueConnection } from '../../src/db/redis.ts';
+import { createQueueConnection } from '../../src/db/redis-clients.ts';
 import type { Logger } from '../../src/log.ts';
 import { createSlackClient } from '../../src/slack/client.ts';
 import { jobIdFor, QUEUE_NAME } from '../../src/slack/outbox/keys.ts';

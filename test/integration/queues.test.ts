@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { connectProbeRedis } from '../../src/db/redis.ts';
+import { connectProbeRedis } from '../../src/db/redis-clients.ts';
 import { createLogger } from '../../src/log.ts';
 import { createQueueDiscovery, type Timers } from '../../src/probes/queue-discovery.ts';
-import { createQueueInspector, type QueueInspector } from '../../src/probes/queues.ts';
+import { createQueueInspector, type QueueInspector } from '../../src/probes/queue-inspector.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';

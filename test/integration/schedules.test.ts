@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../../src/core/errors.ts';
-import { connectProbeRedis } from '../../src/db/redis.ts';
+import { connectProbeRedis } from '../../src/db/redis-clients.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { createLease } from '../../src/schedules/lease.ts';
 import { createSchedule, type Schedule, type ScheduleOptions } from '../../src/schedules/schedule.ts';

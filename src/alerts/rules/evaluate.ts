@@ -1,6 +1,6 @@
 import type { AlertRule } from '../../config/file.ts';
 import type { EvaluatedReading } from '../../probes/reading.ts';
-import { registrationFor } from '../../probes/registry.ts';
+import { registrationFor } from '../../probes/probe-list.ts';
 import { fingerprintOf } from '../alertmanager.ts';
 import type { AlertInstance, Notification } from '../notification.ts';
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { WebClient } from '@slack/web-api';
 import { describeError } from '../../core/errors.ts';
-import { distinctErrorLogger } from '../../db/redis.ts';
+import { distinctErrorLogger } from '../../db/redis-clients.ts';
 import { withTimeout } from '../../core/timeout.ts';
 import type { Logger } from '../../log.ts';
 import { retryDelayMs } from './backoff.ts';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueueInspector } from '../../../src/probes/queues.ts';
+import { createQueueInspector } from '../../../src/probes/queue-inspector.ts';
 import type { EvaluatedReading } from '../../../src/probes/reading.ts';
 import { checksOf, commandHarness, MINUTE, relaxed, section } from '../../support/command-harness.ts';
 import { TEST_REDIS_URL } from '../../support/env.ts';

@@ -4,7 +4,7 @@ import { bindCommands, defineCommand } from '../../../src/core/command.ts';
 import { createDispatcher, type CommandRun } from '../../../src/core/dispatch.ts';
 import { AppError } from '../../../src/core/errors.ts';
 import { createInteractionDispatcher, replyButtons, RUN_COMMAND, type Click, type Interaction, type InteractionRun } from '../../../src/core/interactions.ts';
-import { runCommandHandler } from '../../../src/core/run-command.ts';
+import { suggestionHandler } from '../../../src/core/suggestion-handler.ts';
 
 const invoker = { surface: 'slack' as const, userId: 'U42', userName: 'ann', channelId: 'C1' };
 const click = (handler: string, value = ''): Click => ({ kind: 'button', handler, value, invoker });
@@ -28,7 +28,7 @@ function setup() {
   const seen: Interaction[] = [];
   const interactions = createInteractionDispatcher({
     handlers: [
-      runCommandHandler(commands),
+      suggestionHandler(commands),
       {
         id: 'approval.decide',
         async handle(i) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createHealthService, type HealthDeps, type HealthSnapshot } from '../../../src/probes/health.ts';
 import type { Queryable } from '../../../src/db/queryable.ts';
-import type { QueueCounts, QueueInspector } from '../../../src/probes/queues.ts';
-import type { RedisInfoSource } from '../../../src/probes/redis.ts';
-import { PROBES } from '../../../src/probes/registry.ts';
+import type { QueueCounts, QueueInspector } from '../../../src/probes/queue-inspector.ts';
+import type { RedisInfoSource } from '../../../src/probes/redis-probe.ts';
+import { PROBES } from '../../../src/probes/probe-list.ts';
 
 /**
  * The health service with small fakes of the interfaces it depends on (a `query()`, PING/INFO, a

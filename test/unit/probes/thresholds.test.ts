@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { formatPercent } from '../../../src/core/format.ts';
-import { HTTP_RULES } from '../../../src/probes/http.ts';
-import { POSTGRES_RULES } from '../../../src/probes/postgres.ts';
+import { HTTP_RULES } from '../../../src/probes/http-probe.ts';
+import { POSTGRES_RULES } from '../../../src/probes/postgres-probe.ts';
 import { queueRules, queueThresholdsFrom, queueValues } from '../../../src/probes/queue-probe.ts';
 import type { Measurement, Reading } from '../../../src/probes/reading.ts';
-import { REDIS_RULES } from '../../../src/probes/redis.ts';
+import { REDIS_RULES } from '../../../src/probes/redis-probe.ts';
 import { assess, evaluate, type ThresholdRule } from '../../../src/probes/thresholds.ts';
 
 function values(v: Record<string, number>, facts: Record<string, string> = {}): Measurement {

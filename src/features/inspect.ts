@@ -10,7 +10,7 @@ import { actionButtonsFrom } from '../actions/buttons.ts';
  * The on-call commands (/health, /queue, /slowqueries): read-only services over the read-only
  * probe pool and the fast-failing Redis. Nothing here can change what it looks at.
  */
-export function commandsFeature(infra: Infrastructure): Feature {
+export function inspectFeature(infra: Infrastructure): Feature {
   const probes = buildProbeServices(infra);
   const deps: CommandDeps = {
     health: probes.health,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogButtonsFrom } from '../../../src/actions/buttons.ts';
-import { runbookButtons } from '../../../src/alerts/alert-actions.ts';
+import { runbookButtons } from '../../../src/alerts/runbook-buttons.ts';
 import type { AlertGroup } from '../../../src/alerts/group.ts';
 import { fileSchema } from '../../../src/config/file.ts';
 

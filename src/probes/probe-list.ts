@@ -1,9 +1,9 @@
 import type { Field } from '../core/reply.ts';
-import { httpProbe } from './http.ts';
-import { postgresProbe } from './postgres.ts';
+import { httpProbe } from './http-probe.ts';
+import { postgresProbe } from './postgres-probe.ts';
 import { queueProbe } from './queue-probe.ts';
 import type { EvaluatedReading } from './reading.ts';
-import { redisProbe } from './redis.ts';
+import { redisProbe } from './redis-probe.ts';
 import type { ProbeRegistration } from './registration.ts';
 
 /** Every probe /health runs, in the order it shows them. A new probe is one more entry here. */

@@ -6,7 +6,7 @@ import { RUN_COMMAND, type InteractionHandler } from './interactions.ts';
  * Pressing a suggestion runs its command as the person who pressed it, exactly as if they had
  * typed it: same dispatcher, same argument checks, same audit row. Nothing more is allowed than typing.
  */
-export function runCommandHandler(dispatcher: Dispatcher): InteractionHandler {
+export function suggestionHandler(dispatcher: Dispatcher): InteractionHandler {
   return {
     id: RUN_COMMAND,
     async handle(interaction) {
