@@ -4,12 +4,15 @@ import { requireDep } from '../src/core/deps.ts';
 import type { Reply } from '../src/core/reply.ts';
 import { duration, type AlertGroup } from '../src/alerts/group.ts';
 import { groupTitle } from '../src/alerts/message.ts';
-import type { MessageRef } from '../src/slack/outbox/types.ts';
 
 /** What /alerts reads: the firing groups and where their messages are. */
 export interface AlertCommandDeps {
   /** Null with the reason when Vigil's state database is not there. */
-  alerts: { firing(severity?: string): Promise<AlertGroup[]>; messageRef(key: string): Promise<MessageRef | null> } | null;
+  alerts: {
+    firing(severity?: string): Promise<AlertGroup[]>;
+    /** A link that opens the group's message (its key), or null while it is not posted. */
+    messageLink(key: string): Promise<string | null>;
+  } | null;
   missing: string | undefined;
   now: () => number;
 }
@@ -31,7 +34,7 @@ export default defineCommand<{ positionals: string[] }, AlertCommandDeps>({
     const now = deps.now();
     const scope = severity ? `${severity} ` : '';
     if (groups.length === 0) return { title: 'Alerts', status: 'ok', summary: `No ${scope}alerts firing.` };
-    const refs = await Promise.all(groups.slice(0, MAX_LINKS).map((g) => (g.messageKey ? alerts.messageRef(g.messageKey) : null)));
+    const links = await Promise.all(groups.slice(0, MAX_LINKS).map((g) => (g.messageKey ? alerts.messageLink(g.messageKey) : null)));
     return {
       title: `Alerts firing (${groups.length})`,
       status: groups.some((g) => g.severity === 'critical') ? 'fail' : 'warn',
@@ -52,13 +55,8 @@ export default defineCommand<{ positionals: string[] }, AlertCommandDeps>({
           },
         },
       ],
-      links: refs.flatMap((ref, i) => (ref ? [{ label: `Open ${groupTitle(groups[i] as AlertGroup)}`.slice(0, 75), url: permalink(ref) }] : [])),
+      links: links.flatMap((url, i) => (url ? [{ label: `Open ${groupTitle(groups[i] as AlertGroup)}`.slice(0, 75), url }] : [])),
       data: groups.map((g) => ({ group: g.groupId, severity: g.severity, title: groupTitle(g), firedAt: new Date(g.firedAt).toISOString(), ackedBy: g.ackedBy, channel: g.channel })),
     };
   },
 });
-
-/** Slack's archive link opens the message in the workspace the reader is signed in to. */
-function permalink(ref: MessageRef): string {
-  return `https://slack.com/archives/${ref.channel}/p${ref.ts.replace('.', '')}`;
-}

@@ -4,6 +4,7 @@ import { defineCommand } from '../src/core/command.ts';
 import { requireDep } from '../src/core/deps.ts';
 import type { Reply, Status } from '../src/core/reply.ts';
 import type { AuditFilter, AuditRow } from '../src/audit/chain.ts';
+import { actionSchema, sinceSchema, userSchema } from '../src/audit/filter-args.ts';
 
 /** What /audit reads: recent events of the audit trail. */
 export interface AuditCommandDeps {
@@ -15,30 +16,6 @@ export interface AuditCommandDeps {
 
 export const MAX_ROWS = 50;
 const DEFAULT_ROWS = 20;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-const MAX_SINCE_MS = 366 * UNIT_MS.d;
-
-/** `30m`, `24h`, `7d`, `2w`: how far back to look, in milliseconds. Shared with `vigil audit export`. */
-export const sinceSchema = z
-  .string()
-  .regex(/^\d{1,6}[mhdw]$/, 'must be a number and a unit: 30m, 24h, 7d, 2w')
-  .transform((text) => ({ text, ms: Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS] }))
-  .refine(({ ms }) => ms > 0 && ms <= MAX_SINCE_MS, 'must be more than 0 and at most 366d');
-
-/**
- * `<@U123|alice>` or `<@U123>` (a Slack mention) is that user id exactly; anything else (`U123`,
- * `@alice`, `root` from the CLI) matches an actor id or display name.
- */
-export const userSchema = z
-  .string()
-  .regex(/^(<@[A-Z0-9]{2,30}(\|[^<>]{0,80})?>|@?[\w.-]{1,80})$/, 'must be a Slack mention like @alice or a user id like U123')
-  .transform((text): NonNullable<AuditFilter['user']> => {
-    const mention = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(text);
-    return mention?.[1] ? { id: mention[1] } : { idOrName: text.replace(/^@/, '') };
-  });
-
-export const actionSchema = z.string().regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must be an event kind, an action or a command name, e.g. restart, command, action.approve');
-
 interface AuditArgs {
   action?: string;
   user?: NonNullable<AuditFilter['user']>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/command.ts';
+import { defineInspectCommand } from './deps.ts';
 import { worstStatus, type Reply, type Section, type Status, type Suggestion } from '../src/core/reply.ts';
 import type { HealthSnapshot } from '../src/probes/health.ts';
 import type { EvaluatedReading } from '../src/probes/reading.ts';
@@ -11,7 +11,7 @@ const MAX_SUGGESTIONS = 5;
 /** /health may answer from a snapshot this young (its age is shown), so a burst of it waits for no probe. */
 export const HEALTH_MAX_AGE_MS = 2000;
 
-export default defineCommand({
+export default defineInspectCommand({
   name: 'health',
   summary: 'Postgres, Redis, BullMQ queues and HTTP targets at a glance',
   usage: '[--verbose]',

@@ -1,20 +1,20 @@
-import type { Command, CommandInfo } from '../src/core/command.ts';
+import type { CommandInfo } from '../src/core/command.ts';
 import alerts from './alerts.ts';
-import { runInfo } from './run.ts';
 import audit from './audit.ts';
 import health from './health.ts';
 import queue from './queue.ts';
+import run from './run.ts';
 import slowqueries from './slowqueries.ts';
 
 /**
- * The explicit registry: every command Vigil answers, in the order `/vigil help` lists them. The
- * Slack manifest is generated from this list, so adding a command here is the whole job.
+ * The one registry: every slash command Vigil answers, in the order help lists them, each typed
+ * with the deps it runs against (health, queue, slowqueries: `InspectDeps`; alerts:
+ * `AlertCommandDeps`; run: `RunCommandDeps`, its options per action catalog; audit:
+ * `AuditCommandDeps`). A feature binds the ones it serves; help, the CLI and the Slack manifest
+ * list them all. A new command is a file here, an entry below, and the feature that binds it
+ * (a test fails while a command is listed and never bound, or bound and not listed).
  */
-export const commands: readonly Command[] = [health, queue, slowqueries];
+export const commands = { health, queue, slowqueries, alerts, run, audit } as const;
 
-/**
- * Every slash command of every feature, for the Slack manifest and help: the on-call commands
- * above plus those bound by other features (/alerts by the alerts feature, /run by the actions
- * feature, /audit by the audit feature).
- */
-export const allCommands: readonly CommandInfo[] = [...commands, alerts, runInfo, audit];
+/** Every command, for help, the CLI and the Slack manifest. */
+export const allCommands: readonly CommandInfo[] = Object.values(commands);

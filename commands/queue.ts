@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommand } from '../src/core/command.ts';
+import { defineInspectCommand } from './deps.ts';
 import { requireDep } from '../src/core/deps.ts';
 import { AppError } from '../src/core/errors.ts';
 import { formatDuration } from '../src/core/format.ts';
@@ -13,7 +13,7 @@ const MAX_SUGGESTIONS = 5;
 
 type ThresholdsFor = (queue: string) => QueueThresholds;
 
-export default defineCommand({
+export default defineInspectCommand({
   name: 'queue',
   summary: 'BullMQ queues: counts by state, oldest waiting job, recent failures, throughput',
   usage: '[name]',

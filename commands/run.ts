@@ -57,8 +57,8 @@ export function runCommand(paramNames: readonly string[]): Command<unknown, RunC
   });
 }
 
-/** The default export lists nothing but the command's name and usage (help, manifest). */
-export default runInfo;
+/** As listed in the registry: the actions feature binds it with its catalog's parameters. */
+export default runCommand([]);
 
 function listing(actions: ActionSummary[]): Reply {
   if (actions.length === 0) return { title: 'Actions', status: 'info', summary: 'No actions are configured (actions.catalog in manifests/vigil.yaml).' };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { argSchemas } from '../src/core/args.ts';
-import { defineCommand } from '../src/core/command.ts';
+import { defineInspectCommand } from './deps.ts';
 import { requireDep } from '../src/core/deps.ts';
 import type { Reply } from '../src/core/reply.ts';
 import type { Queryable } from '../src/db/queryable.ts';
@@ -17,7 +17,7 @@ import {
 const QUERY_CHARS = 160;
 const TITLE_BY = { total: 'by total time', mean: 'by mean time', calls: 'by calls' } as const;
 
-export default defineCommand({
+export default defineInspectCommand({
   name: 'slowqueries',
   summary: 'Top statements from pg_stat_statements (or long-running queries when it is off)',
   usage: '[--by total|mean|calls] [--limit N] [--min-ms X]',

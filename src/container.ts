@@ -8,7 +8,11 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createDispatcher, type Dispatcher } from './core/dispatch.ts';
 import { createInteractionDispatcher, openLinkHandler, type InteractionDispatcher } from './core/interactions.ts';
 import { suggestionHandler } from './core/suggestion-handler.ts';
-import type { Feature, Runnable } from './core/feature.ts';
+import type { Runnable } from './core/runnable.ts';
+import type { Feature, FeatureFactory } from './features/feature.ts';
+import type { Infrastructure } from './infrastructure.ts';
+import { createProbeServices } from './probes/probe-services.ts';
+import { createMessageRefs, messageLink } from './slack/outbox/refs.ts';
 import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
 import { commandRunEvent } from './audit/command-log.ts';
@@ -24,36 +28,7 @@ import { createStateStore, describeState, type StateStore } from './db/state.ts'
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
 import { resolveEndpoint } from './embedded/resolve-endpoint.ts';
-import { features as defaultFeatures, type FeatureFactory } from './features/index.ts';
-
-/** What the composition root builds and hands to every feature: connections and clients, no behaviour. */
-export interface Infrastructure {
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  /** Read-only pool on the inspected database (probes, commands): it cannot write, by server setting. */
-  probeDb: pg.Pool | null;
-  /** Vigil's own tables (schema `vigil`), in VIGIL_DATABASE_URL or else the inspected database. */
-  state: StateStore;
-  /** Fast-failing Redis for probes: errors at once while Redis is down instead of queueing. */
-  probeRedis: Redis | null;
-  /** Why Postgres or Redis is absent, for commands and /health to say. */
-  missing: { postgres?: string; redis?: string };
-  /**
-   * The one path for every Slack message Vigil starts itself (bot only, with Slack, Redis and
-   * state). Null with the reason otherwise; a feature that needs it says so.
-   */
-  outbox: Outbox | null;
-  outboxMissing?: string;
-  /** One line at start saying what a feature uses (the same channel as the dependency lines). */
-  announce: (line: string) => void;
-  /** The Redis in use (configured or embedded), for a feature's own BullMQ connection; null without one. */
-  redisUrl: string | null;
-  /** Members of Slack user groups (bot only, with Slack), e.g. for approver groups. */
-  userGroups: UserGroupReader | null;
-  /** A Postgres or Redis failure as "which, where (host:port), why"; null for anything else. */
-  explainError: (err: unknown) => AppError | null;
-}
+import { features as defaultFeatures } from './features/index.ts';
 
 export interface Container {
   infra: Infrastructure;
@@ -131,6 +106,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     async close() {
       for (const runnable of started.splice(0).reverse()) await runnable.stop();
       for (const feature of [...features].reverse()) await feature.close?.();
+      // After the features that read them, before the connections they read through.
+      await infra.probes.close();
       await infra.outbox?.close();
       // Before the pools close: what cannot be written in time is spooled to disk for the next start.
       await audit.close();
@@ -199,7 +176,27 @@ async function buildInfrastructure(
       : null;
   const endpoints: Endpoints = { postgres: endpointOf(inspectedUrl, 5432), redis: endpointOf(redisUrl, 6379) };
   const explainError = (err: unknown) => explainDependencyError(err, endpoints, () => (probeRedis ? lastLinkError(probeRedis) : undefined));
-  const infra: Infrastructure = { config, log, metrics, probeDb, state, probeRedis, missing, outbox: null, announce, redisUrl, userGroups, explainError };
+  const probes = createProbeServices({ config, probeDb, probeRedis, missing, explainError });
+  const messageLinkOf = async (key: string) => {
+    const s = await state.ready();
+    return s.kind === 'ready' ? messageLink(createMessageRefs(s.pool), key) : null;
+  };
+  const infra: Infrastructure = {
+    config,
+    log,
+    metrics,
+    probeDb,
+    state,
+    probeRedis,
+    missing,
+    outbox: null,
+    announce,
+    redisUrl,
+    userGroups,
+    explainError,
+    probes,
+    messageLink: messageLinkOf,
+  };
   const background: Runnable[] = [];
   const built = opts.role === 'bot' ? await buildOutbox(config, log, metrics, state, 'url' in redisEndpoint ? redisEndpoint.url : null) : null;
   if (built && 'missing' in built) {

@@ -1,3 +1,4 @@
+import type { ChannelMessage } from '../core/channel-message.ts';
 import type { Button, Reply, Status } from '../core/reply.ts';
 import type { ActionRequest, RequestState } from './request.ts';
 
@@ -64,7 +65,7 @@ export function approvalReply(req: ActionRequest, title: string): Reply {
     sections: [{ heading: 'Will run', text: req.preview, fields }],
     notes,
     buttons,
-    visibility: 'in_channel',
+    visibility: 'channel',
   };
 }
 
@@ -77,4 +78,11 @@ export function resultText(req: ActionRequest): string {
   const head = `${HEAD[req.state].title}${took}: ${req.summary ?? ''}`.trim();
   const output = req.output ? (req.output.length > MAX_OUTPUT ? `…${req.output.slice(-MAX_OUTPUT)}` : req.output) : '';
   return output ? `${head}\n${output}` : head;
+}
+
+/** The result as a thread reply: heading, then the output as it is (a code block in Slack). */
+export function resultThread(req: ActionRequest): ChannelMessage {
+  const [head = '', ...rest] = resultText(req).split('\n');
+  const output = rest.join('\n');
+  return output ? { text: head, code: output } : { text: head };
 }

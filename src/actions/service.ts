@@ -9,7 +9,7 @@ import type { Queryable } from '../db/queryable.ts';
 import type { StateStore } from '../db/state.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../log.ts';
-import { escapeMrkdwn, renderBlocks } from '../slack/blocks.ts';
+import type { ChannelMessage } from '../core/channel-message.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
 import type { ApproverDirectory } from './approvers.ts';
 import type { ActionDefinition } from './definition.ts';
@@ -43,7 +43,7 @@ export interface ActionService {
   request(actionId: string, params: Record<string, unknown>, reason: string | null, invoker: Invoker): Promise<Reply>;
   decide(decision: 'approve' | 'deny', requestId: string, invoker: Invoker): Promise<InteractionAnswer>;
   /** Post a new version of the approval message and, optionally, a reply in its thread. */
-  publish(db: Queryable, req: ActionRequest, thread?: string): Promise<void>;
+  publish(db: Queryable, req: ActionRequest, thread?: ChannelMessage): Promise<void>;
   definition(actionId: string): ActionDefinition | undefined;
 }
 
@@ -61,7 +61,7 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
   }
 
   /** Bounded: with Redis away the outbox waits for it forever, holding the caller's transaction. */
-  async function publish(db: Queryable, req: ActionRequest, thread?: string): Promise<void> {
+  async function publish(db: Queryable, req: ActionRequest, thread?: ChannelMessage): Promise<void> {
     try {
       await withTimeout(publishUnbounded(db, req, thread), PUBLISH_TIMEOUT_MS, 'the Slack outbox');
     } catch (err) {
@@ -70,21 +70,21 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     }
   }
 
-  async function publishUnbounded(db: Queryable, req: ActionRequest, thread?: string): Promise<void> {
+  async function publishUnbounded(db: Queryable, req: ActionRequest, thread?: ChannelMessage): Promise<void> {
     const outbox = deps.outbox;
     if (!outbox) return;
     const def = catalog.get(req.action);
-    const { text, blocks } = renderBlocks(approvalReply(req, def?.title ?? req.action), 'in_channel');
+    const message = { reply: approvalReply(req, def?.title ?? req.action) };
     const postKey = `action:${req.id}`;
     if (req.messageKey === null) {
       // The database first: a send given up on (timeout) must not touch the connection afterwards.
       await setMessageKey(db, req.id, postKey);
-      await outbox.send({ op: 'post', key: postKey, channel: deps.approvalChannel, message: { text, blocks }, kind: 'approval' });
+      await outbox.send({ op: 'post', key: postKey, channel: deps.approvalChannel, message, kind: 'approval' });
     } else {
-      await outbox.send({ op: 'update', key: `${postKey}:v${req.version}`, ref: req.messageKey, message: { text, blocks }, kind: 'approval' });
+      await outbox.send({ op: 'update', key: `${postKey}:v${req.version}`, ref: req.messageKey, message, kind: 'approval' });
     }
     if (thread) {
-      await outbox.send({ op: 'post', key: `${postKey}:r${req.version}`, channel: deps.approvalChannel, threadOf: postKey, message: { text: thread }, kind: 'approval' });
+      await outbox.send({ op: 'post', key: `${postKey}:r${req.version}`, channel: deps.approvalChannel, threadOf: postKey, message: thread, kind: 'approval' });
     }
   }
 
@@ -139,7 +139,11 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
         summary:
           req.state === 'approved'
             ? `${def.id} needs no approval; it runs now (request ${req.id}).`
-            : `Request ${req.id} is waiting for ${req.approvalsNeeded} approval(s)${deps.outbox ? ` in <#${deps.approvalChannel}>` : ''}; it expires at ${new Date(req.expiresAt).toISOString().slice(11, 16)} UTC.`,
+            : [
+                `Request ${req.id} is waiting for ${req.approvalsNeeded} approval(s)`,
+                ...(deps.outbox ? [' in ', { channel: deps.approvalChannel }] : []),
+                `; it expires at ${new Date(req.expiresAt).toISOString().slice(11, 16)} UTC.`,
+              ],
         sections: [{ heading: 'Will run', text: req.preview }],
         data: { request: req.id, state: req.state },
       };
@@ -181,7 +185,7 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           return { changed: null, message: explainRefusal(why, now2) };
         }
         await deps.audit(db, [{ ...actor(invoker), kind: `action.${decision}`, subject: def.id, requestId, outcome: changed.state, details: { approvals: changed.approvals.length, needed: changed.approvalsNeeded } }]);
-        const thread = decision === 'deny' ? `⛔ Denied by ${escapeMrkdwn(invoker.userName ?? invoker.userId)}: nothing will run.` : undefined;
+        const thread = decision === 'deny' ? { text: `⛔ Denied by ${invoker.userName ?? invoker.userId}: nothing will run.` } : undefined;
         await publish(db, changed, thread);
         return { changed, message: '' };
       });
@@ -209,11 +213,4 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
 function describeParams(def: ActionDefinition): string {
   const entries = Object.entries(def.paramHelp);
   return entries.length === 0 ? 'none' : entries.map(([name, help]) => `--${name} ${help}`).join(', ');
-}
-
-/** The result as a thread reply: heading plus the output in a code block (escaped: it is foreign text). */
-export function resultThread(req: ActionRequest): string {
-  const [head = '', ...rest] = resultText(req).split('\n');
-  const body = rest.join('\n');
-  return body ? `${escapeMrkdwn(head)}\n\`\`\`\n${escapeMrkdwn(body)}\n\`\`\`` : escapeMrkdwn(head);
 }

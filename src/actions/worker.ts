@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
-import type { Runnable } from '../core/feature.ts';
+import type { Runnable } from '../core/runnable.ts';
 import type { StateStore } from '../db/state.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { distinctErrorLogger } from '../db/redis-clients.ts';
 import type { Logger } from '../log.ts';
 import type { ActionMetrics } from './metrics.ts';
 import type { ActionService, AuditAppend } from './service.ts';
-import { resultThread } from './service.ts';
+import { resultThread } from './messages.ts';
 import { approvedWaiting, expireOverdue, finishRun, heartbeat, interruptStale, startRun } from './store.ts';
 import { REQUEST_ID } from './request.ts';
 
@@ -130,14 +130,14 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
         deps.metrics.decided(req.action, 'expired');
         await inTransaction(db, async (tx) => {
           await deps.audit(tx, [{ actorId: 'vigil', kind: 'action.expire', subject: req.action, requestId: req.id, outcome: 'expired' }]);
-          await deps.service.publish(tx, req, '⌛ Nobody decided in time: expired, nothing ran.');
+          await deps.service.publish(tx, req, { text: '⌛ Nobody decided in time: expired, nothing ran.' });
         });
       }
       for (const req of await interruptStale(db, STALE_RUN_MS)) {
         deps.metrics.executed(req.action, 'interrupted');
         await inTransaction(db, async (tx) => {
           await deps.audit(tx, [{ actorId: 'vigil', kind: 'action.end', subject: req.action, requestId: req.id, outcome: 'interrupted' }]);
-          await deps.service.publish(tx, req, `⚠️ Interrupted: ${req.summary ?? ''} Check what it did before asking again.`);
+          await deps.service.publish(tx, req, { text: `⚠️ Interrupted: ${req.summary ?? ''} Check what it did before asking again.` });
         });
       }
       for (const id of await approvedWaiting(db, REENQUEUE_AFTER_MS)) await this.enqueue(id);

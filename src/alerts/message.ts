@@ -72,7 +72,7 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
     notes,
     buttons,
     links: linksOf(annotations, listed),
-    visibility: 'in_channel',
+    visibility: 'channel',
   };
 }
 

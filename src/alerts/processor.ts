@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
 import { withTimeout } from '../core/timeout.ts';
 import { inTransaction } from '../db/transaction.ts';
-import type { Runnable } from '../core/feature.ts';
+import type { Runnable } from '../core/runnable.ts';
 import type { Logger } from '../log.ts';
 import type { Button } from '../core/reply.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
@@ -10,7 +10,7 @@ import { applyNotification, messageKeys, type AlertGroup, type Intent } from './
 import type { AlertMetrics } from './metrics.ts';
 import { notificationSchema } from './notification.ts';
 import { mentionFor, type AlertsConfig } from './routing.ts';
-import { escalationReply, groupMessage, replyMessage } from './slack-message.ts';
+import { escalationBanner, escalationReply, groupMessage, replyMessage } from './group-messages.ts';
 import { markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
@@ -122,7 +122,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
     if (g.messageKey !== null) {
       await send({ op: 'post', key: messageKeys.escalationReply(g), channel: g.channel, threadOf: g.messageKey, message: escalationReply(minutes, esc.channel, esc.mention) }, 'escalation');
     }
-    const banner = `⏰ Escalated: not acknowledged after ${minutes} min${g.messageKey === null ? '' : ` (in <#${g.channel}>)`}.`;
+    const banner = escalationBanner(minutes, g.messageKey === null ? null : g.channel);
     await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner, actions: deps.actionsFor?.(g) ?? [] }) }, 'escalation');
     return g;
   }

@@ -1,7 +1,11 @@
-import type { CatalogButtonFor } from '../actions/buttons.ts';
+import { actionButtonsFrom, catalogButtonsFrom, type CatalogButtonFor } from '../actions/buttons.ts';
+import type { ActionConfig } from '../actions/catalog-config.ts';
 import type { Button } from '../core/reply.ts';
 import type { AlertActionConfig } from '../config/file.ts';
 import type { AlertGroup } from './group.ts';
+
+// Silences offered on a firing group's message (those the catalog's silence action allows).
+const SILENCE_FOR = ['1h', '4h', '24h'];
 
 /** `$labels.<name>` in a parameter value takes that label of the alert group. */
 const LABEL_REF = /^\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)$/;
@@ -39,4 +43,19 @@ function resolveParams(params: Record<string, string | number>, labels: Record<s
     out[name] = label;
   }
   return out;
+}
+
+/**
+ * The buttons on a firing group's message besides Acknowledge: the alert's own runbook actions
+ * first, then Silence 1h / 4h / 24h when the catalog has a silence action that takes them.
+ */
+export function alertGroupButtons(byAlert: Record<string, readonly AlertActionConfig[]>, catalog: Record<string, ActionConfig>): (g: AlertGroup) => Button[] {
+  const actionButton = actionButtonsFrom(catalog);
+  const runbookFor = runbookButtons(byAlert, catalogButtonsFrom(catalog));
+  return (g) => {
+    const alertname = g.view.commonLabels.alertname;
+    if (!alertname) return [];
+    const silences = SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d })).filter((b): b is Button => b !== null);
+    return [...runbookFor(g), ...silences];
+  };
 }

@@ -4,7 +4,6 @@ import type { Reply } from '../core/reply.ts';
 import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { inTransaction } from '../db/transaction.ts';
-import { renderBlocks } from '../slack/blocks.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
 import type { AlertGroup } from './group.ts';
 import { groupTitle } from './message.ts';
@@ -95,10 +94,10 @@ function sendSummary(pool: pg.Pool, outbox: Outbox, id: number, now: number): Pr
     const storm = stormRow.parse(rows[0]);
     const groups = (await client.query(`SELECT * FROM ${TABLES.groups} WHERE storm_id = $1`, [id])).rows.map(groupFromRow);
     const version = storm.summary_version + 1;
-    const { text, blocks } = renderBlocks(stormReply(storm.started_at.getTime(), storm.ended_at?.getTime() ?? null, groups, now), 'in_channel');
+    const message = { reply: stormReply(storm.started_at.getTime(), storm.ended_at?.getTime() ?? null, groups, now) };
     // Keys carry the summary's version: a retry after a failed commit is delivered once.
-    if (version === 1) await outbox.send({ op: 'post', key: stormKeys.post(id), channel: storm.channel, message: { text, blocks }, kind: 'alert' });
-    else await outbox.send({ op: 'update', key: stormKeys.update(id, version), ref: stormKeys.post(id), message: { text, blocks }, kind: 'alert' });
+    if (version === 1) await outbox.send({ op: 'post', key: stormKeys.post(id), channel: storm.channel, message, kind: 'alert' });
+    else await outbox.send({ op: 'update', key: stormKeys.update(id, version), ref: stormKeys.post(id), message, kind: 'alert' });
     const allResolved = groups.every((g) => g.status === 'resolved');
     await client.query(
       `UPDATE ${STORMS} SET dirty = false, summary_version = $2, last_summary_at = $3::timestamptz,
@@ -148,6 +147,6 @@ export function stormReply(startedAt: number, endedAt: number | null, groups: Al
       ...(lines.length > shown.length ? [`${lines.length - shown.length} more alert names not listed.`] : []),
       `Updated ${new Date(now).toISOString().slice(11, 19)} UTC. /alerts lists every firing group.`,
     ],
-    visibility: 'in_channel',
+    visibility: 'channel',
   };
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { userInfo } from 'node:os';
 import type pg from 'pg';
 import { z } from 'zod';
-import { actionSchema, sinceSchema, userSchema } from '../../commands/audit.ts';
+import { actionSchema, sinceSchema, userSchema } from './filter-args.ts';
 import type { Config } from '../config/load.ts';
 import { createContainer } from '../container.ts';
 import { parseCommandArgs } from '../core/args.ts';

@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import type { OptionSpec } from './args.ts';
 import type { Reply } from './reply.ts';
-import type { CommandDeps } from './deps.ts';
 
 /** Who asked, and through which front door. Used for audit and for per-surface wording. */
 export interface Invoker {
@@ -12,7 +11,7 @@ export interface Invoker {
   teamId?: string;
 }
 
-export interface CommandContext<D = CommandDeps> {
+export interface CommandContext<D = unknown> {
   deps: D;
   invoker: Invoker;
 }
@@ -22,7 +21,7 @@ export interface CommandContext<D = CommandDeps> {
  * `{ ...options, positionals }`) and answers with a Reply. It never imports Slack code and never
  * changes anything in production: actions go through approvals.
  */
-export interface Command<A = unknown, D = CommandDeps> {
+export interface Command<A = unknown, D = unknown> {
   name: string;
   summary: string;
   /** Argument synopsis without the command name, e.g. `[name] [--json]`. */
@@ -36,7 +35,7 @@ export interface Command<A = unknown, D = CommandDeps> {
  * Keeps `A` inferred from the schema while the registry stores commands uniformly. The cast is
  * sound because the dispatcher only ever calls `run` with the output of the same `args` schema.
  */
-export function defineCommand<A, D = CommandDeps>(command: Command<A, D>): Command<unknown, D> {
+export function defineCommand<A, D = unknown>(command: Command<A, D>): Command<unknown, D> {
   return command as unknown as Command<unknown, D>;
 }
 

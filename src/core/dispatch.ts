@@ -87,7 +87,7 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     const finish = (reply: Reply, outcome: Outcome, error?: string): DispatchResult => {
       const run: CommandRun = { command: command?.name ?? name, text, invoker, outcome, durationMs: elapsedMs(start), ...(error ? { error } : {}) };
       d.onRun?.(run);
-      return { reply: flags.public ? { ...reply, visibility: 'in_channel' } : reply, flags, run };
+      return { reply: flags.public ? { ...reply, visibility: 'channel' } : reply, flags, run };
     };
 
     if (name === 'help' || (!command && name === '')) return finish(help, 'ok');

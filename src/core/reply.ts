@@ -4,6 +4,18 @@
  */
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 
+/**
+ * Something a transport draws as a link or a mention, named by id: a channel, a person, a user
+ * group. Slack shows `#ops` and notifies `@alice`; the terminal prints the id.
+ */
+export type Ref = { channel: string } | { user: string } | { userGroup: string };
+
+/** Text with references in it. Plain parts are shown as written: every renderer escapes them. */
+export type RichText = string | readonly (string | Ref)[];
+
+/** Who may see an answer: the person who asked, or everyone in the channel (Slack `--public`). */
+export type Visibility = 'private' | 'channel';
+
 export interface Field {
   label: string;
   value: string;
@@ -61,20 +73,29 @@ export interface Link {
 export interface Reply {
   title: string;
   status: Status;
-  summary?: string;
+  summary?: RichText;
   sections?: Section[];
-  notes?: string[];
+  notes?: RichText[];
   buttons?: Button[];
   suggestions?: Suggestion[];
   links?: Link[];
   /** Machine-readable payload for `--json`; defaults to the reply itself. */
   data?: unknown;
-  /** Post in the channel instead of only to the requester (Slack `--public`). */
-  visibility?: 'ephemeral' | 'in_channel';
+  /** Shown in the channel instead of only to the requester (Slack `--public`). */
+  visibility?: Visibility;
 }
 
 /** Worst status wins: one failing dependency makes the whole answer fail. */
 export function worstStatus(statuses: Status[]): Status {
   const rank: Record<Status, number> = { info: 0, ok: 1, warn: 2, fail: 3 };
   return statuses.reduce<Status>((worst, s) => (rank[s] > rank[worst] ? s : worst), 'ok');
+}
+
+/** RichText as one plain string, references drawn by `ref` (the terminal: `#C123`, `@U123`). */
+export function richTextString(text: RichText, ref: (r: Ref) => string = plainRef): string {
+  return typeof text === 'string' ? text : text.map((part) => (typeof part === 'string' ? part : ref(part))).join('');
+}
+
+function plainRef(r: Ref): string {
+  return 'channel' in r ? `#${r.channel}` : 'user' in r ? `@${r.user}` : `@${r.userGroup}`;
 }

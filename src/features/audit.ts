@@ -1,9 +1,10 @@
-import auditCommand, { type AuditCommandDeps } from '../../commands/audit.ts';
+import type { AuditCommandDeps } from '../../commands/audit.ts';
+import { commands } from '../../commands/index.ts';
 import { listAuditEvents } from '../audit/chain.ts';
 import { bindCommands } from '../core/command.ts';
 import { AppError } from '../core/errors.ts';
-import type { Feature } from '../core/feature.ts';
-import type { Infrastructure } from '../container.ts';
+import type { Feature } from './feature.ts';
+import type { Infrastructure } from '../infrastructure.ts';
 
 /**
  * `/audit`: the recent audit trail, read from Vigil's state database. Writing the trail is not
@@ -26,5 +27,5 @@ export function auditFeature(infra: Infrastructure): Feature {
     missing: status.kind === 'ready' ? undefined : status.why,
     now: Date.now,
   };
-  return { name: 'audit', commands: bindCommands([auditCommand], deps) };
+  return { name: 'audit', commands: bindCommands([commands.audit], deps) };
 }

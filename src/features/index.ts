@@ -1,5 +1,5 @@
-import type { Feature } from '../core/feature.ts';
-import type { Infrastructure } from '../container.ts';
+import type { Feature } from './feature.ts';
+import type { Infrastructure } from '../infrastructure.ts';
 import { actionsFeature } from './actions.ts';
 import { alertsFeature } from './alerts.ts';
 import { auditFeature } from './audit.ts';

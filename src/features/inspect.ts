@@ -1,18 +1,18 @@
 import { commands } from '../../commands/index.ts';
-import { bindCommands } from '../core/command.ts';
-import type { CommandDeps } from '../core/deps.ts';
-import type { Feature } from '../core/feature.ts';
-import type { Infrastructure } from '../container.ts';
-import { buildProbeServices } from './probe-services.ts';
+import type { InspectDeps } from '../../commands/deps.ts';
 import { actionButtonsFrom } from '../actions/buttons.ts';
+import { bindCommands } from '../core/command.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import type { Feature } from './feature.ts';
 
 /**
- * The on-call commands (/health, /queue, /slowqueries): read-only services over the read-only
- * probe pool and the fast-failing Redis. Nothing here can change what it looks at.
+ * The inspection commands (/health, /queue, /slowqueries): read-only, over the read-only probe
+ * pool and the fast-failing Redis, through the probe services the infrastructure built once.
+ * Nothing here can change what it looks at.
  */
 export function inspectFeature(infra: Infrastructure): Feature {
-  const probes = buildProbeServices(infra);
-  const deps: CommandDeps = {
+  const { probes } = infra;
+  const deps: InspectDeps = {
     health: probes.health,
     db: infra.probeDb,
     queues: probes.queues,
@@ -21,9 +21,5 @@ export function inspectFeature(infra: Infrastructure): Feature {
     now: Date.now,
     actionButton: actionButtonsFrom(infra.config.file.actions?.catalog ?? {}),
   };
-  return {
-    name: 'commands',
-    commands: bindCommands(commands, deps),
-    close: () => probes.close(),
-  };
+  return { name: 'inspect', commands: bindCommands([commands.health, commands.queue, commands.slowqueries], deps) };
 }

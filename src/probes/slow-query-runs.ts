@@ -41,7 +41,7 @@ export function isPoolWaitTimeout(err: unknown): boolean {
 }
 
 // Keyed by the pool itself: the gate rations that pool's connections, and every command bound to
-// the same pool (replica-wide, one container) shares it without a new dependency in CommandDeps.
+// the same pool (replica-wide, one container) shares it without a new dependency in InspectDeps.
 const byPool = new WeakMap<Queryable, SlowQueryRuns>();
 
 export function slowQueryRunsFor(db: Queryable): SlowQueryRuns {

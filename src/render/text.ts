@@ -1,5 +1,5 @@
 import { replyButtons, RUN_COMMAND } from '../core/interactions.ts';
-import type { Reply, Status } from '../core/reply.ts';
+import { richTextString, type Reply, type Status } from '../core/reply.ts';
 import { tableLines } from './table.ts';
 
 const MARK: Record<Status, string> = { ok: '[ok]  ', warn: '[WARN]', fail: '[FAIL]', info: '[info]' };
@@ -7,7 +7,7 @@ const MARK: Record<Status, string> = { ok: '[ok]  ', warn: '[WARN]', fail: '[FAI
 /** A Reply for a terminal: plain text, status as a greppable tag, tables aligned. */
 export function renderText(reply: Reply): string {
   const out: string[] = [`${MARK[reply.status].trim()} ${reply.title}`];
-  if (reply.summary) out.push(reply.summary);
+  if (reply.summary) out.push(richTextString(reply.summary));
   for (const section of reply.sections ?? []) {
     out.push('', section.status ? `${section.heading} ${MARK[section.status].trim()}` : section.heading);
     if (section.text) out.push(...section.text.split('\n').map((l) => `  ${l}`));
@@ -17,7 +17,7 @@ export function renderText(reply: Reply): string {
     }
     if (section.table) out.push(...tableLines(section.table, { marker: (s) => MARK[s] }).map((l) => `  ${l}`));
   }
-  if (reply.notes?.length) out.push('', ...reply.notes.map((n) => `note: ${n}`));
+  if (reply.notes?.length) out.push('', ...reply.notes.map((n) => `note: ${richTextString(n)}`));
   if (reply.links?.length) out.push('', ...reply.links.map((l) => `${l.label}: ${l.url}`));
   const buttons = replyButtons(reply);
   if (buttons.length > 0) {

@@ -1,7 +1,7 @@
 import { createTask, validateDetailed, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Redis } from 'ioredis';
 import { AppError, describeError, scrubSecrets } from '../core/errors.ts';
-import type { Runnable } from '../core/feature.ts';
+import type { Runnable } from '../core/runnable.ts';
 import { elapsedMs, withTimeout } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
 import { raiseMark } from '../db/high-water-mark.ts';

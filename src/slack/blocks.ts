@@ -1,4 +1,4 @@
-import type { Button, Link, Reply, Section, Status } from '../core/reply.ts';
+import type { Button, Link, Reply, RichText, Section, Status, Visibility } from '../core/reply.ts';
 import { deepFreeze } from '../core/dispatch.ts';
 import type { Form } from '../core/interactions.ts';
 import { OPEN_LINK, replyButtons } from '../core/interactions.ts';
@@ -47,11 +47,16 @@ export interface Modal {
   blocks: Block[];
 }
 
+/** Slack's name for who sees an answer. */
+export type ResponseType = 'ephemeral' | 'in_channel';
+
 export interface SlackMessage {
   text: string;
   blocks: Block[];
-  response_type: 'ephemeral' | 'in_channel';
+  response_type: ResponseType;
 }
+
+const RESPONSE_TYPE: Record<Visibility, ResponseType> = { private: 'ephemeral', channel: 'in_channel' };
 
 const EMOJI: Record<Status, string> = { ok: ':large_green_circle:', warn: ':large_yellow_circle:', fail: ':red_circle:', info: ':information_source:' };
 const TABLE_MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', info: '·' };
@@ -63,6 +68,24 @@ const TABLE_MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', 
  */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// Slack ids are upper-case letters and digits; anything else is shown as text, never as syntax.
+const SLACK_ID = /^[A-Z0-9]{2,40}$/;
+
+/**
+ * RichText as mrkdwn: plain parts escaped, references drawn as Slack draws them (`<#C…>` a channel
+ * link, `<@U…>` a mention, `<!subteam^S…>` a user group mention).
+ */
+export function richMrkdwn(text: RichText): string {
+  if (typeof text === 'string') return escapeMrkdwn(text);
+  return text
+    .map((part) => {
+      if (typeof part === 'string') return escapeMrkdwn(part);
+      const [syntax, id] = 'channel' in part ? ['#', part.channel] : 'user' in part ? ['@', part.user] : ['!subteam^', part.userGroup];
+      return SLACK_ID.test(id) ? `<${syntax}${id}>` : escapeMrkdwn(id);
+    })
+    .join('');
 }
 
 /** Cut `text` to `max` characters, marking the cut. Applied after escaping, never splitting an entity. */
@@ -77,11 +100,11 @@ export function clip(text: string, max: number): string {
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 const section = (text: string): Block => ({ type: 'section', text: mrkdwn(clip(text, LIMITS.sectionText)) });
 
-export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_channel' = 'ephemeral'): SlackMessage {
+export function renderBlocks(reply: Reply, defaultVisibility: ResponseType = 'ephemeral'): SlackMessage {
   const body: Block[] = [
     { type: 'header', text: { ...plain(reply.title, LIMITS.headerText), emoji: true } },
   ];
-  if (reply.summary) body.push(section(`${EMOJI[reply.status]} ${escapeMrkdwn(reply.summary)}`));
+  if (reply.summary) body.push(section(`${EMOJI[reply.status]} ${richMrkdwn(reply.summary)}`));
   for (const s of reply.sections ?? []) body.push(...sectionBlocks(s));
 
   const { blocks: buttonBlocks, dropped } = actionBlocks(replyButtons(reply), reply.links ?? []);
@@ -89,22 +112,20 @@ export function renderBlocks(reply: Reply, defaultVisibility: 'ephemeral' | 'in_
   const tail: Block[] = [];
   if (notes.length > 0) {
     // Notes are joined into one element ≤ 3000 chars so long lists do not overflow the 10-element limit.
-    tail.push({ type: 'context', elements: [mrkdwn(clip(notes.map(escapeMrkdwn).join('\n'), LIMITS.sectionText))] });
+    tail.push({ type: 'context', elements: [mrkdwn(clip(notes.map(richMrkdwn).join('\n'), LIMITS.sectionText))] });
   }
   tail.push(...buttonBlocks);
   // The notification text is mrkdwn too: unescaped, `<!here>` in a summary would ping a channel.
-  const fallback = escapeMrkdwn([reply.title, reply.summary].filter(Boolean).join(': '));
+  const fallback = [escapeMrkdwn(reply.title), ...(reply.summary ? [richMrkdwn(reply.summary)] : [])].join(': ');
   return {
     text: clip(fallback, LIMITS.fallbackText),
     blocks: capBlocks(body, tail),
-    response_type: reply.visibility ?? defaultVisibility,
+    response_type: reply.visibility ? RESPONSE_TYPE[reply.visibility] : defaultVisibility,
   };
 }
 
-type Visibility = SlackMessage['response_type'];
-
 /** What frozen replies were rendered to, per default visibility (see `renderMessage`). */
-const renderedFrozen = new WeakMap<Reply, Partial<Record<Visibility, SlackMessage>>>();
+const renderedFrozen = new WeakMap<Reply, Partial<Record<ResponseType, SlackMessage>>>();
 
 /**
  * `renderBlocks`, done once for a frozen reply. A command that hands the same reply to many
@@ -112,7 +133,7 @@ const renderedFrozen = new WeakMap<Reply, Partial<Record<Visibility, SlackMessag
  * not change; its message is then built once and handed out frozen too (deeply), so the HTTP
  * receiver may reuse its JSON as well. Anything else is rendered afresh, as before.
  */
-export function renderMessage(reply: Reply, defaultVisibility: Visibility = 'ephemeral'): SlackMessage {
+export function renderMessage(reply: Reply, defaultVisibility: ResponseType = 'ephemeral'): SlackMessage {
   if (!Object.isFrozen(reply)) return renderBlocks(reply, defaultVisibility);
   let byVisibility = renderedFrozen.get(reply);
   if (!byVisibility) {

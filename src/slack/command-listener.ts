@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Dispatcher, DispatchResult } from '../core/dispatch.ts';
 import { renderMessage } from './blocks.ts';
 import type { ResponseUrlPoster } from './response-url.ts';
+import { plainMentions } from './mentions.ts';
 
 /** The fields of a slash-command payload Vigil relies on; anything else Slack sends is ignored. */
 const slashCommandSchema = z.object({
@@ -57,7 +58,7 @@ async function handleCommand(body: Record<string, unknown>, ack: Ack, opts: Comm
     return;
   }
   const cmd = parsed.data;
-  const work = opts.dispatcher.dispatch(cmd.command, cmd.text, {
+  const work = opts.dispatcher.dispatch(cmd.command, plainMentions(cmd.text), {
     surface: 'slack',
     userId: cmd.user_id,
     ...(cmd.user_name ? { userName: cmd.user_name } : {}),

@@ -19,7 +19,7 @@ import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import type { Invoker } from '../../src/core/command.ts';
-import { buildProbeServices, type ProbeServices } from '../../src/features/probe-services.ts';
+import type { ProbeServices } from '../../src/probes/probe-services.ts';
 import { createQueueDiscovery } from '../../src/probes/queue-discovery.ts';
 import { createLogger } from '../../src/log.ts';
 import { renderBlocks } from '../../src/slack/blocks.ts';
@@ -83,12 +83,11 @@ export async function benchQueueScaling(): Promise<void> {
           if (!container || !probes) {
             // Made once the queues exist: the first background SCAN lists them.
             container = await startVigil(url, database.url, workDir);
-            probes = buildProbeServices(container.infra);
+            probes = container.infra.probes;
           }
           cells.push(await measure(container, probes, url, db, queues, jobs, keys));
         }
       } finally {
-        await probes?.close();
         await container?.close();
       }
     }

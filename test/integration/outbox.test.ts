@@ -241,8 +241,9 @@ describe('Slack outbox', () => {
   it('updates a message by the key it was posted with, even when sent before the post went out', async () => {
     const channel = 'C-update';
     await main.outbox.send({ op: 'post', key: 'alert:g-upd:post', channel, message: { text: 'firing' } });
-    const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*resolved*' } }];
-    const sent = await main.outbox.send({ op: 'update', key: 'alert:g-upd:update:1', ref: 'alert:g-upd:post', message: { text: 'resolved', blocks } });
+    // The outbox renders the neutral message: a reply becomes Block Kit, its title the fallback text.
+    const blocks = [{ type: 'header', text: { type: 'plain_text', text: 'resolved', emoji: true } }];
+    const sent = await main.outbox.send({ op: 'update', key: 'alert:g-upd:update:1', ref: 'alert:g-upd:post', message: { reply: { title: 'resolved', status: 'ok' } } });
     const updates = () => server.calls.filter((c) => c.method === 'chat.update' && to(channel)(c));
     await waitFor(() => updates().some((c) => c.status === 200), { timeoutMs: 10_000, what: 'the update' });
 

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { commands } from '../../commands/index.ts';
 import { bindCommands, type Invoker } from '../../src/core/command.ts';
-import type { CommandDeps } from '../../src/core/deps.ts';
+import type { InspectDeps } from '../../commands/deps.ts';
 import { createDispatcher, type CommandRun, type DispatchResult } from '../../src/core/dispatch.ts';
 import type { Reply, Section } from '../../src/core/reply.ts';
 import { createHealthService, type HealthSnapshot } from '../../src/probes/health.ts';
@@ -32,7 +32,7 @@ export const REPLY_WITHIN_MS = PROBE_TIMEOUT_MS + 3000;
 export const NOW = Date.now();
 export const MINUTE = 60_000;
 
-export type Overrides = Partial<CommandDeps> & { redis?: Redis | null; httpTargets?: HttpTarget[] };
+export type Overrides = Partial<InspectDeps> & { redis?: Redis | null; httpTargets?: HttpTarget[] };
 type Closer = () => Promise<void> | void;
 
 export function section(reply: Reply, heading: string): Section {
@@ -87,8 +87,8 @@ export function commandHarness() {
     const now = (): number => NOW;
     const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now });
     const runs: CommandRun[] = [];
-    const deps: CommandDeps = { health, db, queues, missing, thresholdsFor, now };
-    const dispatcher = createDispatcher({ commands: bindCommands(commands, deps), onRun: (run) => runs.push(run) });
+    const deps: InspectDeps = { health, db, queues, missing, thresholdsFor, now };
+    const dispatcher = createDispatcher({ commands: bindCommands([commands.health, commands.queue, commands.slowqueries], deps), onRun: (run) => runs.push(run) });
     return {
       runs,
       run: (slash: string, text = ''): Promise<DispatchResult> => dispatcher.dispatch(slash, text, invoker),

@@ -7,6 +7,7 @@ import type { ChannelGate } from './gate.ts';
 import { jobIdFor, type OutboxKeys } from './keys.ts';
 import type { OutboxMetrics } from './metrics.ts';
 import type { MessageRefs } from './refs.ts';
+import { renderChannelMessage } from '../channel-message.ts';
 import { outboxJobSchema, type Outbox, type OutboxRetry } from './types.ts';
 
 export interface EnqueueDeps {
@@ -72,7 +73,7 @@ export function createEnqueue(deps: EnqueueDeps): Outbox['send'] {
     }
 
     const seq = await deps.redis.incr(deps.keys.seq);
-    const base = { seq, channel, key: req.key, message: req.message, ...(req.kind && { kind: req.kind }), ...(req.originAt && { originAt: Math.round(req.originAt) }) };
+    const base = { seq, channel, key: req.key, message: renderChannelMessage(req.message), ...(req.kind && { kind: req.kind }), ...(req.originAt && { originAt: Math.round(req.originAt) }) };
     // Parsed here too, so nothing is enqueued that the worker would refuse.
     const data = outboxJobSchema.parse(
       req.op === 'update' ? { ...base, op: 'update', ref: req.ref } : { ...base, op: 'post', ...(req.threadOf !== undefined && { threadOf: req.threadOf }) },

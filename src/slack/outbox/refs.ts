@@ -36,3 +36,14 @@ export function createMessageRefs(db: Queryable): MessageRefs {
     },
   };
 }
+
+/** Slack's archive link: it opens the message in the workspace the reader is signed in to. */
+export function permalink(ref: MessageRef): string {
+  return `https://slack.com/archives/${ref.channel}/p${ref.ts.replace('.', '')}`;
+}
+
+/** A link to the message posted under `key`, or null while it is not posted. */
+export async function messageLink(refs: Pick<MessageRefs, 'find'>, key: string): Promise<string | null> {
+  const ref = await refs.find(key);
+  return ref ? permalink(ref) : null;
+}

@@ -1,19 +1,21 @@
 import { z } from 'zod';
+import type { ChannelMessage } from '../../core/channel-message.ts';
 import type { Block } from '../blocks.ts';
 
-/** What to show. The caller renders a Reply with renderBlocks(); `text` is the notification fallback. */
+/** A message as Slack takes it (rendered by the outbox from a ChannelMessage); `text` is the notification fallback. */
 export interface OutboxMessage {
   text: string;
   blocks?: Block[];
 }
 
 /**
- * One logical message. `key` is the caller's idempotency key (e.g. `alert:<groupKey>:post`): the
- * same key is delivered at most once however often it is sent or retried.
+ * One logical message, transport-neutral: the outbox renders it. `key` is the caller's idempotency
+ * key (e.g. `alert:<groupKey>:post`): the same key is delivered at most once however often it is
+ * sent or retried.
  */
 export type OutboxRequest = (
-  | { op: 'post'; key: string; channel: string; message: OutboxMessage; threadOf?: string /* key of the parent message */ }
-  | { op: 'update'; key: string; ref: string /* key of the posted message */; message: OutboxMessage }
+  | { op: 'post'; key: string; channel: string; message: ChannelMessage; threadOf?: string /* key of the parent message */ }
+  | { op: 'update'; key: string; ref: string /* key of the posted message */; message: ChannelMessage }
 ) & {
   /** What the message is about (`alert`, `approval` …): a label of the write and latency metrics. */
   kind?: string;
@@ -30,6 +32,8 @@ export interface Outbox {
   send(req: OutboxRequest): Promise<{ jobId: string; duplicate: boolean }>;
   /** The (channel, ts) of a posted message, or null. */
   messageRef(key: string): Promise<MessageRef | null>;
+  /** A link that opens a posted message, or null while it is not posted. */
+  messageLink(key: string): Promise<string | null>;
   /** Only the bot starts workers; the CLI only enqueues. */
   startWorker(): Promise<void>;
   /** Stops the worker gracefully (active deliveries finish), closes the queue; the connection stays open. */

@@ -241,7 +241,7 @@ describe('/slowqueries shows no secret and nothing of Vigil', () => {
     expect(everythingShown(shown, false)).not.toContain(secret);
 
     const inChannel = await run('/slowqueries', '--by calls --limit 50 --public');
-    expect(inChannel.reply.visibility).toBe('in_channel');
+    expect(inChannel.reply.visibility).toBe('channel');
     expect((inChannel.reply.data as StatementStat[]).some((s) => s.query.startsWith(`ALTER ROLE ${role}`))).toBe(true);
     expect(everythingShown(inChannel, true)).not.toContain(secret);
   });

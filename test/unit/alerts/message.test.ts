@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
-import { groupMessage, replyMessage } from '../../../src/alerts/slack-message.ts';
+import { groupMessage as neutralGroupMessage, replyMessage as neutralReplyMessage } from '../../../src/alerts/group-messages.ts';
+import { renderChannelMessage } from '../../../src/slack/channel-message.ts';
 import { validateBlocks, blockText } from '../../support/slack-api-server.ts';
 import { alert, CFG, snapshot, T0 } from './fixtures.ts';
 
@@ -9,6 +10,10 @@ function group(alerts = [alert('api-1')], over: Partial<AlertGroup> = {}): Alert
   if ('superseded' in applied) throw new Error('superseded');
   return { ...applied.next, ...over };
 }
+
+// As the outbox hands them to Slack.
+const groupMessage = (...args: Parameters<typeof neutralGroupMessage>) => renderChannelMessage(neutralGroupMessage(...args));
+const replyMessage = (lines: string[]) => renderChannelMessage(neutralReplyMessage(lines));
 
 describe('the living message', () => {
   it('shows severity, summary, description, since when, the alerts and an Acknowledge button', () => {

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bindCommands, defineCommand, type Command } from '../../../src/core/command.ts';
 import { createDispatcher, type CommandRun } from '../../../src/core/dispatch.ts';
-import type { CommandDeps } from '../../../src/core/deps.ts';
+import type { InspectDeps } from '../../../commands/deps.ts';
 
 /**
  * The dispatcher's lean path: a command typed without arguments is parsed once (parseArgs and the
  * zod schema), not on every run, and help is one reply built once.
  */
 
-const deps = {} as CommandDeps;
+const deps = {} as InspectDeps;
 const invoker = { surface: 'slack' as const, userId: 'U1' };
 
 /** Its schema counts how often it parses: what the run sees says how many parses there were. */
@@ -55,7 +55,7 @@ describe('dispatcher, lean path', () => {
     // Global flags are taken out first: what is left is still an empty list.
     const publicly = await dispatcher.dispatch('/count', '--public', invoker);
     expect([first, second, publicly].map((r) => r.reply.summary)).toEqual(['parse 1', 'parse 1', 'parse 1']);
-    expect(publicly.reply.visibility).toBe('in_channel');
+    expect(publicly.reply.visibility).toBe('channel');
     expect(first.reply.data).toBe(second.reply.data);
     expect(Object.isFrozen(first.reply.data)).toBe(true);
     expect(Object.isFrozen((first.reply.data as { positionals: string[] }).positionals)).toBe(true);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bindCommands, defineCommand, type Command } from '../../../src/core/command.ts';
 import { createDispatcher, type CommandRun } from '../../../src/core/dispatch.ts';
-import type { CommandDeps } from '../../../src/core/deps.ts';
+import type { InspectDeps } from '../../../commands/deps.ts';
 import { AppError } from '../../../src/core/errors.ts';
 
 const echo = defineCommand({
@@ -28,7 +28,7 @@ const broken = defineCommand({
 });
 
 // Commands under test do not touch deps; the dispatcher only passes them through.
-const deps = {} as CommandDeps;
+const deps = {} as InspectDeps;
 const invoker = { surface: 'shell' as const, userId: 'U1' };
 
 function setup(commands: readonly Command[] = [echo, broken]) {
@@ -45,7 +45,7 @@ describe('dispatcher', () => {
     const umbrella = await dispatcher.dispatch('/vigil', 'echo hi --times 2 --public', invoker);
     expect(direct.reply.summary).toBe('U1: hi hi');
     expect(umbrella.reply.summary).toBe('U1: hi hi');
-    expect(umbrella.reply.visibility).toBe('in_channel');
+    expect(umbrella.reply.visibility).toBe('channel');
     expect(direct.reply.visibility).toBeUndefined();
     expect(runs.map((r) => [r.command, r.outcome])).toEqual([['echo', 'ok'], ['echo', 'ok']]);
   });

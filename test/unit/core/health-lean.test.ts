@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import health from '../../../commands/health.ts';
 import { bindCommands } from '../../../src/core/command.ts';
-import type { CommandDeps } from '../../../src/core/deps.ts';
+import type { InspectDeps } from '../../../commands/deps.ts';
 import { createDispatcher } from '../../../src/core/dispatch.ts';
 import { createHealthService } from '../../../src/probes/health.ts';
 import { renderMessage } from '../../../src/slack/blocks.ts';
@@ -16,7 +16,7 @@ function setup() {
   let now = Date.now();
   const sources = { db: null, redis: null, queues: null, thresholdsFor: () => ({ waiting: 1000, failed: 1000 }), httpTargets: [], missing: { postgres: 'not configured', redis: 'not configured' } };
   const service = createHealthService({ ...sources, timeoutMs: 500 }, () => now);
-  const deps: CommandDeps = { health: service, db: null, queues: null, missing: sources.missing, thresholdsFor: sources.thresholdsFor, now: () => now };
+  const deps: InspectDeps = { health: service, db: null, queues: null, missing: sources.missing, thresholdsFor: sources.thresholdsFor, now: () => now };
   const dispatcher = createDispatcher({ commands: bindCommands([health], deps) });
   const ask = async (text = '') => (await dispatcher.dispatch('/health', text, { surface: 'slack', userId: 'U1' })).reply;
   return { service, ask, advance: (ms: number) => (now += ms), setNow: (ms: number) => (now = ms) };

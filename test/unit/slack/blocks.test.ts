@@ -80,7 +80,7 @@ describe('renderBlocks', () => {
   });
 
   it('honours --public (visibility) over the default', () => {
-    expect(renderBlocks({ title: 't', status: 'ok', visibility: 'in_channel' }).response_type).toBe('in_channel');
+    expect(renderBlocks({ title: 't', status: 'ok', visibility: 'channel' }).response_type).toBe('in_channel');
     expect(renderBlocks({ title: 't', status: 'ok' }, 'in_channel').response_type).toBe('in_channel');
   });
 

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
-import { escalationReply, groupMessage, replyMessage } from '../../../src/alerts/slack-message.ts';
+import { escalationBanner, escalationReply, groupMessage, replyMessage } from '../../../src/alerts/group-messages.ts';
+import { renderChannelMessage } from '../../../src/slack/channel-message.ts';
 import { stormReply } from '../../../src/alerts/storm.ts';
-import { approvalReply, resultText } from '../../../src/actions/messages.ts';
+import { approvalReply, resultText, resultThread } from '../../../src/actions/messages.ts';
 import type { ActionRequest } from '../../../src/actions/request.ts';
-import { resultThread } from '../../../src/actions/service.ts';
 import type { Reply } from '../../../src/core/reply.ts';
 import { renderBlocks, renderForm, renderModal } from '../../../src/slack/blocks.ts';
 import type { OutboxMessage } from '../../../src/slack/outbox/types.ts';
@@ -67,7 +67,7 @@ describe('replies (blocks and notification text)', () => {
     buttons: [{ handler: 'h', label: EVIL, value: EVIL, confirm: { title: EVIL, text: EVIL, confirm: 'Go <!here>', deny: 'No & no' } }],
     suggestions: [{ label: `Inspect ${EVIL}`, command: '/queue x' }],
     links: [{ label: EVIL, url: 'https://runbooks.example/q?a=1&b=2' }],
-    visibility: 'in_channel',
+    visibility: 'channel',
   };
 
   it('escapes the header, summary, sections, fields, table, notes, button labels and confirm dialogs', () => {
@@ -113,10 +113,9 @@ function alertGroup(): AlertGroup {
 
 describe('alert messages', () => {
   it('escapes labels, annotations and who acknowledged, and keeps the configured mention and banner', () => {
-    const banner = '⏰ Escalated: not acknowledged after 15 min (in <#C0CRIT>).';
-    const message = groupMessage(alertGroup(), T0 + 60_000, { mention: 'S0ONCALL', banner });
+    const message = renderChannelMessage(groupMessage(alertGroup(), T0 + 60_000, { mention: 'S0ONCALL', banner: escalationBanner(15, 'C0CRIT') }));
     expectEscaped(message, ['<!subteam^S0ONCALL>', '<#C0CRIT>']);
-    expect(message.text.startsWith(`<!subteam^S0ONCALL> ${banner} `)).toBe(true);
+    expect(message.text.startsWith('<!subteam^S0ONCALL> ⏰ Escalated: not acknowledged after 15 min (in <#C0CRIT>). ')).toBe(true);
     expect(validateBlocks(message.blocks)).toEqual([]);
   });
 
@@ -172,17 +171,23 @@ describe('approval messages', () => {
 
 describe('outbox text (thread replies and posts Vigil starts itself)', () => {
   const messages: Array<[string, OutboxMessage]> = [
-    ['alert thread reply', replyMessage([`🔥 Firing: instance=${EVIL}`, `✅ Resolved: ${EVIL}`])],
-    ['action result in the thread', { text: resultThread(actionRequest({ state: 'failed', startedAt: T0, finishedAt: T0 + 1000, output: `line 1\n${EVIL}\n\`\`\`` })) }],
-    ['action result without output', { text: resultThread(actionRequest({ state: 'succeeded' })) }],
+    ['alert thread reply', renderChannelMessage(replyMessage([`🔥 Firing: instance=${EVIL}`, `✅ Resolved: ${EVIL}`]))],
+    ['action result in the thread', renderChannelMessage(resultThread(actionRequest({ state: 'failed', startedAt: T0, finishedAt: T0 + 1000, output: `line 1\n${EVIL}\n\`\`\`` })))],
+    ['action result without output', renderChannelMessage(resultThread(actionRequest({ state: 'succeeded' })))],
+    ['user name and a forged channel id in a thread reply', renderChannelMessage({ text: [`⛔ Denied by ${EVIL}, see `, { channel: EVIL }, ' and ', { user: EVIL }] })],
   ];
   for (const [name, message] of messages) {
     it(`escapes the ${name}`, () => expectEscaped(message));
   }
 
   it('keeps the escalation reply’s own mention and channel link (config, not alert text)', () => {
-    const message = escalationReply(15, 'C0ESC', 'S0ONCALL');
+    const message = renderChannelMessage(escalationReply(15, 'C0ESC', 'S0ONCALL'));
     expect(message.text).toBe('<!subteam^S0ONCALL> ⏰ Not acknowledged after 15 min: escalated to <#C0ESC>.');
+  });
+
+  it('draws references with real ids as Slack links and mentions, and nothing else', () => {
+    const message = renderChannelMessage({ text: ['see ', { channel: 'C0OPS' }, ', ask ', { user: 'U0BOB' }, ' or ', { userGroup: 'S0SRE' }] });
+    expect(message.text).toBe('see <#C0OPS>, ask <@U0BOB> or <!subteam^S0SRE>');
   });
 
   it('the result text itself stays unescaped for the shell, which shows it as typed', () => {

@@ -1,14 +1,8 @@
-import type { BoundCommand } from './command.ts';
-import type { InteractionHandler } from './interactions.ts';
+import type { BoundCommand } from '../core/command.ts';
+import type { InteractionHandler } from '../core/interactions.ts';
+import type { Runnable } from '../core/runnable.ts';
 import type { Route } from '../http/route.ts';
-
-/** Something that runs in the background of the bot (a BullMQ worker, a cron schedule). */
-export interface Runnable {
-  name: string;
-  start(): Promise<void>;
-  /** Stop taking new work and let what is running finish. */
-  stop(): Promise<void>;
-}
+import type { Infrastructure } from '../infrastructure.ts';
 
 /**
  * What one feature (commands, alerts, actions, reports …) adds to Vigil. The composition root
@@ -25,3 +19,6 @@ export interface Feature {
   /** Release what the feature opened itself, after its workers and schedules stopped. */
   close?(): Promise<void>;
 }
+
+/** Builds one feature from the shared infrastructure; may open what only it needs. */
+export type FeatureFactory = (infra: Infrastructure) => Feature | Promise<Feature>;

@@ -1,0 +1,103 @@
+import type { ActionSummary } from '../../commands/run.ts';
+import { appendAuditEvents } from '../audit/chain.ts';
+import type { Runnable } from '../core/runnable.ts';
+import type { InteractionHandler } from '../core/interactions.ts';
+import type { Reply } from '../core/reply.ts';
+import type { Invoker } from '../core/command.ts';
+import { closeRedis, createQueueConnection } from '../db/redis-clients.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import { createSchedule } from '../schedules/schedule.ts';
+import { createApproverDirectory } from './approvers.ts';
+import type { ActionConfig, ActionsConfig } from './catalog-config.ts';
+import type { ActionDefinition } from './definition.ts';
+import { actionHandlers } from './handlers.ts';
+import { createActionMetrics } from './metrics.ts';
+import { paramHelp, paramsSchemaFor } from './params.ts';
+import { checkTarget, createRunner, previewRun, type RunnerDeps } from './runners/index.ts';
+import { createActionService } from './service.ts';
+import { createActionQueue } from './worker.ts';
+
+// Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
+const SWEEP_CRON = '*/5 * * * * *';
+
+export interface ActionPipeline {
+  /** What /run lists and requests through. */
+  actions: { list(): ActionSummary[]; request(actionId: string, params: Record<string, unknown>, reason: string | null, invoker: Invoker): Promise<Reply> };
+  interactions: InteractionHandler[];
+  workers: Runnable[];
+  schedules: Runnable[];
+  close(): Promise<void>;
+}
+
+/**
+ * The catalog's actions made runnable, the service that requests and decides them, the BullMQ
+ * queue and worker that run each approved request once, and the sweep for expiries, interrupted
+ * runs and lost jobs. The queue has a Redis connection of its own (BullMQ's blocking reads).
+ */
+export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, redisUrl: string): ActionPipeline {
+  const { config, log } = infra;
+  const connection = createQueueConnection(redisUrl, log);
+  const runnerDeps: RunnerDeps = {
+    bullmq: { connection, prefix: config.file.bullmq.prefix },
+    alertmanagerUrl: config.env.ALERTMANAGER_URL ?? null,
+    db: infra.probeDb,
+    env: config.processEnv,
+  };
+  const definitions = new Map<string, ActionDefinition>(Object.entries(cfg.catalog).map(([id, a]) => [id, definitionOf(id, a, runnerDeps)]));
+  const metrics = createActionMetrics(infra.metrics.registry, [...definitions.keys()]);
+  let enqueue: (id: string) => Promise<void> = async () => undefined;
+  const service = createActionService({
+    state: infra.state,
+    outbox: infra.outbox,
+    approvalChannel: cfg.approvalChannel,
+    catalog: definitions,
+    directory: createApproverDirectory(infra.userGroups, log),
+    audit: appendAuditEvents,
+    enqueue: (id) => enqueue(id),
+    metrics,
+    log,
+  });
+  const queue = createActionQueue({ connection, prefix: config.file.state.queuePrefix, state: infra.state, service, audit: appendAuditEvents, metrics, log });
+  enqueue = (id) => queue.enqueue(id);
+  const sweeper = infra.probeRedis
+    ? createSchedule({ name: 'actions-sweep', cron: SWEEP_CRON, redis: infra.probeRedis, keyPrefix: config.file.state.queuePrefix, log, run: () => queue.sweep() })
+    : null;
+
+  const summaries: ActionSummary[] = [...definitions.values()].map((d) => ({
+    id: d.id,
+    title: d.title,
+    risk: d.risk,
+    usage: Object.entries(d.paramHelp)
+      .map(([name, help]) => `--${name} ${help}`)
+      .join(' '),
+    approval: d.policy ? `${d.policy.approvals} approver(s)` : 'none',
+  }));
+  return {
+    actions: { list: () => summaries, request: (id, params, reason, invoker) => service.request(id, params, reason, invoker) },
+    interactions: actionHandlers(service, definitions),
+    workers: [queue],
+    schedules: sweeper ? [sweeper] : [],
+    async close() {
+      await queue.close();
+      await closeRedis(connection);
+    },
+  };
+}
+
+function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps): ActionDefinition {
+  const run = createRunner(a.runner, deps);
+  return {
+    id,
+    title: a.title,
+    risk: a.risk,
+    policy: a.policy,
+    expiresAfterMs: a.expiresAfterMs,
+    params: paramsSchemaFor(a.runner.params),
+    paramHelp: paramHelp(a.runner.params),
+    preview: (params) => previewRun(a.runner, params),
+    run: (params, ctx) => run(params, ctx),
+    needsReason: a.reasonRequired,
+    ...(a.runner.kind === 'builtin' && a.runner.builtin === 'alertmanager.silence' ? { reasonParam: 'comment' } : {}),
+    checkTarget: (params) => checkTarget(a.runner, params, deps),
+  };
+}

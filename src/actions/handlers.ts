@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AppError } from '../core/errors.ts';
+import type { InteractionHandler } from '../core/interactions.ts';
+import type { ActionDefinition } from './definition.ts';
+import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_FORM, REQUEST_HANDLER } from './messages.ts';
+import { REQUEST_ID } from './request.ts';
+import type { ActionService } from './service.ts';
+
+/** A request button's value: which action, with which parameters. */
+const requestValue = z.object({ action: z.string().max(61), params: z.record(z.string(), z.union([z.string(), z.number()])) }).strict();
+
+/**
+ * The clicks and forms of approved actions: Approve and Deny on the approval message, a button
+ * elsewhere (/queue, an alert message) requesting an action, and the form asking for the reason
+ * such a request needs. Each parses what Slack hands back before anything is decided.
+ */
+export function actionHandlers(service: ActionService, definitions: ReadonlyMap<string, ActionDefinition>): InteractionHandler[] {
+  const decide = (decision: 'approve' | 'deny'): InteractionHandler => ({
+    id: decision === 'approve' ? APPROVE_HANDLER : DENY_HANDLER,
+    async handle(interaction) {
+      if (interaction.kind !== 'button' || !REQUEST_ID.test(interaction.value)) throw new AppError('stale', 'This button does not name an action request.');
+      return service.decide(decision, interaction.value, interaction.invoker);
+    },
+  });
+  // An action that needs a reason asks for it in a form first, whose submission makes the request.
+  const requestButton: InteractionHandler = {
+    id: REQUEST_HANDLER,
+    async handle(interaction) {
+      if (interaction.kind !== 'button') throw new AppError('stale', 'This form does not request an action.');
+      const parsed = requestValue.safeParse(safeJson(interaction.value));
+      if (!parsed.success) throw new AppError('stale', 'This button does not name an action to request.');
+      const def = definitions.get(parsed.data.action);
+      if (def?.needsReason) {
+        const fields = [{ id: 'reason', label: 'Why?', hint: `Shown to approvers${def.reasonParam ? ' and kept with the silence' : ''}`, multiline: true, maxLength: 500 }];
+        return { form: { handler: REQUEST_FORM, title: 'Reason needed', submit: 'Request', fields, privateMetadata: interaction.value } };
+      }
+      return { reply: await service.request(parsed.data.action, parsed.data.params, null, interaction.invoker) };
+    },
+  };
+  const requestForm: InteractionHandler = {
+    id: REQUEST_FORM,
+    async handle(interaction) {
+      const parsed = interaction.kind === 'form' ? requestValue.safeParse(safeJson(interaction.privateMetadata)) : null;
+      if (!parsed?.success || interaction.kind !== 'form') throw new AppError('stale', 'This form does not name an action to request.');
+      const reason = (interaction.values.reason ?? '').trim();
+      if (!reason) return { errors: { reason: 'Say why: approvers see it.' } };
+      try {
+        return { reply: await service.request(parsed.data.action, parsed.data.params, reason.slice(0, 500), interaction.invoker) };
+      } catch (err) {
+        // Shown in the form itself, so nothing typed is lost.
+        if (err instanceof AppError) return { errors: { reason: err.userMessage } };
+        throw err;
+      }
+    },
+  };
+  return [decide('approve'), decide('deny'), requestButton, requestForm];
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

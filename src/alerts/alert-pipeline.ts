@@ -1,0 +1,91 @@
+import type { Runnable } from '../core/runnable.ts';
+import type { InteractionHandler } from '../core/interactions.ts';
+import type { Route } from '../http/route.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import { ackHandler } from './ack.ts';
+import { createHousekeeping } from './housekeeping.ts';
+import { alertmanagerRoute } from './intake-route.ts';
+import { createAlertMetrics } from './metrics.ts';
+import { createAlertProcessor } from './processor.ts';
+import { severityOf, type AlertsConfig } from './routing.ts';
+import { createRuleSchedule } from './rules/rule-schedule.ts';
+import { alertGroupButtons } from './runbook-buttons.ts';
+import { storeNotification } from './store.ts';
+
+export interface AlertPipeline {
+  routes: Route[];
+  interactions: InteractionHandler[];
+  workers: Runnable[];
+  schedules: Runnable[];
+}
+
+/**
+ * Alertmanager's webhook and Vigil's own rules → stored notifications → the processor applying
+ * them to alert groups → one living message per group through the outbox; housekeeping escalates,
+ * watches the dead-man's switch and summarises storms. Without a state database the webhook
+ * answers that it cannot store; without Redis the schedules are off (said at start).
+ */
+export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): AlertPipeline {
+  const { config, state, log } = infra;
+  const keyPrefix = config.file.state.queuePrefix;
+  const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
+  const pool = state.pool;
+  let onStorm = () => undefined as void;
+  const processor = pool
+    ? createAlertProcessor({
+        pool,
+        outbox: infra.outbox,
+        cfg,
+        log,
+        metrics,
+        onStorm: () => onStorm(),
+        actionsFor: alertGroupButtons(cfg.actions, config.file.actions?.catalog ?? {}),
+      })
+    : null;
+
+  const schedules: Runnable[] = [];
+  if (processor && pool && infra.probeRedis) {
+    const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log });
+    onStorm = housekeeping.nudge;
+    // Vigil's own rules over its probes, through the same pipeline as Alertmanager's notifications.
+    // Scheduled even without rules: a run then resolves what rules removed from the config left firing.
+    const rules = createRuleSchedule({
+      rules: cfg.rules,
+      cron: cfg.evaluate,
+      health: infra.probes.health,
+      redis: infra.probeRedis,
+      keyPrefix,
+      log,
+      store: async (n) => {
+        await storeNotification(pool, n);
+        for (const a of n.alerts) metrics.received(n.source, severityOf(n), a.status);
+        processor.kick();
+      },
+    });
+    schedules.push(housekeeping.schedule, rules);
+  } else if (cfg.rules.length > 0) {
+    log.warn({ why: !pool ? 'no state database' : 'no Redis' }, 'alerts: own alert rules are off');
+  }
+  return {
+    routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() })],
+    interactions: processor ? [ackHandler({ state, processor })] : [],
+    workers: processor ? [processor] : [],
+    schedules,
+  };
+}
+
+/** The start-up line: where alerts go, and what is off and why. */
+export function describeAlerts(cfg: AlertsConfig, hasToken: boolean, noOutbox: string | null): string {
+  const routes = Object.entries(cfg.channels).map(([severity, channel]) => `${severity} → ${channel}`).join(', ');
+  const extras = [
+    cfg.routes.length > 0 ? `${cfg.routes.length} label route(s)` : '',
+    cfg.escalation ? `escalation to ${cfg.escalation.channel} after ${cfg.escalation.afterMinutes} min` : '',
+    cfg.deadman ? `dead-man's switch on ${cfg.deadman.alertname} (${cfg.deadman.windowMinutes} min)` : '',
+    cfg.rules.length > 0 ? `${cfg.rules.length} own rule(s)` : '',
+  ].filter(Boolean);
+  const off = [
+    hasToken ? '' : 'POST /alerts/alertmanager refuses every request until ALERT_WEBHOOK_TOKEN is set',
+    noOutbox ? `groups are tracked but not posted (${noOutbox})` : '',
+  ].filter(Boolean);
+  return `Alerts: ${routes}${extras.length ? `; ${extras.join('; ')}` : ''}${off.length ? `. ${off.join('; ')}.` : ''}`;
+}

@@ -1,0 +1,71 @@
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import { debounce } from '../core/debounce.ts';
+import { describeError } from '../core/errors.ts';
+import type { Logger } from '../log.ts';
+import { createSchedule, type Schedule } from '../schedules/schedule.ts';
+import type { Outbox } from '../slack/outbox/types.ts';
+import { checkDeadman } from './deadman.ts';
+import { escalateOverdue } from './escalation.ts';
+import type { AlertProcessor } from './processor.ts';
+import type { AlertsConfig } from './routing.ts';
+import { refreshStorms } from './storm.ts';
+
+// Escalation, the dead-man's switch and storm summaries are checked this often (one replica per tick).
+const HOUSEKEEPING_CRON = '*/5 * * * * *';
+// A storm's change is acted on this soon rather than at the next tick.
+const NUDGE_MS = 200;
+
+export interface HousekeepingDeps {
+  pool: pg.Pool;
+  processor: AlertProcessor;
+  outbox: Outbox | null;
+  cfg: AlertsConfig;
+  /** The schedule's lease (one replica per tick). */
+  redis: Redis;
+  keyPrefix: string;
+  log: Logger;
+}
+
+export interface Housekeeping {
+  schedule: Schedule;
+  /** Run soon (debounced), e.g. when a storm starts; never once stopped. */
+  nudge(): void;
+}
+
+/** The alert pipeline's timed checks, leased so N replicas run each tick once. */
+export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
+  let stopped = false;
+  const schedule = createSchedule({
+    name: 'alerts-housekeeping',
+    cron: HOUSEKEEPING_CRON,
+    redis: deps.redis,
+    keyPrefix: deps.keyPrefix,
+    log: deps.log,
+    run: () => housekeep(deps, Date.now()),
+  });
+  const nudge = debounce(() => void (stopped ? undefined : schedule.runNow().catch(() => undefined)), NUDGE_MS);
+  return {
+    schedule: {
+      ...schedule,
+      async stop() {
+        stopped = true;
+        await schedule.stop();
+      },
+    },
+    nudge,
+  };
+}
+
+/** One tick: each part runs even when another fails (it is logged and tried next tick). */
+export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor' | 'outbox' | 'cfg' | 'log'>, now: number): Promise<void> {
+  const { pool, processor, outbox, cfg } = deps;
+  const { escalation, deadman } = cfg;
+  const parts: Array<[string, () => Promise<unknown>]> = [];
+  if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
+  if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
+  if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);
+  for (const [what, part] of parts) {
+    await part().catch((err: unknown) => deps.log.warn({ err: describeError(err) }, `alerts: ${what} check failed; trying again next tick`));
+  }
+}
