@@ -1,51 +1,60 @@
 import { userInfo } from 'node:os';
-import { runAuditTool } from './audit/cli-tools.ts';
-import { runMigrateTool } from './db/migrate-cli.ts';
+import { allCommands } from '../commands/index.ts';
+import { cliHelpReply, toolUsageText } from './cli/help.ts';
+import { routeCli } from './cli/route.ts';
+import { CLI_TOOLS } from './cli/tools.ts';
 import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
 import { loadConfigOrReport, type Config } from './config/load.ts';
 import { createContainer } from './container.ts';
+import { EXIT } from './core/exit-codes.ts';
 import type { BorrowResult } from './embedded/borrow.ts';
 import { createLogger, type Logger } from './log.ts';
 import { renderJson, renderText } from './render/text.ts';
-import type { Status } from './core/reply.ts';
+import type { Reply, Status } from './core/reply.ts';
 
-/** Exit codes in the Nagios tradition so scripts and cron checks can branch on them. */
-const EXIT: Record<Status, number> = { ok: 0, info: 0, warn: 1, fail: 2 };
-const EX_USAGE = 64;
-/** Nagios' UNKNOWN: nothing could be checked, which a cron job must not read as healthy. */
-const EX_NOTHING_TO_CHECK = 3;
+/** A check's status as its exit code, in the Nagios tradition, so scripts and cron checks can branch on it. */
+const EXIT_BY_STATUS: Record<Status, number> = { ok: EXIT.OK, info: EXIT.OK, warn: EXIT.DEGRADED, fail: EXIT.UNHEALTHY };
 
-/** `vigil health`, `vigil queue emails --json`: one command, printed, then exit. */
+/** `vigil health`, `vigil queue emails --json`, `vigil audit verify`: one command, printed, then exit. */
 export async function runCli(argv: string[]): Promise<number> {
+  const route = routeCli(argv, allCommands.map((c) => c.name));
+  // Help first: it needs no configuration, so a broken one does not hide it.
+  if (route.kind === 'help') {
+    const help = cliHelpReply(allCommands, CLI_TOOLS, route.problem);
+    process.stdout.write(`${route.json ? renderJson(help) : renderText(help)}\n`);
+    return route.problem ? EXIT.USAGE : EXIT.OK;
+  }
+  if (route.kind === 'tool-help') return (process.stdout.write(toolUsageText(route.tool)), EXIT.OK);
+
   const config = loadConfigOrReport((text) => process.stderr.write(text));
-  if (!config) return 1;
+  // Its own code: a cron job must not read a broken configuration as "degraded" (1).
+  if (!config) return EXIT.CONFIG;
   const foreign = foreignCheckoutProblem([config.cwd]);
-  if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
+  if (foreign) return (process.stderr.write(`${foreign}\n`), EXIT.FAILED);
   // Logs (warnings only by default) go to stderr so `--json` output on stdout stays parseable.
   const log = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
   // Start-up lines (dependencies, .env, placeholders) stay out of a one-shot's output, as below.
   for (const notice of config.notices) log.debug(notice);
-  const [first, second, ...rest] = argv;
-  if (first === 'migrate') return runMigrateTool(config, (line) => process.stdout.write(`${line}\n`));
-  const borrowed = await borrowEmbedded(config, log);
-  if (first === 'audit' && (second === 'verify' || second === 'export')) {
-    // The trail lives in Vigil's state database; a fresh embedded one would hold an empty trail.
+  if (route.kind === 'tool') {
+    if (route.tool.database === 'configured') return route.tool.run(route.rest, config, log);
+    const borrowed = await borrowEmbedded(config, log);
     if (!borrowed.env.VIGIL_DATABASE_URL && !borrowed.env.DATABASE_URL) return nothingToCheck(config, borrowed.why, 'VIGIL_DATABASE_URL or DATABASE_URL');
-    return runAuditTool(second, rest, borrowed, log);
+    return route.tool.run(route.rest, borrowed, log);
   }
-  const needsNothing = first === undefined || first === 'help' || argv.includes('--help') || argv.includes('-h');
-  if (!needsNothing && !borrowed.env.DATABASE_URL && !borrowed.env.VIGIL_DATABASE_URL && !borrowed.env.REDIS_URL) {
+  const borrowed = await borrowEmbedded(config, log);
+  if (!route.help && !borrowed.env.DATABASE_URL && !borrowed.env.VIGIL_DATABASE_URL && !borrowed.env.REDIS_URL) {
     return nothingToCheck(config, borrowed.why, 'DATABASE_URL and REDIS_URL');
   }
   // Never embedded: what is neither configured nor borrowed is reported as not configured.
   const container = await createContainer(borrowed, { log, announce: (line) => log.debug(line), embedded: false, role: 'cli' });
   try {
-    const text = argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
     const user = userInfo().username;
-    const { reply, flags, run } = await container.commands.dispatch('/vigil', text, { surface: 'cli', userId: user, userName: user });
-    process.stdout.write(`${flags.json ? renderJson(reply) : renderText(reply)}\n`);
-    if (run.outcome === 'bad_args' || run.outcome === 'unknown_command') return EX_USAGE;
-    return EXIT[reply.status];
+    const { reply, flags, run } = await container.commands.dispatch('/vigil', route.text, { surface: 'cli', userId: user, userName: user });
+    // A command bound by a feature but missing from the registry (a test keeps them equal): still the CLI's help.
+    const shown: Reply = run.outcome === 'unknown_command' ? cliHelpReply(allCommands, CLI_TOOLS, `Unknown command "${route.name}".`) : reply;
+    process.stdout.write(`${flags.json ? renderJson(shown) : renderText(shown)}\n`);
+    if (run.outcome === 'bad_args' || run.outcome === 'unknown_command') return EXIT.USAGE;
+    return EXIT_BY_STATUS[reply.status];
   } finally {
     await container.close();
   }
@@ -84,7 +93,7 @@ function nothingToCheck(config: Config, why: string, names: string): number {
       `to borrow its embedded servers from (${why || 'none found'}).\n` +
       `Set ${names} (in the environment or ${config.cwd}/.env), or start the bot in ${config.cwd} with \`npm start\`.\n`,
   );
-  return EX_NOTHING_TO_CHECK;
+  return EXIT.NOTHING_TO_CHECK;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

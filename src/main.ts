@@ -8,6 +8,7 @@ import { runShell } from './shell/repl.ts';
 import { createTerminalOutput } from './shell/terminal-output.ts';
 import { SHUTDOWN_GRACE_MS, startVigil, type RunningVigil } from './vigil.ts';
 import { describeError } from './core/errors.ts';
+import { EXIT } from './core/exit-codes.ts';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof SIGNALS)[number];
@@ -24,9 +25,10 @@ const STOP_WATCHDOG_MS = SHUTDOWN_GRACE_MS + 20_000;
 /** Start Vigil: Slack (HTTP or Socket Mode) when configured, else the shell; always the HTTP server. */
 async function main(): Promise<number> {
   const config = loadConfigOrReport((text) => process.stderr.write(text));
-  if (!config) return 1;
+  // Its own code, so a service manager or a deploy script can tell "fix the config" from a crash.
+  if (!config) return EXIT.CONFIG;
   const foreign = foreignCheckoutProblem([config.cwd]);
-  if (foreign) return (process.stderr.write(`${foreign}\n`), 1);
+  if (foreign) return (process.stderr.write(`${foreign}\n`), EXIT.FAILED);
   // Both loggers write through `terminal`, which keeps the shell's prompt intact while it is open.
   const terminal = createTerminalOutput();
   const log = createLogger(config.env.LOG_LEVEL, { writer: terminal.write });
@@ -44,13 +46,13 @@ async function main(): Promise<number> {
     announce(`${signal}: stopping, letting what is in flight finish (up to ${SHUTDOWN_GRACE_MS / 1000} s); send it again to exit at once`);
     setTimeout(() => {
       log.fatal(`Vigil did not stop within ${STOP_WATCHDOG_MS / 1000} s; exiting`);
-      process.exit(1);
+      process.exit(EXIT.FAILED);
     }, STOP_WATCHDOG_MS).unref();
     const failed = await running.stop().then(
       () => false,
       (err: unknown) => (log.error({ err: describeError(err) }, 'shutdown failed'), true),
     );
-    process.exit(failed ? 1 : 0);
+    process.exit(failed ? EXIT.FAILED : EXIT.OK);
   };
   // Installed before anything starts, so a signal during start-up (an embedded initdb) is not lost.
   const signals = handleSignals(log, (signal) => {
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
     vigil = await startVigil({ config, log, announce, embedded: true });
   } catch (err) {
     log.fatal(describeError(err));
-    return 1;
+    return EXIT.FAILED;
   }
   signals.takeOver();
   if (requested) return await stopAndExit(requested, vigil);
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
     // Vigil stops at once, as it does when a shell's input ends, instead of stopping silently.
     announce('Shell: not opened, stdin is /dev/null (nobody can type); stopping. To run without a terminal, configure Slack: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN.');
     await vigil.stop();
-    return 0;
+    return EXIT.OK;
   }
   await runShell({
     commands: vigil.commands,
@@ -91,7 +93,7 @@ async function main(): Promise<number> {
     terminal,
   });
   await vigil.stop();
-  return 0;
+  return EXIT.OK;
 }
 
 /** stdin is /dev/null: `npm start &` or `nohup`, `docker run` without -i, a systemd service. */

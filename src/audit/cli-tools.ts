@@ -7,24 +7,26 @@ import type { Config } from '../config/load.ts';
 import { createContainer } from '../container.ts';
 import { parseCommandArgs } from '../core/args.ts';
 import { describeError, isAppError } from '../core/errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import { elapsedMs } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
 import { canonicalJson, listAuditEvents, recordAuditEvents, verifyAuditChain, type AuditFilter, type AuditRow } from './chain.ts';
 import { commandRunEvent } from './command-log.ts';
 
-const EX_USAGE = 64;
-
 const noArgs = z.array(z.string()).max(0, 'takes no arguments besides the options');
 type AuditTool = { tool: 'verify' } | { tool: 'export'; format: 'csv' | 'json'; filter: AuditFilter };
 
-const AUDIT_TOOLS = {
+/** The audit tools, as `vigil --help` lists them and `runAuditTool` runs them. */
+export const AUDIT_TOOLS = {
   verify: {
     usage: 'vigil audit verify',
+    summary: "Check the audit trail's HMAC chain end to end; exit 2 naming the first row that does not check out",
     options: {},
     args: z.object({ positionals: z.array(z.string()).max(0, 'takes no arguments') }).transform((): AuditTool => ({ tool: 'verify' })),
   },
   export: {
     usage: 'vigil audit export --format csv|json [--since 24h] [--action X] [--user U]',
+    summary: 'Write the audit trail (oldest first, with its hashes) to stdout as CSV or JSON',
     options: { format: { type: 'string' }, since: { type: 'string' }, action: { type: 'string' }, user: { type: 'string' } },
     args: z
       .object({ format: z.enum(['csv', 'json'], 'must be csv or json'), since: sinceSchema.optional(), action: actionSchema.optional(), user: userSchema.optional(), positionals: noArgs })
@@ -35,8 +37,8 @@ const AUDIT_TOOLS = {
       })),
   },
 } as const;
-// Exit code of `audit verify` when the chain is broken (as a failing check: 2).
-const EXIT_BROKEN = 2;
+// `audit verify` on a broken chain exits as a failing check would.
+const EXIT_BROKEN = EXIT.UNHEALTHY;
 
 /**
  * `vigil audit verify` and `vigil audit export`: tools over the audit trail, not slash commands
@@ -51,18 +53,18 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
   } catch (err) {
     if (!isAppError(err)) throw err;
     process.stderr.write(`vigil audit ${tool}: ${err.userMessage}\nusage: ${spec.usage}\n`);
-    return EX_USAGE;
+    return EXIT.USAGE;
   }
   const container = await createContainer(config, { log, announce: (line) => log.debug(line), embedded: false, role: 'cli', features: [] });
   try {
     const state = await container.infra.state.ready();
     if (state.kind !== 'ready') {
       process.stderr.write(`vigil audit ${tool}: Vigil's state database is not available: ${state.why}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     const start = performance.now();
     let outcome = 'ok';
-    let code = 0;
+    let code: number = EXIT.OK;
     if (args.tool === 'export') {
       await exportTrail(state.pool, args.format, args.filter);
     } else {
@@ -82,7 +84,7 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
     return code;
   } catch (err) {
     process.stderr.write(`vigil audit ${tool}: ${describeError(err)}\n`);
-    return 1;
+    return EXIT.FAILED;
   } finally {
     await container.close();
   }

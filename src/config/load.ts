@@ -85,8 +85,9 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   let fileSource = path;
   let raw: unknown = {};
   if (existsSync(path)) {
+    const text = readConfigFile(path, requested ? 'VIGIL_CONFIG' : 'the default configuration', problems);
     try {
-      raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+      raw = text === null ? {} : (parseYaml(text) ?? {});
     } catch (err) {
       problems.push(`${path}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
     }
@@ -118,6 +119,19 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   };
 }
 
+/**
+ * The file's text, or null after noting why it cannot be read (a directory, no permission): said
+ * as such, not as "not valid YAML", which would send the reader looking for a syntax error.
+ */
+function readConfigFile(path: string, what: string, problems: string[]): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`${what}: ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return null;
+  }
+}
+
 function dotenvNotice(dotenv: Dotenv, env: Record<string, string | undefined>): string {
   const keys = Object.keys(dotenv.values);
   const shadowed = keys.filter((k) => env[k] !== undefined).length;
@@ -142,7 +156,7 @@ function describe(error: z.ZodError, prefix: string): string[] {
   return error.issues.map((issue) => `${prefix}${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
-/** For entry points: the config, or null once every problem has been written out (exit 1 then). */
+/** For entry points: the config, or null once every problem has been written out (then exit EXIT.CONFIG, 78). */
 export function loadConfigOrReport(
   write: (text: string) => void,
   rawEnv: Record<string, string | undefined> = process.env,

@@ -115,7 +115,8 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
   return { dispatch };
 }
 
-function takeGlobalFlags(words: string[]): { words: string[]; flags: GlobalFlags & { help: boolean } } {
+/** Exported for the CLI's router (src/cli/route.ts), so it finds the command name as dispatch does. */
+export function takeGlobalFlags(words: string[]): { words: string[]; flags: GlobalFlags & { help: boolean } } {
   const flags = { json: false, public: false, help: false };
   const rest: string[] = [];
   for (const word of words) {

@@ -1,8 +1,15 @@
 import type { Config } from '../config/load.ts';
 import { describeError } from '../core/errors.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import { redactUrl } from '../core/redact.ts';
 import { migrate, STATE_SCHEMA } from './migrate.ts';
 import { createPool } from './pools.ts';
+
+/** `vigil migrate`, as `vigil --help` lists it. */
+export const MIGRATE_TOOL = {
+  usage: 'vigil migrate',
+  summary: "Apply Vigil's SQL migrations to its state database (VIGIL_DATABASE_URL, else DATABASE_URL) and exit",
+} as const;
 
 /**
  * `vigil migrate`: apply Vigil's migrations to its state database and exit. For deployments where
@@ -14,7 +21,7 @@ export async function runMigrateTool(config: Config, out: (line: string) => void
   const url = config.env.VIGIL_DATABASE_URL ?? config.env.DATABASE_URL;
   if (!url) {
     out('vigil migrate: set VIGIL_DATABASE_URL (or DATABASE_URL) to the database that holds Vigil\'s state, as a role that may create schema vigil.');
-    return 64;
+    return EXIT.USAGE;
   }
   const pool = createPool(url, { name: 'vigil-migrate', max: 1, onIdleError: () => undefined });
   try {
@@ -24,10 +31,10 @@ export async function runMigrateTool(config: Config, out: (line: string) => void
         ? `Applied migrations ${applied.join(', ')} to schema ${STATE_SCHEMA} in ${redactUrl(url)}.`
         : `Schema ${STATE_SCHEMA} in ${redactUrl(url)} is up to date; nothing to apply.`,
     );
-    return 0;
+    return EXIT.OK;
   } catch (err) {
     out(`vigil migrate failed on ${redactUrl(url)}: ${describeError(err)}`);
-    return 1;
+    return EXIT.FAILED;
   } finally {
     await pool.end();
   }

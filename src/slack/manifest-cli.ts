@@ -5,14 +5,15 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { fileSchema } from '../config/file.ts';
 import type { CommandInfo } from '../core/command.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import { MANIFEST_PATHS, manifestFile, type ManifestMode } from './manifest.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
 import { ALL_FEATURES, botScopes, featuresOf, type FeatureSet } from './scopes.ts';
 
 /** sysexits: the command line was wrong (a bad URL, an unknown option, a missing file). */
-export const EXIT_USAGE = 64;
+export const EXIT_USAGE = EXIT.USAGE;
 /** sysexits: the configuration file given with --config is not a valid Vigil configuration. */
-export const EXIT_DATAERR = 65;
+export const EXIT_DATAERR = EXIT.DATA_ERROR;
 
 export const DEFAULT_OUT = 'slack-app.json';
 

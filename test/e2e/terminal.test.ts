@@ -113,7 +113,7 @@ describe('terminal front doors', () => {
     expect(down.stdout + down.stderr).not.toContain('sup3rsecret');
   });
 
-  it('a bad configuration exits 1 listing every problem and no secret', async () => {
+  it('a bad configuration exits 78 (EX_CONFIG, not 1: "degraded") listing every problem and no secret', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'probes:\n  timeoutMs: -5\n');
     const out = await runNode(main, {
       SLACK_BOT_TOKEN: 'xoxp-secret1',
@@ -121,7 +121,7 @@ describe('terminal front doors', () => {
       PORT: 'http',
       VIGIL_CONFIG: join(dir, 'bad.yaml'),
     });
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(78);
     for (const key of ['SLACK_BOT_TOKEN', 'DATABASE_URL', 'PORT', 'probes.timeoutMs']) expect(out.stderr).toContain(key);
     expect(out.stdout + out.stderr).not.toMatch(/secret1|pa55word/);
   });

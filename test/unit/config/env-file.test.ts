@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,14 @@ describe('.env in the working directory', () => {
     let written = '';
     expect(loadConfigOrReport((t) => (written += t), {}, d)).toBeNull();
     expect(written).toContain('.env line 2: expected KEY=VALUE');
+  });
+
+  it('one that exists but cannot be read fails the start, naming the file and why', () => {
+    const d = dirWithEnv(null);
+    mkdirSync(join(d, '.env'));
+    let written = '';
+    expect(loadConfigOrReport((t) => (written += t), {}, d)).toBeNull();
+    expect(written).toBe(`Invalid configuration:\n  - ${join(d, '.env')}: cannot be read (EISDIR)\n`);
   });
 
   it('.env.example copied as it is starts: placeholders are unset, said in one line; shell mode, embedded defaults', () => {

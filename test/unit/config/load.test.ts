@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,15 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'nope.yaml' }, d)).join()).toContain('file not found');
     writeFileSync(join(d, 'broken.yaml'), 'bullmq: [unclosed\n');
     expect(problems(() => loadConfig({ VIGIL_CONFIG: 'broken.yaml' }, d)).join()).toContain('not valid YAML');
+  });
+
+  it('says a config file that cannot be read cannot be read, not that its YAML is broken', () => {
+    const d = dir();
+    // A directory: unreadable even for root, who runs CI here (a permission bit would not stop root).
+    mkdirSync(join(d, 'dir.yaml'));
+    expect(problems(() => loadConfig({ VIGIL_CONFIG: 'dir.yaml' }, d))).toEqual([`VIGIL_CONFIG: ${join(d, 'dir.yaml')} cannot be read (EISDIR)`]);
+    mkdirSync(join(d, 'manifests', 'vigil.yaml'), { recursive: true });
+    expect(problems(() => loadConfig({}, d))).toEqual([`the default configuration: ${join(d, 'manifests', 'vigil.yaml')} cannot be read (EISDIR)`]);
   });
 
   it('a missing default manifests/vigil.yaml is no error: built-in defaults; only an explicit VIGIL_CONFIG must exist', () => {
