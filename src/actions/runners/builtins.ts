@@ -5,7 +5,7 @@ import { describeError } from '../../core/errors.ts';
 import { redactUrl } from '../../core/redact.ts';
 import type { ActionOutcome } from '../definition.ts';
 import { parseDuration, type ParamValues } from '../params.ts';
-import type { BuiltinName } from '../runner-config.ts';
+import type { BuiltinName } from '../builtin-params.ts';
 import { deadlineSignal } from './http.ts';
 
 /** Real clients, from the composition root; null when Vigil runs without that dependency. */
