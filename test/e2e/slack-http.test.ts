@@ -131,7 +131,8 @@ const testFeature: FeatureFactory = ({ outbox }) => ({
         // Tell the channel through the outbox, the one path for messages Vigil starts itself.
         if (!outbox) throw new Error('the bot has no outbox');
         if (interaction.kind === 'button' && interaction.message) {
-          const text = `${interaction.value} acknowledged by <@${interaction.invoker.userId}>`;
+          // A neutral message: the outbox draws the user reference as a Slack mention.
+          const text = [`${interaction.value} acknowledged by `, { user: interaction.invoker.userId }];
           await outbox.send({ op: 'post', key: `test-ack:${interaction.value}`, channel: interaction.message.channelId, message: { text } });
         }
         return { reply: { title: 'Acknowledged', status: 'ok', summary: `by ${interaction.invoker.userId}` }, replaceOriginal: true };

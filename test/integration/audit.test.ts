@@ -286,7 +286,7 @@ describe('/audit', () => {
     for (const [text, message] of [
       ['--since 5x', '--since: must be a number and a unit: 30m, 24h, 7d, 2w'],
       ['--limit 500', '--limit: must be at most 50'],
-      ["--user '<script>'", '--user: must be a Slack mention like @alice or a user id like U123'],
+      ["--user '<script>'", '--user: must be a mention like @alice or a user id like U123'],
       ["--action 'x; drop'", '--action: must be an event kind'],
     ]) {
       const { run } = await dispatcher().dispatch('/audit', text as string, { surface: 'slack', userId: 'U9' });
