@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { markStatements } from './mark-statements.ts';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -96,13 +97,14 @@ const SQL_TAG = '$vigil_migration_sql$';
 
 /**
  * One migration as one marked statement: a DO block that sets the search path, runs the file and
- * records its version. A file is many statements, and pg_stat_statements records each statement of
- * a multi-statement string with its own text, which starts where the statement does: a marker
- * could only be added to each of them by splitting the SQL, and a split that misreads a quote or a
- * function body breaks a migration. Inside a DO block the file's statements are nested, which
- * pg_stat_statements leaves out unless `pg_stat_statements.track = all` (the default is `top`);
- * only the DO itself is recorded, with the marker after its keyword. Sent alone, the DO runs in a
- * transaction of its own, so a failing file changes nothing and leaves no version row.
+ * records its version. Sent alone, the DO is a transaction of its own, so a failing file changes
+ * nothing and leaves no version row, and no BEGIN or COMMIT is sent (since PostgreSQL 16 those
+ * share one pg_stat_statements entry with the application's, so no marker could set them apart).
+ *
+ * With pg_stat_statements' default `track = top` only the DO is recorded. With `track = all`
+ * (docker-compose.yml sets it) the file's statements are recorded too, as nested ones, each with
+ * its own text: markStatements puts the marker into every one of them. It only adds a comment
+ * between tokens, so a file it misreads still runs as written; at worst a statement shows.
  */
 export function migrationStatement(m: Migration): string {
   if (m.sql.includes(BODY_TAG) || m.sql.includes(SQL_TAG)) throw new Error(`Migration ${m.version}_${m.name} must not contain ${BODY_TAG} or ${SQL_TAG}`);
@@ -113,9 +115,9 @@ export function migrationStatement(m: Migration): string {
   return `DO ${VIGIL_MARK.replace('migrate', `migrate ${version}_${name}`)} ${BODY_TAG}
 BEGIN
   -- Migration files name tables unqualified; they land in Vigil's schema, never in public.
-  PERFORM set_config('search_path', '${STATE_SCHEMA}, public', true);
-  EXECUTE ${SQL_TAG}${m.sql}${SQL_TAG};
-  INSERT INTO ${STATE_SCHEMA}.schema_migrations (version, name) VALUES (${version}, '${name}');
+  PERFORM ${VIGIL_MARK} set_config('search_path', '${STATE_SCHEMA}, public', true);
+  EXECUTE ${SQL_TAG}${markStatements(m.sql, VIGIL_MARK)}${SQL_TAG};
+  INSERT ${VIGIL_MARK} INTO ${STATE_SCHEMA}.schema_migrations (version, name) VALUES (${version}, '${name}');
 END
 ${BODY_TAG}`;
 }

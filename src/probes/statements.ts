@@ -59,13 +59,14 @@ const OWN_IDS_MAX = 1000;
  * The marker goes right after the statement's first keyword (`SELECT /* vigil:… *\/ …`), and a
  * marker in front of it is still recognised: PostgreSQL 18 records a statement's text from its
  * first keyword on and drops a comment in front of it (15–17 keep it), so only a marker inside the
- * statement survives on every version. See VIGIL_MARK in src/db/migrate.ts.
+ * statement survives on every version. See src/db/mark-statements.ts.
  */
 export function isVigilStatement(maskedText: string): boolean {
   return VIGIL_MARKER.test(maskedText) || VIGIL_SCHEMA.test(maskedText);
 }
-// `/* vigil` at the start, or after the first keyword (`SELECT /* vigil:x */`, `DO /* vigil:migrate … */`).
-const VIGIL_MARKER = /^\s*(?:[A-Za-z]+\s*)?\/\*\s*vigil\b/;
+// `/* vigil` at the start, or after the first keyword (`SELECT /* vigil:x */`, `DO /* vigil:migrate … */`),
+// after any comments: before 18, a statement of a script is recorded with the comments above it.
+const VIGIL_MARKER = /^(?:\s|--[^\n]*(?:\n|$)|\/\*(?:(?!\*\/)[\s\S])*\*\/)*(?:[A-Za-z]+\s*)?\/\*\s*vigil\b/;
 // `vigil.` or `"vigil".` as a qualifier, not as the tail of another name (`myvigil.x`, `a.vigil.x`).
 const VIGIL_SCHEMA = /(?:^|[^\p{L}\p{N}_$."])(?:vigil|"vigil")\s*\.\s*["\p{L}_]/iu;
 
