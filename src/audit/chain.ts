@@ -138,9 +138,9 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
   // A statement of its own: under READ COMMITTED the next statement's snapshot then sees the
   // row the previous lock holder committed.
   // Marked `/* vigil`, like every statement Vigil runs often: /slowqueries leaves them out.
-  await db.query('/* vigil:audit lock */ SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  await db.query('SELECT /* vigil:audit lock */ pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
   const { rows } = await db.query(
-    `/* vigil:audit head */ SELECT clock_timestamp() AS now, last.id, last.at, last.hash
+    `SELECT /* vigil:audit head */ clock_timestamp() AS now, last.id, last.at, last.hash
        FROM (SELECT 1) AS one
        LEFT JOIN LATERAL (SELECT id, at, hash FROM ${AUDIT_TABLE} ORDER BY id DESC LIMIT 1) AS last ON true`,
   );
@@ -193,7 +193,7 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
 /** Which of these write keys are already stored: the part of a batch an earlier attempt did write. */
 export async function storedWriteKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const { rows } = await db.query(`/* vigil:audit written */ SELECT write_key::text AS key FROM ${AUDIT_TABLE} WHERE write_key = ANY($1::uuid[])`, [keys]);
+  const { rows } = await db.query(`SELECT /* vigil:audit written */ write_key::text AS key FROM ${AUDIT_TABLE} WHERE write_key = ANY($1::uuid[])`, [keys]);
   return new Set(rows.map((r) => String((r as { key: string }).key)));
 }
 

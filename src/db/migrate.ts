@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { markStatements } from './mark-statements.ts';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -35,42 +36,47 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 export const STATE_SCHEMA = 'vigil';
 
 /**
+ * The comment that tells pg_stat_statements entries of Vigil's own apart (see isVigilStatement in
+ * src/probes/statements.ts), written right after a statement's first keyword: PostgreSQL 18
+ * records a statement from its first keyword on, so a comment in front of it would be lost there.
+ */
+const VIGIL_MARK = '/* vigil:migrate */';
+
+/**
  * Apply pending migrations into the `vigil` schema, each in its own transaction, under a session
  * advisory lock so replicas starting together apply each file once. Returns the versions applied.
  *
  * Nothing is created that already exists, and existence is checked before any DDL: Postgres checks
  * the CREATE privilege even for `IF NOT EXISTS`, so a role that may write rows but not create
  * tables still starts once an administrator has migrated.
+ *
+ * Every statement sent here carries Vigil's marker, so none of them shows in /slowqueries when
+ * Vigil's state lives in the database it inspects (a fresh database otherwise shows the migration
+ * DDL as most of its top statements).
  */
 export async function migrate(pool: pg.Pool, migrations = readMigrations()): Promise<number[]> {
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`SELECT ${VIGIL_MARK} pg_advisory_lock($1)`, [MIGRATION_LOCK]);
     const exists = async (sql: string) => (await client.query<{ found: boolean }>(sql)).rows[0]?.found === true;
-    if (!(await exists(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${STATE_SCHEMA}') AS found`))) {
-      await client.query(`CREATE SCHEMA ${STATE_SCHEMA}`);
+    if (!(await exists(`SELECT ${VIGIL_MARK} EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${STATE_SCHEMA}') AS found`))) {
+      await client.query(`CREATE ${VIGIL_MARK} SCHEMA ${STATE_SCHEMA}`);
     }
-    if (!(await exists(`SELECT to_regclass('${STATE_SCHEMA}.schema_migrations') IS NOT NULL AS found`))) {
-      await client.query(`CREATE TABLE ${STATE_SCHEMA}.schema_migrations (
+    if (!(await exists(`SELECT ${VIGIL_MARK} to_regclass('${STATE_SCHEMA}.schema_migrations') IS NOT NULL AS found`))) {
+      await client.query(`CREATE ${VIGIL_MARK} TABLE ${STATE_SCHEMA}.schema_migrations (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now())`);
     }
     const done = new Set(
-      (await client.query<{ version: number }>(`SELECT version FROM ${STATE_SCHEMA}.schema_migrations`)).rows.map((r) => r.version),
+      (await client.query<{ version: number }>(`SELECT ${VIGIL_MARK} version FROM ${STATE_SCHEMA}.schema_migrations`)).rows.map((r) => r.version),
     );
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
-      await client.query('BEGIN');
       try {
-        // Migration files name tables unqualified; they land in Vigil's schema, never in public.
-        await client.query(`SET LOCAL search_path TO ${STATE_SCHEMA}, public`);
-        await client.query(m.sql);
-        await client.query(`INSERT INTO ${STATE_SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-        await client.query('COMMIT');
+        await client.query(migrationStatement(m));
       } catch (err) {
-        await client.query('ROLLBACK');
         throw new Error(`Migration ${m.version}_${m.name} failed: ${describeError(err)}`, { cause: err });
       }
       applied.push(m.version);
@@ -78,10 +84,40 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
     return applied;
   } finally {
     // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
-    const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).then(
+    const unlocked = await client.query(`SELECT ${VIGIL_MARK} pg_advisory_unlock($1)`, [MIGRATION_LOCK]).then(
       () => true,
       () => false,
     );
     client.release(!unlocked);
   }
+}
+
+const BODY_TAG = '$vigil_migration$';
+const SQL_TAG = '$vigil_migration_sql$';
+
+/**
+ * One migration as one marked statement: a DO block that sets the search path, runs the file and
+ * records its version. Sent alone, the DO is a transaction of its own, so a failing file changes
+ * nothing and leaves no version row, and no BEGIN or COMMIT is sent (since PostgreSQL 16 those
+ * share one pg_stat_statements entry with the application's, so no marker could set them apart).
+ *
+ * With pg_stat_statements' default `track = top` only the DO is recorded. With `track = all`
+ * (docker-compose.yml sets it) the file's statements are recorded too, as nested ones, each with
+ * its own text: markStatements puts the marker into every one of them. It only adds a comment
+ * between tokens, so a file it misreads still runs as written; at worst a statement shows.
+ */
+export function migrationStatement(m: Migration): string {
+  if (m.sql.includes(BODY_TAG) || m.sql.includes(SQL_TAG)) throw new Error(`Migration ${m.version}_${m.name} must not contain ${BODY_TAG} or ${SQL_TAG}`);
+  // readMigrations allows only digits and [\w-] here; kept so for migrations passed in directly,
+  // since both are spliced into the statement (a comment and a string literal).
+  const version = Math.trunc(m.version);
+  const name = m.name.replace(/[^\w-]/g, '_');
+  return `DO ${VIGIL_MARK.replace('migrate', `migrate ${version}_${name}`)} ${BODY_TAG}
+BEGIN
+  -- Migration files name tables unqualified; they land in Vigil's schema, never in public.
+  PERFORM ${VIGIL_MARK} set_config('search_path', '${STATE_SCHEMA}, public', true);
+  EXECUTE ${SQL_TAG}${markStatements(m.sql, VIGIL_MARK)}${SQL_TAG};
+  INSERT ${VIGIL_MARK} INTO ${STATE_SCHEMA}.schema_migrations (version, name) VALUES (${version}, '${name}');
+END
+${BODY_TAG}`;
 }

@@ -22,7 +22,7 @@ export async function measurePostgres(db: Queryable): Promise<Measurement> {
   const start = performance.now();
   const [row] = await selectRows<ServerRow>(
     db,
-    `/* vigil:health postgres */ SELECT split_part(current_setting('server_version'), ' ', 1) AS version,
+    `SELECT /* vigil:health postgres */ split_part(current_setting('server_version'), ' ', 1) AS version,
             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
             current_setting('max_connections') AS max_connections,
             current_database() AS database,

@@ -49,15 +49,24 @@ const MAX_ROUNDS = 4;
 const OWN_IDS_MAX = 1000;
 
 /**
- * Vigil's own statements: those marked with a leading `/* vigil` comment (as this module's are) and
- * those touching Vigil's state schema `vigil` (the audit trail, message references), which may live
- * in the database Vigil inspects. Told apart by text, not by role or database: Vigil often shares a
- * role with the application (then a role filter would hide the application), and its state often
- * lives in the inspected database (then a database filter would hide everything).
+ * Vigil's own statements: those carrying Vigil's marker comment `/* vigil…` (as this module's,
+ * the probes', the audit trail's and the migrations' do) and those touching Vigil's state schema
+ * `vigil` (the audit trail, message references), which may live in the database Vigil inspects.
+ * Told apart by text, not by role or database: Vigil often shares a role with the application
+ * (then a role filter would hide the application), and its state often lives in the inspected
+ * database (then a database filter would hide everything).
+ *
+ * The marker goes right after the statement's first keyword (`SELECT /* vigil:… *\/ …`), and a
+ * marker in front of it is still recognised: PostgreSQL 18 records a statement's text from its
+ * first keyword on and drops a comment in front of it (15–17 keep it), so only a marker inside the
+ * statement survives on every version. See src/db/mark-statements.ts.
  */
 export function isVigilStatement(maskedText: string): boolean {
-  return maskedText.trimStart().startsWith('/* vigil') || VIGIL_SCHEMA.test(maskedText);
+  return VIGIL_MARKER.test(maskedText) || VIGIL_SCHEMA.test(maskedText);
 }
+// `/* vigil` at the start, or after the first keyword (`SELECT /* vigil:x */`, `DO /* vigil:migrate … */`),
+// after any comments: before 18, a statement of a script is recorded with the comments above it.
+const VIGIL_MARKER = /^(?:\s|--[^\n]*(?:\n|$)|\/\*(?:(?!\*\/)[\s\S])*\*\/)*(?:[A-Za-z]+\s*)?\/\*\s*vigil\b/;
 // `vigil.` or `"vigil".` as a qualifier, not as the tail of another name (`myvigil.x`, `a.vigil.x`).
 const VIGIL_SCHEMA = /(?:^|[^\p{L}\p{N}_$."])(?:vigil|"vigil")\s*\.\s*["\p{L}_]/iu;
 
@@ -77,8 +86,8 @@ interface RankedRow {
  * one statement shape whatever the options (the order is a parameter, not spliced SQL), so running
  * /slowqueries adds one entry to the statistics it reports. Marked `/* vigil` to be told apart.
  */
-const RANKED_SQL = `/* vigil:slowqueries rank */
-SELECT queryid::text AS queryid, userid::text AS userid, calls, total_exec_time, mean_exec_time, rows, hit_ratio, share
+const RANKED_SQL = `SELECT /* vigil:slowqueries rank */
+       queryid::text AS queryid, userid::text AS userid, calls, total_exec_time, mean_exec_time, rows, hit_ratio, share
   FROM (SELECT queryid, userid, calls, total_exec_time, mean_exec_time, rows,
                CASE WHEN shared_blks_hit + shared_blks_read = 0 THEN NULL
                     ELSE shared_blks_hit::float8 / (shared_blks_hit + shared_blks_read) END AS hit_ratio,
@@ -90,8 +99,8 @@ SELECT queryid::text AS queryid, userid::text AS userid, calls, total_exec_time,
  ORDER BY CASE $3::text WHEN 'mean' THEN mean_exec_time WHEN 'calls' THEN calls::float8 ELSE total_exec_time END DESC
  LIMIT $2`;
 
-const TEXTS_SQL = `/* vigil:slowqueries texts */
-SELECT userid::text AS userid, queryid::text AS queryid, left(query, ${TEXT_CHARS}) AS query
+const TEXTS_SQL = `SELECT /* vigil:slowqueries texts */
+       userid::text AS userid, queryid::text AS queryid, left(query, ${TEXT_CHARS}) AS query
   FROM pg_stat_statements(true)
  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND (userid, queryid) IN (SELECT * FROM unnest($1::oid[], $2::bigint[]))`;
@@ -213,8 +222,7 @@ export async function longRunningQueries(db: Queryable, limit: number): Promise<
   const rows = await selectRows<ActivitySqlRow>(
     db,
     // The text is cut here and masked below; a literal the cut left open is masked to the end.
-    `/* vigil:slowqueries activity */
-     SELECT pid, usename, datname, state,
+    `SELECT /* vigil:slowqueries activity */ pid, usename, datname, state,
             CASE WHEN wait_event IS NULL THEN NULL ELSE wait_event_type || ':' || wait_event END AS wait,
             extract(epoch FROM now() - query_start)::float8 AS seconds,
             pg_blocking_pids(pid) AS blocked_by,

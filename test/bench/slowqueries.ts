@@ -134,7 +134,8 @@ async function countEntries(db: { query(sql: string): Promise<{ rows: unknown[] 
   const { rows } = await db.query(
     `SELECT count(*) FILTER (WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS here,
             count(*) AS server, current_setting('pg_stat_statements.max') AS max,
-            (SELECT count(*) FROM pg_stat_statements WHERE query LIKE '/* vigil%'
+            -- The marker in front of the statement or after its first keyword, as isVigilStatement reads it.
+            (SELECT count(*) FROM pg_stat_statements WHERE query ~ '^\\s*([A-Za-z]+\\s*)?/\\*\\s*vigil'
                 AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS marked,
             (SELECT count(*) FROM pg_stat_statements WHERE query ~* '(^|[^a-z0-9_."])"?vigil"?\\s*\\.'
                 AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS on_schema,

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { DispatchResult } from '../../../src/core/dispatch.ts';
 import type { Queryable } from '../../../src/db/queryable.ts';
 import { createPool } from '../../../src/db/pools.ts';
+import { createStateStore } from '../../../src/db/state.ts';
 import { BUSY_MESSAGE } from '../../../src/probes/slow-query-runs.ts';
 import { isVigilStatement, type ActivityRow, type StatementStat, type StatementsUnavailable } from '../../../src/probes/statements.ts';
 import { renderJson, renderText } from '../../../src/render/text.ts';
@@ -265,10 +266,73 @@ describe('/slowqueries shows no secret and nothing of Vigil', () => {
 
   it('recognises Vigil statements by their marker or the vigil schema, not by lookalike names', () => {
     expect(isVigilStatement('/* vigil:slowqueries rank */ SELECT 1')).toBe(true);
+    // PostgreSQL 18 drops a comment in front of a statement: the marker after the first keyword stays.
+    expect(isVigilStatement('SELECT /* vigil:slowqueries rank */ 1')).toBe(true);
+    expect(isVigilStatement('DO /* vigil:migrate 3_alerts */ $vigil_migration$***$vigil_migration$')).toBe(true);
+    expect(isVigilStatement('SELECT 1 /* vigil */')).toBe(false);
+    expect(isVigilStatement('SELECT /* vigilant */ 1')).toBe(false);
     expect(isVigilStatement('INSERT INTO vigil.audit_events (x) VALUES ($1)')).toBe(true);
     expect(isVigilStatement('SELECT * FROM "vigil"."message_refs"')).toBe(true);
     expect(isVigilStatement('SELECT * FROM myvigil.t, app.vigil_x')).toBe(false);
     expect(isVigilStatement("SELECT * FROM t WHERE name = '***'")).toBe(false);
+  });
+});
+
+// `top` is pg_stat_statements' default; docker-compose.yml sets `all`, which also records the
+// statements run inside a migration's DO block.
+describe.each(['top', 'all'])("/slowqueries on a fresh database where Vigil keeps its state (pg_stat_statements.track = %s)", (track) => {
+  let db: TestDatabase;
+  let admin: pg.Pool;
+  /** The entries Vigil's start-up added to pg_stat_statements: its migrations and their DDL. */
+  let startup: Array<{ queryid: string; query: string }>;
+
+  /** The queryids pg_stat_statements holds for this database, read as the administrator. */
+  async function entries(): Promise<Array<{ queryid: string; query: string }>> {
+    const { rows } = await admin.query<{ queryid: string; query: string }>(
+      'SELECT queryid::text AS queryid, query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+    );
+    return rows;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vigil_stmts_fresh');
+    await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
+    // For every connection opened from here on: the state pool's below.
+    await adminQuery(`ALTER DATABASE ${db.name} SET pg_stat_statements.track = '${track}'`);
+    admin = makePool(db.url, false);
+    // The user's own statement, slower than any migration here.
+    await admin.query('SELECT pg_sleep(0.1) AS user_slow');
+    await entries(); // this read's own entry exists from here on
+    const before = new Set((await entries()).map((e) => e.queryid));
+    // As the bot starts: a writable state pool on the inspected database, migrated once by the
+    // state store before anything is served.
+    const statePool = createPool(db.url, { name: 'vigil-state', max: 10, onIdleError: () => undefined });
+    h.defer(() => statePool.end());
+    const state = createStateStore(statePool);
+    expect((await state.ready()).kind).toBe('ready');
+    startup = (await entries()).filter((e) => !before.has(e.queryid));
+    // The state pool did migrate under the setting asked for (read after the snapshot above).
+    const { rows } = await statePool.query<{ track: string }>('SELECT current_setting($1) AS track', ['pg_stat_statements.track']);
+    expect(rows[0]?.track).toBe(track);
+  });
+
+  afterAll(() => db?.drop());
+
+  it("shows the user's slow statement and none of Vigil's migration or DDL statements, in every order", async () => {
+    // Not vacuous: the start-up did add its statements to the statistics.
+    expect(startup.length).toBeGreaterThanOrEqual(5);
+    const startupIds = new Set(startup.map((e) => e.queryid));
+    const { run } = dispatcherFor({ db: makePool(db.url) });
+    for (const by of ['total', 'mean', 'calls']) {
+      for (const limit of [8, 50]) {
+        const { reply, run: record } = await run('/slowqueries', `--by ${by} --limit ${limit}`);
+        expect(record.outcome).toBe('ok');
+        const stats = reply.data as StatementStat[];
+        expect(stats.some((s) => s.query.includes('user_slow'))).toBe(true);
+        expect(stats.filter((s) => startupIds.has(s.queryId)).map((s) => s.query.slice(0, 80))).toEqual([]);
+        expect(stats.filter((s) => /\b(CREATE\s+(TABLE|INDEX|UNIQUE|SCHEMA|FUNCTION|TRIGGER)|ALTER\s+TABLE|DO)\b|schema_migrations|pg_advisory/i.test(s.query)).map((s) => s.query.slice(0, 80))).toEqual([]);
+      }
+    }
   });
 });
 
