@@ -23,7 +23,7 @@ export interface RunCommandDeps {
   missing: string | undefined;
 }
 
-export const runInfo: CommandInfo = {
+const runInfo: CommandInfo = {
   name: 'run',
   summary: 'Request an approved action (restart, retry failed jobs, silence …); /run alone lists them',
   usage: '[action] [--param value …] [--reason "…"]',

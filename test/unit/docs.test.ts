@@ -11,13 +11,6 @@ import { describe, expect, it } from 'vitest';
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const README_MAX_LINES = 300;
-/**
- * Pages written on another branch and linked before they land. A link to one passes while the
- * page is missing and is checked like any other once it exists. Take an entry out when its page
- * has landed.
- */
-const PENDING_PAGES = new Set(['docs/cli.md']);
-
 function markdownFiles(): string[] {
   const docs = join(ROOT, 'docs');
   const pages = existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => join(docs, f)) : [];
@@ -77,7 +70,7 @@ function problemOf(link: Link): string | null {
   const path = pathPart === '' ? link.file : resolve(dirname(link.file), decodeURIComponent(pathPart));
   const inRepo = relative(ROOT, path);
   if (inRepo.startsWith('..') || inRepo.startsWith(sep)) return 'points outside the repository';
-  if (!existsSync(path)) return PENDING_PAGES.has(inRepo.split(sep).join('/')) ? null : 'no such file';
+  if (!existsSync(path)) return 'no such file';
   if (anchor && path.endsWith('.md') && statSync(path).isFile() && !anchorsOf(readFileSync(path, 'utf8')).has(anchor)) {
     return `no heading #${anchor} in ${inRepo}`;
   }
