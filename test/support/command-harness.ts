@@ -84,13 +84,19 @@ export function commandHarness() {
     if (queues) defer(() => queues.close());
     const missing = overrides.missing ?? {};
     const thresholdsFor = overrides.thresholdsFor ?? relaxed;
-    const now = (): number => NOW;
-    const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now });
+    const now = overrides.now ?? ((): number => NOW);
+    // A test that passes `now` ages /health's snapshots by it (no sleeping); otherwise they age in
+    // real time while queue ages stay fixed at NOW.
+    const health = createHealthService(
+      { db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now },
+      overrides.now ?? Date.now,
+    );
     const runs: CommandRun[] = [];
     const deps: CommandDeps = { health, db, queues, missing, thresholdsFor, now };
     const dispatcher = createDispatcher({ commands: bindCommands(commands, deps), onRun: (run) => runs.push(run) });
     return {
       runs,
+      health,
       run: (slash: string, text = ''): Promise<DispatchResult> => dispatcher.dispatch(slash, text, invoker),
     };
   }
