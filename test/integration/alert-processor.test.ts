@@ -19,7 +19,7 @@ import { createSlackClient } from '../../src/slack/client.ts';
 import { createOutbox, type Outbox } from '../../src/slack/outbox/outbox.ts';
 import type { AlertInstance } from '../../src/alerts/notification.ts';
 import { alertsConfig, alert, snapshot } from '../unit/alerts/fixtures.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
@@ -43,11 +43,11 @@ function outboxOn(redisUrl: string): Outbox {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_alert_processor');
+  db = await createTestDatabase('alert_processor');
   pool = createPool(db.url, { name: 'alert-processor-test', max: 4, onIdleError: () => undefined });
   await migrate(pool);
   slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  prefix = uniqueId('vigil-processor');
+  prefix = uniqueName('processor');
 });
 
 afterAll(async () => {

@@ -41,7 +41,7 @@ function makePool(url: string, max = 4): pg.Pool {
 
 /** A database of its own with Vigil's schema migrated, and a pool on it. */
 async function migratedDatabase(): Promise<{ db: TestDatabase; pool: pg.Pool }> {
-  const db = await createTestDatabase('vigil_audit');
+  const db = await createTestDatabase('audit');
   databases.push(db);
   const pool = makePool(db.url);
   await migrate(pool);

@@ -15,7 +15,7 @@ import { connectProbeRedis } from '../../src/db/redis-clients.ts';
 import { createLogger } from '../../src/log.ts';
 import { createQueueInspector, type QueueThresholds } from '../../src/probes/queue-inspector.ts';
 import type { EvaluatedReading } from '../../src/probes/reading.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from './env.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './env.ts';
 import { deleteKeysUnder } from './redis-keys.ts';
 
 /**
@@ -55,7 +55,7 @@ export function checksOf(reply: Reply): Map<string, EvaluatedReading> {
  * then closes whatever it or the tests opened, newest first).
  */
 export function commandHarness() {
-  const prefix = uniqueId('vt');
+  const prefix = uniqueName('commands');
   const closers: Closer[] = [];
   let pool: pg.Pool | undefined;
   let redis: Redis | undefined;
