@@ -45,7 +45,9 @@ export function createHealthService(deps: HealthDeps, now: () => number = Date.n
     return {
       status: worstStatus(checks.map((c) => c.status)),
       durationMs: elapsedMs(start),
-      checkedAt: new Date(),
+      // The same clock `recent()` measures ages with: a snapshot stamped by another clock would
+      // look older or younger than it is, and tests could only age it by sleeping.
+      checkedAt: new Date(now()),
       checks,
     };
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ALERT_SIGNING_SECRET, startAlertsBot } from '../support/alerts-bot.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
@@ -24,9 +24,9 @@ const TARGET_P50_MS = 100;
 export async function benchActionApprove(): Promise<void> {
   console.log(`\n6. Approve click → job running: ${REQUESTS} requests approved one after another (the action runs /bin/true)`);
   const slack = await startSlackApiServer({ perChannelPerSecond: 1000, burst: 1000 });
-  const db = await createTestDatabase('vigil_bench_actions');
+  const db = await createTestDatabase('bench_actions');
   const workDir = await mkdtemp(join(tmpdir(), 'vigil-bench-actions-'));
-  const queuePrefix = uniqueId('vigil-bench-actions');
+  const queuePrefix = uniqueName('bench_actions');
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const bot = await startAlertsBot({
     slack,

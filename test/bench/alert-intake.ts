@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { startSlackApiServer } from '../support/slack-api-server.ts';
@@ -192,8 +192,8 @@ export async function benchAlertIntake(): Promise<void> {
       `${CONCURRENCY} in flight, ${WARMUP_MS / 1000} s warm-up, then ${SLICES} × ${SLICE_MS / 1000} s per target, alternating`,
   );
   const workDir = await mkdtemp(join(tmpdir(), 'vigil-bench-intake-'));
-  const database = await createTestDatabase('vigil_bench_intake');
-  const prefix = uniqueId('vigil_bench_intake');
+  const database = await createTestDatabase('bench_intake');
+  const prefix = uniqueName('bench_intake');
   const token = `intake-${randomBytes(16).toString('hex')}`;
   const slack = await startSlackApiServer({ perChannelPerSecond: 1, burst: 3 });
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startAlertmanager, type Alertmanager, type PostableAlert } from '../support/alertmanager.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockText, startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
@@ -335,7 +335,7 @@ export async function benchAlertStorm(): Promise<void> {
   );
   const benchStart = Date.now();
   const workDir = await mkdtemp(join(tmpdir(), 'vigil-bench-storm-'));
-  const prefix = uniqueId('vigil_bench_storm');
+  const prefix = uniqueName('bench_storm');
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   let database: TestDatabase | null = null;
   let slack: SlackApiServer | null = null;
@@ -345,7 +345,7 @@ export async function benchAlertStorm(): Promise<void> {
   const rows: Row[] = [];
   try {
     // ---- Run 1: Vigil.
-    database = await createTestDatabase('vigil_bench_storm');
+    database = await createTestDatabase('bench_storm');
     slack = await startSlackApiServer(SLACK_PACE);
     const token = `storm-${randomBytes(16).toString('hex')}`;
     vigil = await startVigilProcess({

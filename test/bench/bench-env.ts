@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createPool } from '../../src/db/pools.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 
@@ -26,13 +26,13 @@ const QUEUES = ['emails', 'webhooks', 'reports'];
 const JOBS_PER_QUEUE = 10;
 
 export async function createBenchEnv(): Promise<BenchEnv> {
-  const database = await createTestDatabase('vigil_bench');
+  const database = await createTestDatabase('bench');
   const dbUrl = database.url;
   const db = createPool(dbUrl, { name: 'vigil-bench', max: 1, onIdleError: () => undefined });
   await db.query('CREATE EXTENSION pg_stat_statements');
   await db.end();
 
-  const prefix = uniqueId('vigil_bench');
+  const prefix = uniqueName('bench');
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   for (const name of QUEUES) {
     const queue = new Queue(name, { connection: redis, prefix });

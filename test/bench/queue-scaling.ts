@@ -58,7 +58,7 @@ export async function benchQueueScaling(): Promise<void> {
   console.log(`\nQueue scaling: /queue and /health over ${QUEUE_COUNTS.join(' / ')} queues × ${JOB_COUNTS.join(' / ')} jobs`);
   const started = performance.now();
   const { redis, db, url } = await claimDatabase();
-  const database = await createTestDatabase('vigil_qscale');
+  const database = await createTestDatabase('qscale');
   const workDir = await mkdtemp(join(tmpdir(), 'vigil-qscale-'));
   const cells: Cell[] = [];
   try {

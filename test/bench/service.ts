@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
-import { uniqueId } from '../support/env.ts';
+import { uniqueName } from '../support/env.ts';
 import { DIST_MAIN, REPO_ROOT, ensureBuilt } from '../support/run-process.ts';
 import { startSlackApiServer } from '../support/slack-api-server.ts';
 import type { BenchEnv } from './bench-env.ts';
@@ -185,7 +185,7 @@ async function idleRss(label: string, cwd: string, env: Record<string, string>):
 
 async function benchBot(env: BenchEnv, workDir: string): Promise<void> {
   console.log(`\nService: the bot (node dist/main.js): idle RSS and start-up to /readyz 200, machine's Postgres and Redis`);
-  const queuePrefix = uniqueId('vigil_svc');
+  const queuePrefix = uniqueName('svc');
   const configPath = join(workDir, 'service-bot.yaml');
   await writeFile(configPath, toYaml({ bullmq: { prefix: env.prefix }, state: { queuePrefix } }));
   const services = { DATABASE_URL: env.dbUrl, REDIS_URL: env.redisUrl, VIGIL_CONFIG: configPath };

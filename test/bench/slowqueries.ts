@@ -77,7 +77,7 @@ export async function benchSlowQueries(container: Container, dbUrl: string): Pro
   const untouched = await countEntries(probeDb);
   const known = new Set((await entriesHere(probeDb)).map((e) => e.queryid));
 
-  const filler = await createTestDatabase('vigil_bench_fill');
+  const filler = await createTestDatabase('bench_fill');
   const fill = createPool(filler.url, { name: 'vigil-bench-fill', max: 1, onIdleError: () => undefined });
   try {
     await createTables(fill);

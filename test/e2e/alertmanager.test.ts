@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../src/embedded/free-port.ts';
 import { startAlertmanager, type Alertmanager } from '../support/alertmanager.ts';
 import { ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
@@ -44,9 +44,9 @@ const messagesAbout = (channel: string, name: string) => slack.topLevel(channel)
 
 beforeAll(async () => {
   slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  testDb = await createTestDatabase('vigil_am_e2e');
+  testDb = await createTestDatabase('am_e2e');
   workDir = await mkdtemp(join(tmpdir(), 'vigil-am-'));
-  queuePrefix = uniqueId('vigil-am');
+  queuePrefix = uniqueName('am');
   port = await freePort();
   await startBot();
   am = await startAlertmanager({

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { DIST_MAIN, REPO_ROOT, ensureBuilt, logMessage, runNode } from '../support/run-process.ts';
 
 const DIST = join(REPO_ROOT, 'dist');
@@ -37,11 +38,20 @@ const RECORD_LOADED = [
 const packagesIn = (urls: string): Set<string> => new Set([...urls.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1] ?? ''));
 const dir = mkdtempSync(join(tmpdir(), 'vigil-build-'));
 const configPath = join(dir, 'vigil.yaml');
-writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueId('vigil_build')}\n`);
-const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: configPath };
+// Prefixes and a database of its own, never the shared defaults: another suite may run on the same servers.
+writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueName('build')}\nstate:\n  queuePrefix: ${uniqueName('build_own')}\n`);
+let db: TestDatabase;
+let services: { DATABASE_URL: string; REDIS_URL: string; VIGIL_CONFIG: string };
 
-beforeAll(() => ensureBuilt());
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  ensureBuilt();
+  db = await createTestDatabase('build');
+  services = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: configPath };
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await db?.drop();
+});
 
 function filesUnder(root: string): string[] {
   return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(root, f)).isFile());

@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../../src/config/env.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded/free-port.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { REPO_ROOT, descendantsOf, stillRunning, type ProcessExit, type ProcessId } from '../support/run-process.ts';
@@ -326,7 +326,7 @@ const stages = parseDockerfile(DOCKERFILE);
 const work = mkdtempSync(join(tmpdir(), 'vigil-image-'));
 // mkdtemp makes it 0700: the image's uid has to reach the app inside.
 chmodSync(work, 0o755);
-const prefixes = { inspected: uniqueId('vigil_ctr'), state: uniqueId('vigil_ctr_state') };
+const prefixes = { inspected: uniqueName('ctr'), state: uniqueName('ctr_state') };
 const SIGNING_SECRET = randomBytes(16).toString('hex');
 let runtime: BuiltStage;
 let context: string[] = [];
@@ -335,7 +335,7 @@ let slackApi: SlackApiServer;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [db, slackApi] = await Promise.all([createTestDatabase('vigil_container'), startSlackApiServer()]);
+  [db, slackApi] = await Promise.all([createTestDatabase('container'), startSlackApiServer()]);
   const contextDir = join(work, 'context');
   context = copyBuildContext(contextDir);
   const built = new Map<string, BuiltStage>();
@@ -575,7 +575,7 @@ describe('docker-compose.yml', () => {
     // The init script creates the extension in the database; it runs on a real PostgreSQL here.
     const init = (postgres?.volumes ?? []).find((v) => v.split(':')[1]?.startsWith('/docker-entrypoint-initdb.d/'));
     expect(init).toBeDefined();
-    const scratch = await createTestDatabase('vigil_compose_init');
+    const scratch = await createTestDatabase('compose_init');
     try {
       await adminQuery(readFileSync(join(REPO_ROOT, init?.split(':')[0] ?? ''), 'utf8'), scratch.name);
       const client = new pg.Client({ connectionString: scratch.url });

@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded/free-port.ts';
 import { createLogger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
-import { TEST_DATABASE_URL, uniqueId } from '../support/env.ts';
+import { uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
 import { postSigned, signedSlashCommand } from '../support/slack-requests.ts';
 
@@ -20,18 +21,21 @@ let slack: SlackApiServer;
 let vigil: RunningVigil | null = null;
 let dir = '';
 let base = '';
+let db: TestDatabase | undefined;
 const lines: string[] = [];
 
 beforeAll(async () => {
   slack = await startSlackApiServer();
   dir = mkdtempSync(join(tmpdir(), 'vigil-down-'));
-  writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${uniqueId('vigil_down')}\n`);
+  // Prefixes and a database of its own, never the shared defaults: another suite may run on the same servers.
+  writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${uniqueName('down')}\nstate:\n  queuePrefix: ${uniqueName('down_own')}\n`);
+  db = await createTestDatabase('down');
   const config = loadConfig(
     {
       SLACK_BOT_TOKEN: `xoxb-down-${randomBytes(8).toString('hex')}`,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: `${slack.url}/api/`,
-      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_URL: db.url,
       // A port nothing listens on: refused at once, every time.
       REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
       PORT: '0',
@@ -47,6 +51,7 @@ afterAll(async () => {
   await vigil?.stop();
   await slack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  await db?.drop();
 });
 
 describe('Redis down from the start', () => {

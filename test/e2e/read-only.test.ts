@@ -11,10 +11,10 @@ import type pg from 'pg';
 import { loadConfig } from '../../src/config/load.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { adminQuery, createTestDatabase, roleUrl, type TestDatabase } from '../support/pg.ts';
 
-const role = uniqueId('vigil_monitor').toLowerCase();
+const role = uniqueName('monitor');
 let inspected: TestDatabase;
 let stateDb: TestDatabase;
 let workDir: string;
@@ -47,10 +47,10 @@ const asUser = { surface: 'cli' as const, userId: 'U_READONLY' };
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'vigil-ro-'));
-  // A BullMQ prefix of its own: what else sits in the machine's Redis is none of this test's business.
-  await writeFile(join(workDir, 'vigil.yaml'), `bullmq:\n  prefix: ${uniqueId('vigil_ro')}\n`);
-  inspected = await createTestDatabase('vigil_app');
-  stateDb = await createTestDatabase('vigil_own');
+  // Prefixes of its own (inspected queues, Vigil's own keys): what else sits in the machine's Redis is none of this test's business.
+  await writeFile(join(workDir, 'vigil.yaml'), `bullmq:\n  prefix: ${uniqueName('ro')}\nstate:\n  queuePrefix: ${uniqueName('ro_own')}\n`);
+  inspected = await createTestDatabase('app');
+  stateDb = await createTestDatabase('own');
   // The application's database: its own extension (made by its administrator) and a monitoring role.
   await adminQuery('CREATE EXTENSION pg_stat_statements', inspected.name);
   await adminQuery(`CREATE ROLE ${role} LOGIN IN ROLE pg_monitor`);

@@ -7,21 +7,31 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redactUrl } from '../../src/core/redact.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { descendantsOf, REPO_ROOT } from '../support/run-process.ts';
 
 const KEYS = { tab: '\t', enter: '\r', ctrlC: '\x03', ctrlD: '\x04', up: '\x1b[A' };
 const dir = mkdtempSync(join(tmpdir(), 'vigil-tty-'));
 const config = join(dir, 'vigil.yaml');
-writeFileSync(config, `bullmq:\n  prefix: ${uniqueId('vigil_tty')}\n`);
+// Prefixes and a database of its own, never the shared defaults: another suite may run on the same servers.
+writeFileSync(config, `bullmq:\n  prefix: ${uniqueName('tty')}\nstate:\n  queuePrefix: ${uniqueName('tty_own')}\n`);
+let db: TestDatabase;
 const tsx = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const running: ChildProcess[] = [];
 
 afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  db = await createTestDatabase('tty');
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await db?.drop();
+});
 
 /**
  * What a terminal shows for `raw`: the rows after carriage returns, newlines and the few control
@@ -63,7 +73,7 @@ function startOnTerminal() {
   const command = `exec "${process.execPath}" --import ${tsx} ${join(REPO_ROOT, 'src', 'main.ts')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: dir, TERM: 'xterm', DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: config, PORT: '0' },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, TERM: 'xterm', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: config, PORT: '0' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   running.push(child);
@@ -111,7 +121,7 @@ describe('the shell on a terminal', () => {
     const term = startOnTerminal();
     const rows = await term.until(prompt(''), 'the prompt', 60_000);
     // On a terminal the start-up lines are the messages alone, as they always were.
-    expect(rows).toContainEqual(expect.stringMatching(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test$/));
+    expect(rows).toContain(`Postgres: DATABASE_URL ${redactUrl(db.url)}`);
     expect(rows).toContainEqual(expect.stringMatching(/^Slack: not configured, shell mode/));
     expect(term.raw()).not.toContain('{"level"');
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { DIST_MAIN, REPO_ROOT, ensureBuilt, descendantsOf, startLive, stillRunning, type LiveProcess } from '../support/run-process.ts';
@@ -24,7 +24,7 @@ const SIGNING_SECRET = `signals-${randomBytes(12).toString('hex')}`;
 const HTTP_LINE = /^HTTP: .* on port (\d+), (\S+)/;
 const dirs: string[] = [];
 const started: LiveProcess[] = [];
-const prefixes = [uniqueId('vigil_sig'), uniqueId('vigil_sig_state')];
+const prefixes = [uniqueName('sig'), uniqueName('sig_state')];
 let db: TestDatabase;
 let slackApi: SlackApiServer;
 let slowTarget: SlowTarget;
@@ -108,7 +108,7 @@ function slackEnv(): Record<string, string> {
 
 beforeAll(async () => {
   ensureBuilt();
-  [db, slackApi, slowTarget] = await Promise.all([createTestDatabase('vigil_signals'), startSlackApiServer(), startSlowTarget()]);
+  [db, slackApi, slowTarget] = await Promise.all([createTestDatabase('signals'), startSlackApiServer(), startSlowTarget()]);
   configPath = join(tempDir('vigil-signals-'), 'vigil.yaml');
   writeFileSync(
     configPath,
@@ -186,7 +186,7 @@ describe('signals', () => {
     const bot = live(process.execPath, [DIST_MAIN], tempDir('vigil-signals-cwd-'), slackEnv());
     const [, port] = await bot.line(HTTP_LINE);
     await bot.line(/^Vigil is ready\./);
-    const tag = uniqueId('burst');
+    const tag = uniqueName('burst');
     const url = `http://127.0.0.1:${port}/slack/events`;
     const heldUser = `U${randomBytes(5).toString('hex').toUpperCase()}`;
     const send = (command: string, text: string, user_id?: string) => postSigned(url, signedSlashCommand({ command, text, ...(user_id ? { user_id } : {}) }, { signingSecret: SIGNING_SECRET }));

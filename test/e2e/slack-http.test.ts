@@ -24,7 +24,7 @@ import { features as defaultFeatures, type FeatureFactory } from '../../src/feat
 import type { Interaction } from '../../src/core/interactions.ts';
 import { sendJson } from '../../src/http/respond.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { waitFor } from '../support/wait.ts';
@@ -149,7 +149,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
 
   // A database of our own, with pg_stat_statements, so /slowqueries has real statistics to show.
-  testDb = await createTestDatabase('vigil_e2e');
+  testDb = await createTestDatabase('e2e');
   dbUrl = testDb.url;
   db = createPool(dbUrl, { name: 'vigil-e2e', max: 2, onIdleError: () => undefined });
   await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
@@ -157,7 +157,7 @@ beforeAll(async () => {
   await migrate(db);
 
   // A real BullMQ queue under a prefix nobody else uses, holding one failed job.
-  prefix = uniqueId('vigil_e2e');
+  prefix = uniqueName('e2e');
   bullRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   testQueue = new Queue(QUEUE, { connection: bullRedis, prefix });
   const worker = new Worker(

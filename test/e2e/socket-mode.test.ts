@@ -8,16 +8,18 @@ import { createLogger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
 import { startSocketModeServer, type SocketModeServer } from '../support/socket-mode-server.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 
 const APP_TOKEN = 'xapp-1-test';
-const prefix = uniqueId('vigil_socket');
+const prefix = uniqueName('socket');
 
 describe('Slack over Socket Mode', () => {
   let socket: SocketModeServer;
   let slack: SlackApiServer;
   let vigil: RunningVigil;
+  let db: TestDatabase | undefined;
   let dir = '';
 
   beforeAll(async () => {
@@ -26,12 +28,14 @@ describe('Slack over Socket Mode', () => {
     // Prefixes of its own, for the queues it inspects and for its outbox: the machine's Redis is shared.
     dir = mkdtempSync(join(tmpdir(), 'vigil-socket-'));
     writeFileSync(join(dir, 'vigil.yaml'), `bullmq:\n  prefix: ${prefix}\nstate:\n  queuePrefix: ${prefix}_own\n`);
+    // And a database of its own for Vigil's state (outbox rows, audit trail): the server is shared too.
+    db = await createTestDatabase('socket');
     const config = loadConfig(
       {
         SLACK_BOT_TOKEN: 'xoxb-socket',
         SLACK_APP_TOKEN: APP_TOKEN,
         SLACK_API_URL: `${slack.url}/api/`,
-        DATABASE_URL: TEST_DATABASE_URL,
+        DATABASE_URL: db.url,
         REDIS_URL: TEST_REDIS_URL,
         PORT: '0',
         VIGIL_CONFIG: 'vigil.yaml',
@@ -50,6 +54,7 @@ describe('Slack over Socket Mode', () => {
     const redis = new Redis(TEST_REDIS_URL);
     await deleteKeysUnder(redis, `${prefix}_own`);
     redis.disconnect();
+    await db?.drop();
   });
 
   it('opens the connection with the app token through SLACK_API_URL and checks the bot token', () => {

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { redactUrl } from '../../src/core/redact.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { REPO_ROOT, runNode } from '../support/run-process.ts';
 
@@ -28,18 +30,24 @@ function splitLogLines(stdout: string): { messages: string[]; rest: string } {
 const cli = ['src/bin/vigil.mjs'];
 
 // Each run sees only BullMQ queues under a prefix of its own: one with a job waiting past its
-// threshold (so the answers are known in advance), one with none at all.
+// threshold (so the answers are known in advance), one with none at all. Vigil's own keys
+// (state.queuePrefix) and its state (schema vigil, the audit trail) are this file's own too,
+// never the shared defaults: another suite may run on the same servers.
 const dir = mkdtempSync(join(tmpdir(), 'vigil-terminal-'));
-const busyPrefix = uniqueId('vigil_term');
+const busyPrefix = uniqueName('term');
+const ownPrefix = uniqueName('term_own');
 const QUEUE = 'shellq';
 const busyConfig = join(dir, 'busy.yaml');
 const quietConfig = join(dir, 'quiet.yaml');
-writeFileSync(busyConfig, `bullmq:\n  prefix: ${busyPrefix}\n  thresholds: { waiting: 1, failed: 1 }\n`);
-writeFileSync(quietConfig, `bullmq:\n  prefix: ${uniqueId('vigil_term')}\n`);
-const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: quietConfig };
+writeFileSync(busyConfig, `bullmq:\n  prefix: ${busyPrefix}\n  thresholds: { waiting: 1, failed: 1 }\nstate:\n  queuePrefix: ${ownPrefix}\n`);
+writeFileSync(quietConfig, `bullmq:\n  prefix: ${uniqueName('term')}\nstate:\n  queuePrefix: ${ownPrefix}\n`);
+let db: TestDatabase;
+let services: { DATABASE_URL: string; REDIS_URL: string; VIGIL_CONFIG: string };
 let redis: Redis;
 
 beforeAll(async () => {
+  db = await createTestDatabase('terminal');
+  services = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: quietConfig };
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE, { connection: redis, prefix: busyPrefix });
   await queue.add('job', {});
@@ -49,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteKeysUnder(redis, busyPrefix);
   redis.disconnect();
+  await db?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -58,9 +67,9 @@ describe('terminal front doors', () => {
     expect(out.code).toBe(0);
     const { messages, rest } = splitLogLines(out.stdout);
     expect(messages).toContainEqual(expect.stringMatching(/^Slack: not configured, shell mode/));
-    expect(messages).toContainEqual(expect.stringMatching(/^Postgres: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/));
+    expect(messages).toContain(`Postgres: DATABASE_URL ${redactUrl(db.url)}`);
     expect(messages).toContainEqual(expect.stringMatching(/^State: schema vigil in the inspected database/));
-    expect(messages).toContainEqual(expect.stringMatching(/^Redis: REDIS_URL redis:\/\/127\.0\.0\.1:6379/));
+    expect(messages).toContain(`Redis: REDIS_URL ${redactUrl(TEST_REDIS_URL)}`);
     // stdin is a pipe: answers only, no prompt, no banner, no echo of the lines read.
     expect(rest).not.toContain('vigil>');
     expect(rest).not.toContain('Vigil shell.');

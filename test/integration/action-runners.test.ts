@@ -13,7 +13,7 @@ import { runExec } from '../../src/actions/runners/exec.ts';
 import { checkTarget, createRunner, type RunnerDeps } from '../../src/actions/runners/index.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { startAlertmanager, type Alertmanager } from '../support/alertmanager.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -22,7 +22,7 @@ import { sleep, waitFor } from '../support/wait.ts';
  * the machine's Redis (under a random prefix), a real Alertmanager, and real Postgres backends.
  */
 const dir = mkdtempSync(join(tmpdir(), 'vigil-actions-'));
-const prefix = uniqueId('vact');
+const prefix = uniqueName('action_runners');
 const ctx = () => ({ signal: new AbortController().signal, requestedBy: 'alice' });
 const baseEnv = { PATH: process.env.PATH, HOME: dir };
 const pidsToKill = new Set<number>();
@@ -408,7 +408,9 @@ describe('postgres builtins', () => {
     const s = await sleeper();
     const outcome = await createRunner(action({ builtin: 'postgres.cancel' }), deps)({ pid: String(s.pid) }, ctx());
     expect(outcome).toMatchObject({ ok: true, details: { signalled: true, application: 'app-under-test' } });
-    expect(outcome.summary).toBe(`Cancelled the running query of backend ${s.pid} (user postgres, database test, application app-under-test); it was active.`);
+    // Whoever TEST_DATABASE_URL connects as, wherever: the summary names the backend's own user and database.
+    const { user, database } = (await s.client.query<{ user: string; database: string }>('SELECT current_user AS user, current_database() AS database')).rows[0] ?? { user: '?', database: '?' };
+    expect(outcome.summary).toBe(`Cancelled the running query of backend ${s.pid} (user ${user}, database ${database}, application app-under-test); it was active.`);
     expect(await s.ended).toBe('canceling statement due to user request');
     expect((await s.client.query('SELECT 1 AS one')).rows[0]).toEqual({ one: 1 }); // the session lives on
   });

@@ -1,6 +1,7 @@
 /**
  * The alert processor against the real Postgres and Redis: a notification whose messages cannot
- * be handed to the outbox (Redis away) stays stored, is retried, and is posted once Redis answers.
+ * be handed to the outbox (Redis away) stays stored, is retried, and is posted once Redis answers;
+ * a firing group whose alerts' annotations change gets its message updated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -16,11 +17,12 @@ import { createPool } from '../../src/db/pools.ts';
 import { createQueueConnection } from '../../src/db/redis-clients.ts';
 import { createSlackClient } from '../../src/slack/client.ts';
 import { createOutbox, type Outbox } from '../../src/slack/outbox/outbox.ts';
+import type { AlertInstance } from '../../src/alerts/notification.ts';
 import { alertsConfig, alert, snapshot } from '../unit/alerts/fixtures.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
-import { startSlackApiServer, type SlackApiServer } from '../support/slack-api-server.ts';
+import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const log = pino({ level: 'silent' });
@@ -41,11 +43,11 @@ function outboxOn(redisUrl: string): Outbox {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_alert_processor');
+  db = await createTestDatabase('alert_processor');
   pool = createPool(db.url, { name: 'alert-processor-test', max: 4, onIdleError: () => undefined });
   await migrate(pool);
   slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  prefix = uniqueId('vigil-processor');
+  prefix = uniqueName('processor');
 });
 
 afterAll(async () => {
@@ -97,5 +99,58 @@ describe('alert processor', () => {
     const after = await pool.query<{ processed_at: Date | null; attempts: number }>('SELECT processed_at, attempts FROM vigil.alert_notifications');
     expect(after.rows[0]?.processed_at).not.toBeNull();
     expect(after.rows[0]?.attempts).toBe(2);
+  });
+});
+
+describe('a firing group whose annotations change', () => {
+  // Its own alert name, severity and channel, apart from the other tests' group.
+  const labels = (instance: string) => ({ alertname: 'DiskFilling', severity: 'warning', instance });
+  const disk = (instance: string, summary: string, description: string): AlertInstance =>
+    alert(instance, 'firing', { labels: labels(instance), annotations: { summary, description } });
+  const group = (summary: string, alerts: AlertInstance[]) =>
+    snapshot(alerts, {
+      groupKey: '{}:{alertname="DiskFilling"}',
+      groupLabels: { alertname: 'DiskFilling' },
+      commonLabels: { alertname: 'DiskFilling', severity: 'warning' },
+      // What Alertmanager sends: the annotations every alert shares (the descriptions differ).
+      commonAnnotations: { summary },
+    });
+  const version = async (groupId: string) =>
+    (await pool.query<{ version: number }>('SELECT version FROM vigil.alert_groups WHERE group_id = $1', [groupId])).rows[0]?.version;
+
+  it('updates its message when only annotations change (same labels, same alerts)', async () => {
+    const outbox = outboxOn(TEST_REDIS_URL);
+    await outbox.startWorker();
+    const processor = createAlertProcessor({ pool, outbox, cfg: alertsConfig(), log, metrics: createAlertMetrics(new Registry(), []) });
+    const disk2 = disk('disk-2', 'Disk above 90%', '/var on disk-2 is 92% full');
+
+    const first = await storeNotification(pool, group('Disk above 90%', [disk('disk-1', 'Disk above 90%', '/var on disk-1 is 91% full'), disk2]));
+    await processor.drain();
+    await waitFor(() => slack.topLevel('C0WARN').length === 1, { what: 'the group posted' });
+    const message = slack.topLevel('C0WARN')[0] as StoredMessage;
+    expect(blockText(message.blocks)).toContain('/var on disk-1 is 91% full');
+
+    // The same snapshot again (a repeat, an HA peer) changes nothing: the digest is what decides.
+    await storeNotification(pool, group('Disk above 90%', [disk('disk-1', 'Disk above 90%', '/var on disk-1 is 91% full'), disk2]));
+    await processor.drain();
+    expect(await version(first.groupId)).toBe(1);
+
+    // One alert's description changes; labels and common annotations stay the same.
+    await storeNotification(pool, group('Disk above 90%', [disk('disk-1', 'Disk above 90%', '/var on disk-1 is 97% full'), disk2]));
+    await processor.drain();
+    expect(await version(first.groupId)).toBe(2);
+    await waitFor(() => message.updates === 1, { what: 'the message updated with the new description' });
+    expect(blockText(message.blocks)).toContain('/var on disk-1 is 97% full');
+
+    // The summary every alert shares changes (so the common annotations too).
+    await storeNotification(
+      pool,
+      group('Disk above 95%', [disk('disk-1', 'Disk above 95%', '/var on disk-1 is 97% full'), disk('disk-2', 'Disk above 95%', '/var on disk-2 is 92% full')]),
+    );
+    await processor.drain();
+    expect(await version(first.groupId)).toBe(3);
+    await waitFor(() => message.updates === 2, { what: 'the message updated with the new summary' });
+    expect(blockText(message.blocks)).toContain('Disk above 95%');
+    expect(slack.topLevel('C0WARN')).toHaveLength(1);
   });
 });

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../../src/log.ts';
 import { createHealthService } from '../../src/probes/health.ts';
 import { createQueueInspector, type QueueInspector } from '../../src/probes/queue-inspector.ts';
 import type { Schedule } from '../../src/schedules/schedule.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 
@@ -26,7 +26,7 @@ import { deleteKeysUnder } from '../support/redis-keys.ts';
  * notifications stored in Postgres through the same storeNotification the Alertmanager intake uses.
  * Each test has its own rule name (its alert group) and its own Vigil key prefix (its state).
  */
-const bullPrefix = uniqueId('vt_rules');
+const bullPrefix = uniqueName('rules_bull');
 const vigilPrefixes: string[] = [];
 const silent = createLogger('silent');
 
@@ -38,7 +38,7 @@ const inspectors: QueueInspector[] = [];
 const queues: Queue[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_rules');
+  db = await createTestDatabase('rules');
   pool = createPool(db.url, { max: 5, name: 'vigil-test-rules', onIdleError: () => undefined });
   await migrate(pool);
   producerConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -56,7 +56,7 @@ afterAll(async () => {
 });
 
 function vigilPrefix(): string {
-  const p = uniqueId('vigil_rules');
+  const p = uniqueName('rules');
   vigilPrefixes.push(p);
   return p;
 }

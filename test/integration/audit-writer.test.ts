@@ -76,7 +76,7 @@ function writer(pool: pg.Pool, opts: { spoolDir?: string; memoryLimit?: number; 
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_auditw');
+  db = await createTestDatabase('auditw');
   admin = makePool(db.url);
   await createStateStore(admin).ready();
   const target = new URL(db.url);

@@ -1,15 +1,18 @@
 /**
- * The audit trail against the real Postgres: the chain as appended by concurrent writers, the
- * trigger that refuses changes, verification that names the exact row a superuser tampered with,
+ * The audit trail against the real Postgres: the hash by a known answer, the chain as appended by
+ * concurrent writers, the trigger that refuses changes, verification that names the exact row a
+ * superuser tampered with in any hashed column,
  * one statement shape in pg_stat_statements, /audit over the real table, and `vigil audit` as a
  * process.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import pg from 'pg';
 import auditCommand, { type AuditCommandDeps } from '../../commands/audit.ts';
 import {
   appendAuditEvents,
   GENESIS_HASH,
+  hashInput,
   hashRow,
   listAuditEvents,
   recordAuditEvents,
@@ -38,7 +41,7 @@ function makePool(url: string, max = 4): pg.Pool {
 
 /** A database of its own with Vigil's schema migrated, and a pool on it. */
 async function migratedDatabase(): Promise<{ db: TestDatabase; pool: pg.Pool }> {
-  const db = await createTestDatabase('vigil_audit');
+  const db = await createTestDatabase('audit');
   databases.push(db);
   const pool = makePool(db.url);
   await migrate(pool);
@@ -66,9 +69,93 @@ async function tamper(db: TestDatabase, statement: string): Promise<void> {
   );
 }
 
+/** Put the whole table back as `rows` were, as a superuser (trigger off), so each tamper case starts from an intact chain. */
+async function restoreRows(db: TestDatabase, rows: readonly AuditRow[]): Promise<void> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('ALTER TABLE vigil.audit_events DISABLE TRIGGER audit_events_append_only');
+    await client.query('DELETE FROM vigil.audit_events');
+    for (const o of rows) await insertRow(client, o);
+    await client.query('ALTER TABLE vigil.audit_events ENABLE TRIGGER audit_events_append_only');
+    await client.query('COMMIT');
+  } finally {
+    await client.end();
+  }
+}
+
+/** INSERT is what the trigger allows: a row exactly as given, hash included. */
+async function insertRow(db: pg.Pool | pg.Client, o: AuditRow): Promise<void> {
+  await db.query(
+    'INSERT INTO vigil.audit_events (id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+    [o.id, o.at.toISOString(), o.actorId, o.actorName, o.channel, o.kind, o.subject, o.requestId, o.outcome, JSON.stringify(o.details), o.prevHash, o.hash],
+  );
+}
+
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   await Promise.all(databases.map((d) => d.drop()));
+});
+
+/**
+ * The hash pinned by a known answer, so a change to what is hashed (a column left out, reordered,
+ * formatted differently) fails here even when appending and verifying change together. The
+ * expected texts are the canonical form documented in src/audit/chain.ts, written out by hand; the
+ * expected hashes were computed once outside Vigil, with coreutils:
+ *   printf '%s' '<text>' | sha256sum
+ */
+describe('the audit hash, by a known answer', () => {
+  const first: AuditRow = {
+    id: 1,
+    at: new Date('2024-05-01T12:34:56.789Z'),
+    actorId: 'U0ALICE',
+    actorName: 'alice',
+    channel: 'C0OPS',
+    kind: 'action.approve',
+    subject: 'restart',
+    requestId: 'req-42',
+    outcome: 'approved',
+    // Keys deliberately out of order: the canonical form sorts them at every depth.
+    details: { b: 1, a: { d: 'é', c: [2, 1] } },
+    prevHash: GENESIS_HASH,
+    hash: 'bf1d6dc37f1d0aadeb11c69b2e7b0b193326f537b51645dbc415a25073cc7ee7',
+  };
+  const second: AuditRow = {
+    id: 2,
+    at: new Date('2024-05-01T12:34:57.000Z'),
+    actorId: 'vigil',
+    actorName: null,
+    channel: null,
+    kind: 'action.start',
+    subject: 'restart',
+    requestId: null,
+    outcome: 'running',
+    details: {},
+    prevHash: first.hash,
+    hash: '9037452a55d725edfb647ff607cbbfe08629948d0b97c781fe03875c3e089575',
+  };
+  const FIRST_TEXT = `["vigil-audit/1","1","2024-05-01T12:34:56.789Z","U0ALICE","alice","C0OPS","action.approve","restart","req-42","approved",{"a":{"c":[2,1],"d":"é"},"b":1},"${GENESIS_HASH}"]`;
+  const SECOND_TEXT = `["vigil-audit/1","2","2024-05-01T12:34:57.000Z","vigil",null,null,"action.start","restart",null,"running",{},"${first.hash}"]`;
+  const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+  it('hashes the documented canonical text of every column to the known hash', () => {
+    // The written-out answers agree with each other (a typo in either would show here)…
+    expect(sha256(FIRST_TEXT)).toBe(first.hash);
+    expect(sha256(SECOND_TEXT)).toBe(second.hash);
+    // …and with the chain's code.
+    expect(hashInput(first)).toBe(FIRST_TEXT);
+    expect(hashRow(first)).toBe(first.hash);
+    expect(hashInput(second)).toBe(SECOND_TEXT);
+    expect(hashRow(second)).toBe(second.hash);
+  });
+
+  it('verifies rows stored with the known hashes, as `vigil audit verify` reads them back', async () => {
+    const { pool } = await migratedDatabase();
+    await insertRow(pool, first);
+    await insertRow(pool, second);
+    expect(await verifyAuditChain(pool)).toEqual({ ok: true, checked: 2, head: { id: 2, hash: second.hash } });
+  });
 });
 
 describe('appending to the chain', () => {
@@ -161,19 +248,26 @@ describe('verifyAuditChain()', () => {
     expect(await verifyAuditChain(pool, { pageSize: 5 })).toMatchObject({ ok: true, checked: 12 });
   });
 
+  const hashMismatch = { ok: false, checked: 6, brokenId: 7, reason: 'hash mismatch: the row was changed after it was written' };
+  // One case per column of the hash input (hashInput in src/audit/chain.ts): leaving any of them
+  // out of the hash makes its case pass verification, and fail here.
   it.each([
-    ['the outcome', "UPDATE vigil.audit_events SET outcome = 'denied' WHERE id = 7"],
-    ['a detail', `UPDATE vigil.audit_events SET details = jsonb_set(details, '{n}', '99') WHERE id = 7`],
-    ['the time by a millisecond', "UPDATE vigil.audit_events SET at = at + interval '1 millisecond' WHERE id = 7"],
-    ['the actor', "UPDATE vigil.audit_events SET actor_id = 'U2' WHERE id = 7"],
-  ])('names the exact row when a superuser changes %s, at any page size', async (_what, update) => {
+    ['the id (moved to the end)', 'UPDATE vigil.audit_events SET id = 13 WHERE id = 7', { ok: false, checked: 6, brokenId: 8, reason: 'id gap: expected id 7 next, found 8 (rows deleted?)' }],
+    ['the time by a millisecond', "UPDATE vigil.audit_events SET at = at + interval '1 millisecond' WHERE id = 7", hashMismatch],
+    ['the actor', "UPDATE vigil.audit_events SET actor_id = 'U2' WHERE id = 7", hashMismatch],
+    ['the actor’s name', "UPDATE vigil.audit_events SET actor_name = 'mallory' WHERE id = 7", hashMismatch],
+    ['the channel', "UPDATE vigil.audit_events SET channel = 'C666' WHERE id = 7", hashMismatch],
+    ['the kind', "UPDATE vigil.audit_events SET kind = 'action.approve' WHERE id = 7", hashMismatch],
+    ['the subject', "UPDATE vigil.audit_events SET subject = 'restart' WHERE id = 7", hashMismatch],
+    ['the request id', "UPDATE vigil.audit_events SET request_id = 'r-forged' WHERE id = 7", hashMismatch],
+    ['the outcome', "UPDATE vigil.audit_events SET outcome = 'denied' WHERE id = 7", hashMismatch],
+    ['a detail', `UPDATE vigil.audit_events SET details = jsonb_set(details, '{n}', '99') WHERE id = 7`, hashMismatch],
+    ['the previous hash', `UPDATE vigil.audit_events SET prev_hash = repeat('f', 64) WHERE id = 7`, { ok: false, checked: 6, brokenId: 7, reason: 'prev_hash does not match the hash of row 6' }],
+  ])('names the row when a superuser changes %s, at any page size', async (_what, update, expected) => {
     await tamper(db, update);
-    for (const pageSize of [1000, 6, 7, 1]) {
-      expect(await verifyAuditChain(pool, { pageSize })).toEqual({ ok: false, checked: 6, brokenId: 7, reason: 'hash mismatch: the row was changed after it was written' });
-    }
+    for (const pageSize of [1000, 6, 7, 1]) expect(await verifyAuditChain(pool, { pageSize })).toEqual(expected);
     // Put it back exactly as it was: the chain checks out again.
-    const o = original[6] as AuditRow;
-    await tamper(db, `UPDATE vigil.audit_events SET outcome = '${o.outcome}', details = '${JSON.stringify(o.details)}', at = '${o.at.toISOString()}', actor_id = '${o.actorId}' WHERE id = 7`);
+    await restoreRows(db, original);
     expect(await verifyAuditChain(pool)).toMatchObject({ ok: true, checked: 12 });
   });
 
@@ -195,13 +289,7 @@ describe('verifyAuditChain()', () => {
     await tamper(db, 'DELETE FROM vigil.audit_events WHERE id = 1');
     expect(await verifyAuditChain(pool)).toEqual({ ok: false, checked: 0, brokenId: 2, reason: 'id gap: expected id 1 next, found 2 (rows deleted?)' });
     // Re-inserting the very rows (INSERT is allowed) makes the chain whole again.
-    for (const id of [1, 9]) {
-      const o = original[id - 1] as AuditRow;
-      await pool.query(
-        'INSERT INTO vigil.audit_events (id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-        [o.id, o.at.toISOString(), o.actorId, o.actorName, o.channel, o.kind, o.subject, o.requestId, o.outcome, JSON.stringify(o.details), o.prevHash, o.hash],
-      );
-    }
+    for (const id of [1, 9]) await insertRow(pool, original[id - 1] as AuditRow);
     expect(await verifyAuditChain(pool)).toMatchObject({ ok: true, checked: 12 });
   });
 

@@ -10,13 +10,17 @@ import { endpointOf, explainDependencyError } from '../../src/core/dependency-er
 import { createPool } from '../../src/db/pools.ts';
 import { connectProbeRedis, lastLinkError } from '../../src/db/redis-clients.ts';
 import { freePort } from '../../src/embedded/free-port.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { databaseUrl } from '../support/pg.ts';
 import { waitFor } from '../support/wait.ts';
 
 const pools: pg.Pool[] = [];
 const clients: Redis[] = [];
 const silent = pino({ level: 'silent' });
+// Where the suite's servers are (TEST_DATABASE_URL, TEST_REDIS_URL), as the messages name them.
+const pgEndpoint = endpointOf(TEST_DATABASE_URL, 5432);
+const redisEndpoint = endpointOf(TEST_REDIS_URL, 6379);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
@@ -42,7 +46,7 @@ describe('a dependency that is down, in words', () => {
   it('Postgres refusing, or without the database asked for', async () => {
     const port = await freePort();
     expect(await pgFailure(`postgres://vigil:s3cret@127.0.0.1:${port}/app`)).toBe(`Postgres at 127.0.0.1:${port} refused the connection (is it running, on that port?).`);
-    expect(await pgFailure(databaseUrl('vigil_no_such_db'))).toMatch(/^Postgres at 127\.0\.0\.1:5432 has no such database\.$/);
+    expect(await pgFailure(databaseUrl(uniqueName('no_such_db')))).toBe(`Postgres at ${pgEndpoint} has no such database.`);
   });
 
   it('Redis refusing, or without the database index asked for (instead of quietly reading db 0)', async () => {
@@ -50,7 +54,7 @@ describe('a dependency that is down, in words', () => {
     expect(await redisFailure(`redis://:s3cret@127.0.0.1:${port}`)).toBe(`Redis at 127.0.0.1:${port} refused the connection (is it running, on that port?).`);
     const url = new URL(TEST_REDIS_URL);
     url.pathname = '/99';
-    expect(await redisFailure(url.toString())).toMatch(/^Redis at 127\.0\.0\.1:6379 has no such database index/);
+    expect(await redisFailure(url.toString())).toMatch(new RegExp(`^${escapeRegExp(`Redis at ${redisEndpoint} has no such database index`)}`));
   });
 
   it('is null for an error that is Vigil’s own', () => {

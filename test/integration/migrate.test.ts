@@ -21,7 +21,7 @@ function makePool(url: string, max = 2): pg.Pool {
 }
 
 async function freshDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase('vigil_mig');
+  const db = await createTestDatabase('mig');
   databases.push(db);
   return db;
 }

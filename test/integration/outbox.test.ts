@@ -12,7 +12,7 @@ import type { Logger } from '../../src/log.ts';
 import { createSlackClient } from '../../src/slack/client.ts';
 import { jobIdFor, QUEUE_NAME } from '../../src/slack/outbox/keys.ts';
 import { createOutbox, type Outbox, type OutboxRetry } from '../../src/slack/outbox/outbox.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { startSlackApiServer, type RecordedCall, type SlackApiServer } from '../support/slack-api-server.ts';
@@ -65,7 +65,7 @@ function replica(opts: { prefix: string; worker?: boolean; retry?: Partial<Outbo
 }
 
 function newPrefix(): string {
-  const prefix = uniqueId('vob');
+  const prefix = uniqueName('outbox');
   prefixes.push(prefix);
   return prefix;
 }
@@ -92,7 +92,7 @@ let prefix: string;
 let main: ReturnType<typeof replica>;
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_outbox');
+  db = await createTestDatabase('outbox');
   pool = createPool(db.url, { name: 'vigil-outbox-test', max: 4, onIdleError: () => undefined });
   await migrate(pool);
   server = await startSlackApiServer({ perChannelPerSecond: 50, burst: 5 });

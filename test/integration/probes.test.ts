@@ -29,7 +29,7 @@ describe('the Postgres probe', () => {
     await client.connect();
     // Three connections to another database: the probe counts the server's connections, as
     // max_connections is server-wide, not only this database's.
-    other = await createTestDatabase('vigil_probe');
+    other = await createTestDatabase('probe');
     for (let i = 0; i < 3; i++) {
       const c = new pg.Client({ connectionString: other.url });
       await c.connect();

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log.ts';
 import { createQueueDiscovery, type Timers } from '../../src/probes/queue-discovery.ts';
 import { createQueueInspector, type QueueInspector } from '../../src/probes/queue-inspector.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
 import { clientAddress, watchRedisCommands, type CommandWatch } from '../support/redis-monitor.ts';
 import { sleep, waitFor } from '../support/wait.ts';
@@ -17,7 +17,7 @@ import { sleep, waitFor } from '../support/wait.ts';
  * inside its own prefix. Round trips are counted by Redis itself (MONITOR, per client), so other
  * test files' traffic on the shared server does not count.
  */
-const prefix = uniqueId('vt');
+const prefix = uniqueName('queues');
 const otherPrefix = `${prefix}x`;
 
 // Workers need maxRetriesPerRequest: null (blocking commands); the inspector gets its own client

@@ -7,7 +7,7 @@ import { connectProbeRedis } from '../../src/db/redis-clients.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { createLease } from '../../src/schedules/lease.ts';
 import { createSchedule, type Schedule, type ScheduleOptions } from '../../src/schedules/schedule.ts';
-import { TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../support/redis-keys.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -15,7 +15,7 @@ import { sleep, waitFor } from '../support/wait.ts';
  * Schedules against the machine's Redis, with every-second cron expressions so a few ticks pass in
  * a few seconds. Two "replicas" are two schedules with the same name and prefix on two connections.
  */
-const prefix = uniqueId('vigil-test-sched');
+const prefix = uniqueName('test_sched');
 const EVERY_SECOND = '* * * * * *';
 // Never fires while a test runs.
 const NEW_YEAR = '0 0 1 1 *';

@@ -4,8 +4,8 @@ import type pg from 'pg';
 import { recordAuditEvents } from '../../src/audit/chain.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { createStateStore, describeState } from '../../src/db/state.ts';
-import { uniqueId } from '../support/env.ts';
-import { adminQuery, createTestDatabase, roleUrl, type TestDatabase } from '../support/pg.ts';
+import { uniqueName } from '../support/env.ts';
+import { adminQuery, createTestDatabase, databaseUrl, roleUrl, type TestDatabase } from '../support/pg.ts';
 
 /**
  * Vigil's state store against real roles: one that may only read (pg_monitor), and one that may
@@ -13,8 +13,8 @@ import { adminQuery, createTestDatabase, roleUrl, type TestDatabase } from '../s
  */
 let db: TestDatabase;
 const pools: pg.Pool[] = [];
-const readOnlyRole = uniqueId('vigil_ro').toLowerCase();
-const writerRole = uniqueId('vigil_rw').toLowerCase();
+const readOnlyRole = uniqueName('ro');
+const writerRole = uniqueName('rw');
 
 function pool(url: string): pg.Pool {
   const p = createPool(url, { name: 'vigil-test', max: 2, onIdleError: () => undefined });
@@ -23,7 +23,7 @@ function pool(url: string): pg.Pool {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('vigil_state');
+  db = await createTestDatabase('state');
   await adminQuery(`CREATE ROLE ${readOnlyRole} LOGIN IN ROLE pg_monitor`);
   await adminQuery(`CREATE ROLE ${writerRole} LOGIN`);
 });
@@ -63,7 +63,7 @@ describe('state store', () => {
   });
 
   it('is unreachable (and retried) while the database does not answer, and off without one', async () => {
-    const gone = createStateStore(pool(roleUrl('postgres', uniqueId('vigil_nodb').toLowerCase())));
+    const gone = createStateStore(pool(databaseUrl(uniqueName('nodb'))));
     const status = await gone.ready();
     expect(status.kind).toBe('unreachable');
     expect(describeState(status, 'the inspected database')).toMatch(/did not answer \(.*does not exist\); the audit trail starts once it does/);
@@ -71,7 +71,7 @@ describe('state store', () => {
   });
 
   it('`vigil migrate` applies the migrations as an owner, once, so a role without DDL rights can start', async () => {
-    const fresh = await createTestDatabase('vigil_migcli');
+    const fresh = await createTestDatabase('migcli');
     try {
       const env = { VIGIL_DATABASE_URL: fresh.url, VIGIL_CONFIG: '' };
       const first = await runNode(['src/bin/vigil.mjs', 'migrate'], env);

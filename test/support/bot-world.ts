@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createPool } from '../../src/db/pools.ts';
-import { TEST_REDIS_URL, uniqueId } from './env.ts';
+import { TEST_REDIS_URL, uniqueName } from './env.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 import { deleteKeysUnder } from './redis-keys.ts';
 import { startSlackApiServer, type SlackApiServer } from './slack-api-server.ts';
@@ -26,10 +26,10 @@ export interface BotWorld {
 export async function createBotWorld(name: string): Promise<BotWorld> {
   // A little more lenient than the bots' pace in tests, as Slack's ~1/s is than the default 0.9/s.
   const slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  const testDb = await createTestDatabase(`vigil_${name}`);
+  const testDb = await createTestDatabase(name);
   const db = createPool(testDb.url, { name: `${name}-test`, max: 2, onIdleError: () => undefined });
   const workDir = await mkdtemp(join(tmpdir(), `vigil-${name}-`));
-  const queuePrefix = uniqueId(`vigil-${name}`);
+  const queuePrefix = uniqueName(name);
   return {
     slack,
     testDb,

@@ -15,7 +15,7 @@ import { connectProbeRedis } from '../../src/db/redis-clients.ts';
 import { createLogger } from '../../src/log.ts';
 import { createQueueInspector, type QueueThresholds } from '../../src/probes/queue-inspector.ts';
 import type { EvaluatedReading } from '../../src/probes/reading.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from './env.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './env.ts';
 import { deleteKeysUnder } from './redis-keys.ts';
 
 /**
@@ -55,7 +55,7 @@ export function checksOf(reply: Reply): Map<string, EvaluatedReading> {
  * then closes whatever it or the tests opened, newest first).
  */
 export function commandHarness() {
-  const prefix = uniqueId('vt');
+  const prefix = uniqueName('commands');
   const closers: Closer[] = [];
   let pool: pg.Pool | undefined;
   let redis: Redis | undefined;
@@ -84,13 +84,19 @@ export function commandHarness() {
     if (queues) defer(() => queues.close());
     const missing = overrides.missing ?? {};
     const thresholdsFor = overrides.thresholdsFor ?? relaxed;
-    const now = (): number => NOW;
-    const health = createHealthService({ db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now });
+    const now = overrides.now ?? ((): number => NOW);
+    // A test that passes `now` ages /health's snapshots by it (no sleeping); otherwise they age in
+    // real time while queue ages stay fixed at NOW.
+    const health = createHealthService(
+      { db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now },
+      overrides.now ?? Date.now,
+    );
     const runs: CommandRun[] = [];
     const deps: InspectDeps = { health, db, queues, missing, thresholdsFor, now };
     const dispatcher = createDispatcher({ commands: bindCommands([commands.health, commands.queue, commands.slowqueries], deps), onRun: (run) => runs.push(run) });
     return {
       runs,
+      health,
       run: (slash: string, text = ''): Promise<DispatchResult> => dispatcher.dispatch(slash, text, invoker),
     };
   }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TEST_DATABASE_URL, uniqueId } from './env.ts';
+import { TEST_DATABASE_URL, uniqueName } from './env.ts';
 
 export interface TestDatabase {
   name: string;
@@ -35,10 +35,13 @@ export async function adminQuery(sql: string, database?: string): Promise<void> 
   }
 }
 
-/** A database name of our own on the test server, not created yet (for "appears later" cases). */
-export function testDatabase(prefix: string): TestDatabase {
-  // uniqueId is [a-z0-9_] only, so the name is safe to interpolate as an identifier.
-  const name = uniqueId(prefix).toLowerCase();
+/**
+ * A database of our own on the test server, named `<TEST_PREFIX>_<part>_<random>` (see uniqueName),
+ * not created yet (for "appears later" cases).
+ */
+export function testDatabase(part: string): TestDatabase {
+  // uniqueName is [a-z0-9_] only, so the name is safe to interpolate as an identifier.
+  const name = uniqueName(part);
   return {
     name,
     url: databaseUrl(name),
@@ -48,8 +51,8 @@ export function testDatabase(prefix: string): TestDatabase {
 }
 
 /** A fresh, empty database, so pg_stat_statements, schema and activity belong to this test file alone. */
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
-  const db = testDatabase(prefix);
+export async function createTestDatabase(part: string): Promise<TestDatabase> {
+  const db = testDatabase(part);
   await db.create();
   return db;
 }

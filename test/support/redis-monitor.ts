@@ -25,12 +25,35 @@ export async function clientAddress(redis: Redis): Promise<string> {
   return addr;
 }
 
+const QUEUE_STATE_ERROR = 'Command queue state error';
+
+/**
+ * A MONITOR connection of its own. ioredis marks it as monitoring only a tick after the MONITOR
+ * reply, so monitor lines arriving in the same read as that reply (likely on a busy server: other
+ * test files, or another suite sharing it) are taken for replies to no command and raised as
+ * "Command queue state error", which used to fail the caller's beforeAll. Those lines come before
+ * any marker of ours and are not needed, so that error is ignored; any other one is kept in
+ * `failure` and fails the next `during`.
+ */
+function openMonitor(url: string): Promise<{ monitor: Redis; failure: () => Error | undefined }> {
+  const monitor = new Redis(url, { monitor: true });
+  let failure: Error | undefined;
+  return new Promise((resolve, reject) => {
+    monitor.on('error', (err: Error) => {
+      if (err.message.startsWith(QUEUE_STATE_ERROR)) return;
+      failure ??= err;
+      reject(err);
+    });
+    monitor.once('monitoring', () => resolve({ monitor, failure: () => failure }));
+  });
+}
+
 export async function watchRedisCommands(url: string, filter: ClientFilter): Promise<CommandWatch> {
   const marker = `vigil-watch-${randomBytes(6).toString('hex')}`;
   const db = 'db' in filter ? filter.db : undefined;
   const sentinel = new Redis(url, db === undefined ? {} : { db });
   const sentinelAddr = await clientAddress(sentinel);
-  const monitor = await new Redis(url).monitor();
+  const { monitor, failure } = await openMonitor(url);
 
   let seen: (args: string[]) => void = () => undefined;
   monitor.on('monitor', (_time: string, args: string[], source: string, database: string) => seen(args.map(String).concat([source, database])));
@@ -63,6 +86,8 @@ export async function watchRedisCommands(url: string, filter: ClientFilter): Pro
       const result = await fn();
       await mark('end');
       recording = false;
+      const failed = failure();
+      if (failed) throw failed;
       return { result, commands };
     },
     close() {

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { HealthSnapshot } from '../../../src/probes/health.ts';
 import { TEST_REDIS_URL } from '../../support/env.ts';
 import { startFaultProxy } from '../../support/fault-proxy.ts';
-import { checksOf, commandHarness, field, MINUTE, PROBE_TIMEOUT_MS, REPLY_WITHIN_MS, section } from '../../support/command-harness.ts';
+import { checksOf, commandHarness, field, MINUTE, NOW, PROBE_TIMEOUT_MS, REPLY_WITHIN_MS, section } from '../../support/command-harness.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /** /health through the real dispatcher: Postgres, Redis, this file's own BullMQ queues, HTTP targets. */
 const h = commandHarness();
@@ -77,25 +78,45 @@ describe('/health', () => {
     expect(JSON.stringify(verbose.reply)).not.toMatch(/pw-secret|t0p/);
   });
 
-  it('runs one round of probes for concurrent callers (single flight), reuses it while young, and a fresh one afterwards', async () => {
+  it('runs one round of probes for concurrent callers (single flight), reuses it while young, refreshes it behind the answer, and a fresh one once too old', async () => {
     const slow = await startTarget(() => 200, 300);
-    const { run } = dispatcherFor({ httpTargets: [{ name: 'slow', url: `${slow.base}/`, timeoutMs: 900 }] });
+    // Snapshots age by this clock, not by sleeping.
+    let now = NOW;
+    const { run, health } = dispatcherFor({ httpTargets: [{ name: 'slow', url: `${slow.base}/`, timeoutMs: 900 }], now: () => now });
 
     const replies = await Promise.all(Array.from({ length: 5 }, () => run('/health')));
     expect(slow.hits()).toBe(1);
     const snapshots = replies.map((r) => r.reply.data as HealthSnapshot);
     for (const s of snapshots) expect(s).toBe(snapshots[0]);
+    expect(snapshots[0]?.checkedAt).toEqual(new Date(NOW));
     expect(snapshots[0]?.checks.find((c) => c.name === 'slow')).toMatchObject({ kind: 'http', status: 'ok', values: { status: 200 } });
 
-    // Within 2 s the snapshot answers (its age shown); a background refresh starts past half of that.
+    // Up to half of HEALTH_MAX_AGE_MS (2 s): the snapshot answers, its age shown, no probe runs.
+    now = NOW + 1000;
     const young = await run('/health');
     expect(young.reply.data).toBe(snapshots[0]);
+    expect(young.reply.summary).toMatch(/passed in [\d.]+ ms, 1\.0 s ago\.$/);
     expect(slow.hits()).toBe(1);
-    await new Promise((r) => setTimeout(r, 2100));
+
+    // Past half: still answered from the snapshot, and a refresh starts behind the answer.
+    now = NOW + 1001;
+    const aging = await run('/health');
+    expect(aging.reply.data).toBe(snapshots[0]);
+    await waitFor(() => slow.hits() === 2, { what: 'the background refresh to reach the slow target' });
+    // check() joins the refresh in flight (single flight): the refresh, not a third round.
+    const refreshed = await health.check();
+    expect(refreshed).not.toBe(snapshots[0]);
+    expect(refreshed.checkedAt).toEqual(new Date(now));
+    const after = await run('/health');
+    expect(after.reply.data).toBe(refreshed);
+    expect(slow.hits()).toBe(2);
+
+    // Older than 2 s: the caller waits for a fresh round of probes.
+    now += 2001;
     const fresh = await run('/health');
-    expect(fresh.reply.data).not.toBe(snapshots[0]);
-    expect(slow.hits()).toBeGreaterThanOrEqual(2);
-    expect(young.reply.summary).toMatch(/passed in [\d.]+ ms/);
+    expect(fresh.reply.data).not.toBe(refreshed);
+    expect((fresh.reply.data as HealthSnapshot).checkedAt).toEqual(new Date(now));
+    expect(slow.hits()).toBe(3);
   });
 
   it('shows a missing database as a failing check with the reason', async () => {

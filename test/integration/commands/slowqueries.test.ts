@@ -11,6 +11,7 @@ import { isVigilStatement, type ActivityRow, type StatementStat, type Statements
 import { renderJson, renderText } from '../../../src/render/text.ts';
 import { renderBlocks } from '../../../src/slack/blocks.ts';
 import { checksOf, commandHarness, section } from '../../support/command-harness.ts';
+import { uniqueName } from '../../support/env.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -27,7 +28,7 @@ describe('/slowqueries with pg_stat_statements', () => {
   let statsPool: pg.Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase('vigil_stmts');
+    db = await createTestDatabase('stmts');
     await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
     statsPool = makePool(db.url);
     // Three statements with different shapes (constants are normalised, aliases are not part of
@@ -134,7 +135,7 @@ describe('/slowqueries without pg_stat_statements', () => {
   let sleeping: Promise<unknown>;
 
   beforeAll(async () => {
-    db = await createTestDatabase('vigil_nostmts');
+    db = await createTestDatabase('nostmts');
     plainPool = makePool(db.url);
     sleeper = new pg.Client({ connectionString: db.url, application_name: 'vigil-test-sleeper' });
     sleeper.on('error', () => undefined);
@@ -200,14 +201,14 @@ async function entryCount(pool: pg.Pool): Promise<number> {
 }
 
 describe('/slowqueries shows no secret and nothing of Vigil', () => {
-  const role = `vigil_pw_${randomBytes(4).toString('hex')}`;
+  const role = uniqueName('pw');
   const secret = `pgS3cret${randomBytes(6).toString('hex')}`;
   let db: TestDatabase;
   let writer: pg.Pool;
   let reader: pg.Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase('vigil_stmts_mask');
+    db = await createTestDatabase('stmts_mask');
     await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
     writer = makePool(db.url, false);
     reader = makePool(db.url);
@@ -338,7 +339,7 @@ describe.each(['top', 'all'])("/slowqueries on a fresh database where Vigil keep
 
 describe('/slowqueries leaves no trace', () => {
   it('adds at most two entries to pg_stat_statements, however often and with whatever arguments it runs', async () => {
-    const db = await createTestDatabase('vigil_stmts_trace');
+    const db = await createTestDatabase('stmts_trace');
     h.defer(() => db.drop());
     await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
     const admin = makePool(db.url, false);
@@ -375,7 +376,7 @@ describe('/slowqueries in a burst', () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await createTestDatabase('vigil_stmts_burst');
+    db = await createTestDatabase('stmts_burst');
     await adminQuery('CREATE EXTENSION pg_stat_statements', db.name);
     const writer = makePool(db.url, false);
     for (let i = 0; i < 20; i++) await writer.query(`SELECT ${i} AS burst_${i}`);

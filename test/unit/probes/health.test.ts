@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHealthService, type HealthDeps, type HealthSnapshot } from '../../../src/probes/health.ts';
 import type { Queryable } from '../../../src/db/queryable.ts';
 import type { QueueCounts, QueueInspector } from '../../../src/probes/queue-inspector.ts';
@@ -144,6 +144,57 @@ describe('createHealthService', () => {
     };
     const checks = byName(await createHealthService(deps({ db: broken })).check());
     expect(checks.get('Postgres')).toMatchObject({ status: 'fail', error: 'connect ECONNREFUSED postgres://vigil:***@db/app' });
+  });
+});
+
+describe('recent(): /health answered from a snapshot, aged by the injected clock', () => {
+  const T = Date.parse('2026-11-26T10:00:00Z');
+  const MAX_AGE_MS = 2000;
+
+  it('stamps each snapshot with the injected clock, not the wall clock', async () => {
+    const snapshot = await createHealthService(deps(), () => T).check();
+    expect(snapshot.checkedAt).toEqual(new Date(T));
+  });
+
+  it('reuses a young snapshot, refreshes it in the background past half its age, and waits for a fresh one once too old', async () => {
+    let now = T;
+    // Postgres answers at once, except while a test holds it: then the round of probes waits.
+    let hold: Promise<void> = Promise.resolve();
+    let release = (): void => undefined;
+    const db = fakeDb(() => hold);
+    const health = createHealthService(deps({ db }), () => now);
+
+    const first = await health.recent(MAX_AGE_MS);
+    expect(db.calls).toBe(1);
+    expect(first.checkedAt).toEqual(new Date(T));
+
+    // Exactly half the age allowed: answered from the snapshot, nothing refreshed yet.
+    now = T + MAX_AGE_MS / 2;
+    expect(await health.recent(MAX_AGE_MS)).toBe(first);
+    expect(db.calls).toBe(1);
+
+    // Past half: still answered at once from the snapshot (Postgres is held, so a caller waiting
+    // for the probes would hang here), while a refresh starts behind it.
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    now = T + MAX_AGE_MS / 2 + 1;
+    expect(await health.recent(MAX_AGE_MS)).toBe(first);
+    await vi.waitFor(() => expect(db.calls).toBe(2));
+    release();
+    // check() joins the refresh in flight (single flight): no third round.
+    const refreshed = await health.check();
+    expect(db.calls).toBe(2);
+    expect(refreshed).not.toBe(first);
+    expect(refreshed.checkedAt).toEqual(new Date(now));
+    expect(await health.recent(MAX_AGE_MS)).toBe(refreshed);
+
+    // Older than allowed: the caller gets a fresh snapshot, never the stale one.
+    now += MAX_AGE_MS + 1;
+    const fresh = await health.recent(MAX_AGE_MS);
+    expect(db.calls).toBe(3);
+    expect(fresh).not.toBe(refreshed);
+    expect(fresh.checkedAt).toEqual(new Date(now));
   });
 });
 

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createReplayGuard } from '../../../src/slack/replay-guard.ts';
-import { TEST_REDIS_URL, uniqueId } from '../../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../../support/env.ts';
 import { deleteKeysUnder, keysUnder } from '../../support/redis-keys.ts';
 
-const prefix = uniqueId('vigil-replay');
+const prefix = uniqueName('replay');
 let redis: Redis;
 /** Nothing listens on port 1: every command fails at once, as with the probe client while Redis is down. */
 let downRedis: Redis;
