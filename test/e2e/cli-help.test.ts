@@ -14,15 +14,14 @@ import { loadConfig } from '../../src/config/load.ts';
 import { createContainer } from '../../src/container.ts';
 import { EXIT, EXIT_CODES } from '../../src/core/exit-codes.ts';
 import { createLogger } from '../../src/log.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueId } from '../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { REPO_ROOT, ensureBuilt, runNode } from '../support/run-process.ts';
 
 const CLI = ['src/bin/vigil.mjs'];
 const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-help-'));
 const configPath = join(dir, 'vigil.yaml');
-writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueId('vigil_help')}\n`);
-const services = { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: configPath };
-
+writeFileSync(configPath, `bullmq:\n  prefix: ${uniqueName('help')}\n`);
 /** The slash commands the CLI's dispatcher runs: those a real CLI container binds, with the real services. */
 async function dispatchedCommandNames(): Promise<string[]> {
   const config = loadConfig(services, REPO_ROOT);
@@ -45,12 +44,20 @@ function wordsComparedInEntryPoints(): string[] {
 }
 
 let help: { code: number | null; stdout: string; stderr: string };
+// A database of its own: a CLI run migrates Vigil's schema into the database it is given.
+let db: TestDatabase;
+let services: Record<string, string>;
 beforeAll(async () => {
+  db = await createTestDatabase('cli_help');
+  services = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, VIGIL_CONFIG: configPath };
   ensureBuilt();
   // No env at all: the help needs no configuration and no services.
   help = await runNode(CLI, {});
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await db?.drop();
+});
 
 describe('vigil --help', () => {
   it('exits 0 and lists, as `vigil <name>`, every slash command the CLI dispatches (the registry the router uses is the same list)', async () => {
