@@ -1,3 +1,5 @@
+import { blockCommentEnd, dollarTag } from './sql-tokens.ts';
+
 /**
  * Puts `marker` (a block comment) right after the first word of every statement of a SQL script:
  * `CREATE TABLE t (…); CREATE INDEX …` → `CREATE /* m *\/ TABLE t (…); CREATE /* m *\/ INDEX …`.
@@ -76,31 +78,6 @@ function quotedEnd(sql: string, from: number, quote: string, backslashEscapes: b
     else if (c === quote && sql[i + 1] === quote) i += 2;
     else if (c === quote) return i + 1;
     else i++;
-  }
-  return sql.length;
-}
-
-/** `$$` or `$tag$` starting at `at`, or null for `$1` placeholders and lone dollars. */
-function dollarTag(sql: string, at: number): string | null {
-  const match = /^\$(?:[\p{L}_][\p{L}\p{N}_]*)?\$/u.exec(sql.slice(at, at + 130));
-  return match ? match[0] : null;
-}
-
-/** Block comments nest in Postgres: `/* a /* b *\/ still comment *\/`. */
-function blockCommentEnd(sql: string, from: number): number {
-  let depth = 0;
-  let i = from;
-  while (i < sql.length) {
-    if (sql[i] === '/' && sql[i + 1] === '*') {
-      depth++;
-      i += 2;
-    } else if (sql[i] === '*' && sql[i + 1] === '/') {
-      depth--;
-      i += 2;
-      if (depth === 0) return i;
-    } else {
-      i++;
-    }
   }
   return sql.length;
 }

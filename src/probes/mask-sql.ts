@@ -1,3 +1,4 @@
+import { blockCommentEnd, dollarTag } from '../db/sql-tokens.ts';
 /**
  * Masks every string literal in a SQL text before Vigil shows it: `'…'`, `E'…'`, `U&'…'`, `B'…'`
  * and dollar-quoted `$$…$$` / `$tag$…$tag$` bodies become `***`. Postgres keeps literals in the
@@ -18,8 +19,6 @@
 type Range = [start: number, end: number];
 
 const IDENT_CHAR = /[\p{L}\p{N}_$]/u;
-const TAG_START = /[\p{L}_]/u;
-const TAG_CHAR = /[\p{L}\p{N}_]/u;
 const MASK = '***';
 
 export function maskSqlLiterals(sql: string): string {
@@ -104,32 +103,4 @@ function quotedEnd(sql: string, from: number, quote: string, backslashEscapes: b
     }
   }
   return { contentEnd: sql.length, next: sql.length };
-}
-
-/** `$$` or `$tag$` starting at `at`, or null for `$1` placeholders and lone dollars. */
-function dollarTag(sql: string, at: number): string | null {
-  let i = at + 1;
-  if (sql[i] === '$') return '$$';
-  if (!TAG_START.test(sql[i] ?? '')) return null;
-  while (i < sql.length && TAG_CHAR.test(sql[i] ?? '')) i++;
-  return sql[i] === '$' ? sql.slice(at, i + 1) : null;
-}
-
-/** Block comments nest in Postgres: `/* a /* b *\/ still comment *\/`. */
-function blockCommentEnd(sql: string, from: number): number {
-  let depth = 0;
-  let i = from;
-  while (i < sql.length) {
-    if (sql[i] === '/' && sql[i + 1] === '*') {
-      depth++;
-      i += 2;
-    } else if (sql[i] === '*' && sql[i + 1] === '/') {
-      depth--;
-      i += 2;
-      if (depth === 0) return i;
-    } else {
-      i++;
-    }
-  }
-  return sql.length;
 }

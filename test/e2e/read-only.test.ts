@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { loadConfig } from '../../src/config/load.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
-import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
+import { TEST_PREFIX, TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { adminQuery, createTestDatabase, roleUrl, type TestDatabase } from '../support/pg.ts';
 
 const role = uniqueName('monitor');
@@ -69,7 +69,7 @@ describe('a read-only role on the inspected database', () => {
     const before = await footprint(inspected);
     const { vigil, lines } = await start({ DATABASE_URL: roleUrl(role, inspected.name), VIGIL_DATABASE_URL: stateDb.url });
     try {
-      expect(lines).toContainEqual(expect.stringMatching(/^State: schema vigil in VIGIL_DATABASE_URL postgres:\/\/.*\/vigil_own_/));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^State: schema vigil in VIGIL_DATABASE_URL postgres://.*/${TEST_PREFIX}_own_`)));
       for (const text of ['health', 'slowqueries', 'queue']) {
         const { run, reply } = await vigil.container.commands.dispatch('/vigil', text, asUser);
         expect([text, run.outcome, reply.summary ?? '']).toEqual([text, 'ok', expect.any(String)]);
@@ -91,7 +91,7 @@ describe('a read-only role on the inspected database', () => {
     try {
       const off = lines.filter((l) => l.startsWith('State: OFF'));
       expect(off).toHaveLength(1);
-      expect(off[0]).toMatch(/permission denied for database vigil_app_.*Set VIGIL_DATABASE_URL/);
+      expect(off[0]).toMatch(new RegExp(`permission denied for database ${TEST_PREFIX}_app_.*Set VIGIL_DATABASE_URL`));
       for (let i = 0; i < 3; i++) expect((await vigil.container.commands.dispatch('/health', '', asUser)).run.outcome).toBe('ok');
       await vigil.container.flushAudit();
     } finally {
