@@ -18,7 +18,7 @@ export const MAX_ROWS = 50;
 const DEFAULT_ROWS = 20;
 interface AuditArgs {
   action?: string;
-  user?: NonNullable<AuditFilter['user']>;
+  user?: string;
   since?: { text: string; ms: number };
   limit: number;
 }
@@ -75,7 +75,7 @@ export default defineCommand<AuditArgs, AuditCommandDeps>({
 function describeFilter(args: AuditArgs): string {
   const parts = [
     args.action !== undefined ? `for ${args.action}` : '',
-    args.user ? `by ${'id' in args.user ? args.user.id : args.user.idOrName}` : '',
+    args.user ? `by ${args.user}` : '',
     args.since !== undefined ? `in the last ${args.since.text}` : '',
   ].filter(Boolean);
   return parts.length ? ` ${parts.join(' ')}` : '';

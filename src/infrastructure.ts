@@ -38,7 +38,10 @@ export interface Infrastructure {
   explainError: (err: unknown) => AppError | null;
   /** /health, /queue and the alert rules read these: built once, shared. */
   probes: ProbeServices;
-  /** A link that opens the Slack message Vigil posted under `key`, or null (not posted, no state). */
+  /**
+   * A link that opens the Slack message Vigil posted under `key`, or null (not posted, no state).
+   * Here rather than on the outbox: `/alerts` links its groups from the CLI too, which has none.
+   */
   messageLink: (key: string) => Promise<string | null>;
 }
 

@@ -255,8 +255,8 @@ export async function verifyAuditChain(db: Queryable, opts: { pageSize?: number 
 export interface AuditFilter {
   /** A kind (`command`), a family of kinds (`action` → `action.*`) or a subject (`health`, `restart`). */
   action?: string;
-  /** A user id (from a Slack mention), or what was typed: an id or a display name. */
-  user?: { id: string } | { idOrName: string };
+  /** An actor id (a mention is read as its id) or display name. */
+  user?: string;
   since?: Date;
 }
 
@@ -273,9 +273,8 @@ export async function listAuditEvents(
     const exact = param(filter.action);
     where.push(`(kind = ${exact} OR subject = ${exact} OR kind LIKE ${param(`${filter.action.replace(/[\\%_]/g, '\\$&')}.%`)})`);
   }
-  if (filter.user && 'id' in filter.user) where.push(`actor_id = ${param(filter.user.id)}`);
-  if (filter.user && 'idOrName' in filter.user) {
-    const who = param(filter.user.idOrName);
+  if (filter.user !== undefined) {
+    const who = param(filter.user);
     where.push(`(actor_id = ${who} OR actor_name = ${who})`);
   }
   if (filter.since) where.push(`at >= ${param(filter.since.toISOString())}`);

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { AuditFilter } from './chain.ts';
 
 /** How /audit and `vigil audit export` filter the trail: the same words, checked the same way. */
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -16,6 +15,6 @@ export const sinceSchema = z
 export const userSchema = z
   .string()
   .regex(/^@?[\w.-]{1,80}$/, 'must be a mention like @alice or a user id like U123')
-  .transform((text): NonNullable<AuditFilter['user']> => ({ idOrName: text.replace(/^@/, '') }));
+  .transform((text) => text.replace(/^@/, ''));
 
 export const actionSchema = z.string().regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'must be an event kind, an action or a command name, e.g. restart, command, action.approve');

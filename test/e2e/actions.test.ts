@@ -165,6 +165,8 @@ describe('approved actions', () => {
     const before = slack.topLevel(APPROVALS).length;
     const asked = await slash(ALICE, 'restart-svc --service svc-a --reason "deploy stuck"');
     expect(JSON.stringify(asked.json)).toContain('waiting for 1 approval');
+    // The approvals channel as a real channel link, not the escaped text of one.
+    expect(JSON.stringify(asked.json)).toContain(`waiting for 1 approval(s) in <#${APPROVALS}>`);
     await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the approval message' });
     expect(blockText(slack.topLevel(APPROVALS)[before]?.blocks)).toContain('deploy stuck');
   });

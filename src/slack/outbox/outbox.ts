@@ -13,7 +13,7 @@ import { createChannelGate } from './gate.ts';
 import { outboxKeys, QUEUE_NAME } from './keys.ts';
 import { createOutboxMetrics } from './metrics.ts';
 import type { Queryable } from '../../db/queryable.ts';
-import { createMessageRefs, messageLink } from './refs.ts';
+import { createMessageRefs } from './refs.ts';
 import { DEFAULT_RETRY, type Outbox, type OutboxPace, type OutboxRetry } from './types.ts';
 
 export type { Outbox, OutboxMessage, OutboxRequest, OutboxPace, OutboxRetry, MessageRef } from './types.ts';
@@ -106,7 +106,6 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   return {
     send,
     messageRef: (key) => refs.find(key),
-    messageLink: (key) => messageLink(refs, key),
     async startWorker() {
       if (closing) throw new Error('slack outbox: closed, cannot start a worker');
       if (worker) return;

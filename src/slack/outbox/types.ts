@@ -32,8 +32,6 @@ export interface Outbox {
   send(req: OutboxRequest): Promise<{ jobId: string; duplicate: boolean }>;
   /** The (channel, ts) of a posted message, or null. */
   messageRef(key: string): Promise<MessageRef | null>;
-  /** A link that opens a posted message, or null while it is not posted. */
-  messageLink(key: string): Promise<string | null>;
   /** Only the bot starts workers; the CLI only enqueues. */
   startWorker(): Promise<void>;
   /** Stops the worker gracefully (active deliveries finish), closes the queue; the connection stays open. */
