@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { StateStore } from '../db/state.ts';
 import { inTransaction } from '../db/transaction.ts';
+import { closeWorker } from '../db/close-worker.ts';
 import { distinctErrorLogger } from '../db/redis-clients.ts';
 import type { Logger } from '../log.ts';
 import type { ActionMetrics } from './metrics.ts';
@@ -25,6 +25,9 @@ const REENQUEUE_AFTER_MS = 15_000;
  * left for the next start to find interrupted.
  */
 export const RUN_STOP_GRACE_MS = 10_000;
+// An aborted run ends within the runner's SIGTERM → SIGKILL grace (5 s) and its output drain,
+// then records its failure in Postgres and BullMQ's bookkeeping in Redis.
+const ABORTED_SETTLE_MS = 10_000;
 export const SHUTDOWN_ABORT_SUMMARY = 'Stopped: Vigil shut down before the run finished.';
 
 export interface ActionWorkerDeps {
@@ -150,15 +153,20 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
       worker.waitUntilReady().catch((err: unknown) => log.warn({ err: describeError(err) }, 'actions worker: not ready'));
     },
     async stop() {
-      const closing = worker?.close();
+      const stopping = worker;
       worker = null;
-      if (!closing) return;
-      const closed = await Promise.race([closing.then(() => true), sleep(deps.runStopGraceMs ?? RUN_STOP_GRACE_MS, false, { ref: false })]);
-      if (!closed) {
-        log.warn({ runs: running.size }, 'actions: runs still going after the shutdown grace; aborting them');
-        for (const abort of running) abort.abort();
-        await closing;
-      }
+      if (!stopping) return;
+      // Runs are local processes: they get their grace whether Redis answers or not.
+      await closeWorker(stopping, {
+        graceMs: deps.runStopGraceMs ?? RUN_STOP_GRACE_MS,
+        onGraceOver() {
+          log.warn({ runs: running.size }, 'actions: runs still going after the shutdown grace; aborting them');
+          for (const abort of running) abort.abort();
+        },
+        settleMs: ABORTED_SETTLE_MS,
+        log,
+        what: 'actions',
+      });
     },
     async close() {
       await queue.close();

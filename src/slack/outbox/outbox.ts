@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { WebClient } from '@slack/web-api';
 import { describeError } from '../../core/errors.ts';
 import { distinctErrorLogger } from '../../db/redis-clients.ts';
-import { withTimeout } from '../../core/timeout.ts';
+import { closeWorker } from '../../db/close-worker.ts';
 import type { Logger } from '../../log.ts';
 import { retryDelayMs } from './backoff.ts';
 import { createDeliver } from './deliver.ts';
@@ -127,11 +127,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     close() {
       closing ??= (async () => {
         if (worker) {
-          const running = worker;
-          // Graceful (an in-flight delivery finishes) while Redis answers; BullMQ's graceful close
-          // waits for Redis forever, so without it, or past the grace period, the close is forced.
-          if (connection.status === 'ready') await withTimeout(running.close(), CLOSE_GRACE_MS, 'the outbox worker').catch(() => running.close(true));
-          else await running.close(true);
+          // An in-flight delivery finishes while Redis answers (it records itself there).
+          await closeWorker(worker, { graceMs: CLOSE_GRACE_MS, needsRedis: connection, log, what: 'slack outbox' });
         }
         await queue.close();
       })();
