@@ -1,63 +1,111 @@
 import { AppError } from '../core/errors.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { appendAuditEvents } from '../audit/chain.ts';
-import type { InteractionHandler } from '../core/interactions.ts';
+import type { Interaction, InteractionHandler } from '../core/interactions.ts';
+import type { RichText } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';
-import { applyAck, duration } from './group.ts';
-import { ACK_HANDLER } from './message.ts';
+import type { Queryable } from '../db/queryable.ts';
+import { applyAck, applyUnack, duration, type AlertGroup } from './group.ts';
+import { ACK_HANDLER, UNACK_HANDLER } from './message.ts';
 import type { AlertProcessor } from './processor.ts';
 import { loadGroup, lockGroup, saveGroup } from './store.ts';
 
 const VALUE = /^([0-9a-f]{24}):(\d{1,9})$/;
 
+interface AckDeps {
+  state: StateStore;
+  processor: AlertProcessor;
+  now?: () => number;
+}
+
+/** What one click decided: the group to save and show (if it changed), and what the clicker reads. */
+interface Decided {
+  next: AlertGroup | null;
+  outcome: string;
+  ok: boolean;
+  summary: RichText;
+}
+
 /**
- * The Acknowledge button: records who and when (MTTA), updates the message, stops escalation.
- * Decided under the group's lock against its current state, so it never reopens a group that
- * resolved meanwhile and never acknowledges a newer firing of the same group.
+ * A click on a group's message, decided under the group's lock against its current state (so it
+ * never reopens a group that resolved meanwhile, nor touches a newer firing of the same group),
+ * audited with its outcome, and shown on the message.
  */
-export function ackHandler(deps: { state: StateStore; processor: AlertProcessor; now?: () => number }): InteractionHandler {
+function groupClickHandler(
+  deps: AckDeps,
+  id: string,
+  auditKind: string,
+  decide: (group: AlertGroup, epoch: number, userId: string, at: number) => Decided,
+): InteractionHandler {
   const now = deps.now ?? Date.now;
   return {
-    id: ACK_HANDLER,
-    async handle(interaction) {
+    id,
+    async handle(interaction: Interaction) {
       const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
       if (!match) throw new AppError('stale', 'This button does not name an alert group.');
       const [, groupId = '', epochText = '0'] = match;
       const state = await deps.state.ready();
-      if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record the acknowledgement now: ${state.why}.`);
-      const who = interaction.invoker.userName ?? interaction.invoker.userId;
+      if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record this now: ${state.why}.`);
+      const { invoker } = interaction;
 
-      return inTransaction(state.pool, async (client) => {
+      return inTransaction(state.pool, async (client: Queryable) => {
         await lockGroup(client, groupId);
         const group = await loadGroup(client, groupId);
         if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
         const at = now();
-        const outcome = applyAck(group, Number(epochText), who, at);
-        let summary: string;
+        const decided = decide(group, Number(epochText), invoker.userId, at);
         await appendAuditEvents(client, [
           {
-            actorId: interaction.invoker.userId,
-            ...(interaction.invoker.userName ? { actorName: interaction.invoker.userName } : {}),
-            ...(interaction.invoker.channelId ? { channel: interaction.invoker.channelId } : {}),
-            kind: 'alert.ack',
+            actorId: invoker.userId,
+            ...(invoker.userName ? { actorName: invoker.userName } : {}),
+            ...(invoker.channelId ? { channel: invoker.channelId } : {}),
+            kind: auditKind,
             subject: groupId,
-            outcome: outcome.kind,
+            outcome: decided.outcome,
             details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
           },
         ]);
-        if (outcome.kind === 'acked') {
-          const sent = await deps.processor.sendIntents(client, outcome.next, [{ kind: 'update' }], at);
-          await saveGroup(client, sent);
-          summary = `Acknowledged ${duration(at - group.firedAt)} after it fired. Escalation is stopped.`;
-        } else if (outcome.kind === 'already_acked') {
-          summary = `Already acknowledged by ${outcome.by}.`;
-        } else if (outcome.kind === 'resolved') {
-          summary = 'This alert group has already resolved; there is nothing to acknowledge.';
-        } else {
-          summary = 'This message is about an earlier firing of the group; acknowledge its newest message instead.';
-        }
-        return { reply: { title: 'Alert', status: outcome.kind === 'acked' ? 'ok' : 'info', summary } };
+        if (decided.next) await saveGroup(client, await deps.processor.sendIntents(client, decided.next, [{ kind: 'update' }], at));
+        return { reply: { title: 'Alert', status: decided.ok ? 'ok' : 'info', summary: decided.summary } };
       });
     },
   };
+}
+
+const RESOLVED = 'This alert group has already resolved; there is nothing to change.';
+const OTHER_EPOCH = "This message is about an earlier firing of the group; use its newest message instead.";
+
+/**
+ * Acknowledge: records who (shown as a mention) and when (MTTA), updates the message, stops
+ * escalation. Unacknowledge: takes it back (a hand-over, a mistaken click) and escalation starts
+ * over from that moment.
+ */
+export function ackHandlers(deps: AckDeps): InteractionHandler[] {
+  const ack = groupClickHandler(deps, ACK_HANDLER, 'alert.ack', (group, epoch, userId, at) => {
+    const outcome = applyAck(group, epoch, userId, at);
+    switch (outcome.kind) {
+      case 'acked':
+        return { next: outcome.next, outcome: outcome.kind, ok: true, summary: `Acknowledged ${duration(at - group.firedAt)} after it fired. Escalation is stopped.` };
+      case 'already_acked':
+        return { next: null, outcome: outcome.kind, ok: false, summary: ['Already acknowledged by ', { user: outcome.by }, '.'] };
+      case 'resolved':
+        return { next: null, outcome: outcome.kind, ok: false, summary: RESOLVED };
+      default:
+        return { next: null, outcome: outcome.kind, ok: false, summary: OTHER_EPOCH };
+    }
+  });
+  const unack = groupClickHandler(deps, UNACK_HANDLER, 'alert.unack', (group, epoch, _userId, at) => {
+    const outcome = applyUnack(group, epoch, at);
+    switch (outcome.kind) {
+      case 'unacked':
+        return { next: outcome.next, outcome: outcome.kind, ok: true, summary: ['Acknowledgement by ', { user: outcome.was }, ' taken back: the group needs someone again, and escalation starts over.'] };
+      case 'not_acked':
+        return { next: null, outcome: outcome.kind, ok: false, summary: 'Nobody has acknowledged this group.' };
+      case 'resolved':
+        return { next: null, outcome: outcome.kind, ok: false, summary: RESOLVED };
+      default:
+        return { next: null, outcome: outcome.kind, ok: false, summary: OTHER_EPOCH };
+    }
+  });
+  return [ack, unack];
 }

@@ -2,7 +2,7 @@ import type { Runnable } from '../core/runnable.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Route } from '../http/route.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { ackHandler } from './ack.ts';
+import { ackHandlers } from './ack.ts';
 import { createHousekeeping } from './housekeeping.ts';
 import { alertmanagerRoute } from './intake-route.ts';
 import { createAlertMetrics } from './metrics.ts';
@@ -68,7 +68,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): A
   }
   return {
     routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() })],
-    interactions: processor ? [ackHandler({ state, processor })] : [],
+    interactions: processor ? ackHandlers({ state, processor }) : [],
     workers: processor ? [processor] : [],
     schedules,
   };

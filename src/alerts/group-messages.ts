@@ -20,10 +20,14 @@ export function groupMessage(g: AlertGroup, now: number, opts: { mention?: strin
   return lead.length > 0 ? { reply, lead } : { reply };
 }
 
-/** A short thread reply (alerts joining or resolving); the lines come from alert labels. */
-export function replyMessage(lines: string[]): ChannelMessage {
+/**
+ * A short thread reply (alerts joining or resolving; the lines come from alert labels), leading
+ * with `mention` when the group needs someone again (it fired again, its silence ended).
+ */
+export function replyMessage(lines: string[], mention?: string): ChannelMessage {
   const more = lines.length > MAX_REPLY_LINES ? `\n…and ${lines.length - MAX_REPLY_LINES} more` : '';
-  return { text: lines.slice(0, MAX_REPLY_LINES).join('\n') + more };
+  const text = lines.slice(0, MAX_REPLY_LINES).join('\n') + more;
+  return { text: mention ? [{ userGroup: mention }, ' ', text] : text };
 }
 
 /** The thread reply that escalates: mentions on-call and says where the copy went. */

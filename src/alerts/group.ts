@@ -11,6 +11,23 @@ export interface GroupView {
   externalURL: string | null;
 }
 
+/**
+ * A silence covering every firing alert of a group, as its message shows it: Alertmanager's (from
+ * a button, amtool or its UI) or Vigil's own for its rule alerts. `createdBy` is who made it as
+ * recorded there (a Slack user id when Vigil made it for someone).
+ */
+export interface GroupSilence {
+  source: 'alertmanager' | 'vigil';
+  /** The silence(s) covering the group; Unsilence expires these. */
+  ids: string[];
+  createdBy: string;
+  /** When the last of them ends (ms). */
+  endsAt: number;
+  comment: string;
+  /** `name="value", …` of the first silence. */
+  matchers: string;
+}
+
 /** One alert group as Vigil tracks it (a row of `vigil.alert_groups`); times in ms. */
 export interface AlertGroup {
   groupId: string;
@@ -36,17 +53,26 @@ export interface AlertGroup {
   arrivedAt: number;
   /** The storm summary showing this group instead of a message of its own, if any. */
   stormId: number | null;
+  /** Escalation counts from here: shown, fired again after resolving, or un-acknowledged. */
+  attentionSince: number;
+  silence: GroupSilence | null;
 }
 
 /** What should change in Slack; the processor turns these into outbox messages. */
 export type Intent =
   | { kind: 'post' }
   | { kind: 'update' }
-  | { kind: 'reply'; lines: string[] }
+  /** A thread reply; `mention`: lead with the severity's mention (the group needs someone again). */
+  | { kind: 'reply'; lines: string[]; mention?: boolean }
   /** Not acknowledged in time: mention on-call in the thread and copy the message to the escalation channel. */
   | { kind: 'escalate'; minutes: number };
 
 export type Applied = { next: AlertGroup; intents: Intent[]; changed: boolean } | { superseded: true };
+
+/** A silence covers the group now: no escalation, mentions or thread replies. */
+export function silenced(g: Pick<AlertGroup, 'silence'>, now: number): boolean {
+  return g.silence !== null && g.silence.endsAt > now;
+}
 
 /** Outbox keys: one message per (group, epoch); every change has its own key, so a retry is sent once. */
 export const messageKeys = {
@@ -118,6 +144,8 @@ export function applyNotification(
       lastNotificationId: ctx.notificationId,
       arrivedAt: now,
       stormId: null,
+      attentionSince: now,
+      silence: null,
     };
     // A group first seen resolved (its firing was never sent to Vigil) has nothing to show.
     return { next, intents: status === 'firing' ? [{ kind: 'post' }] : [], changed: status === 'firing' };
@@ -130,6 +158,9 @@ export function applyNotification(
     flaps: prev.flaps + (flap ? 1 : 0),
     resolvedAt: status === 'resolved' ? (prev.status === 'resolved' ? prev.resolvedAt : now) : null,
     lastNotificationId: ctx.notificationId,
+    // Back after resolving: whoever acknowledged the last firing is not on this one yet, and
+    // escalation starts over.
+    ...(flap ? { ackedBy: null, ackedAt: null, escalatedAt: null, attentionSince: now } : {}),
   };
   if (visibleDigest(next) === visibleDigest(prev)) return { next: { ...next, view: prev.view }, intents: [], changed: false };
   next.version = prev.version + 1;
@@ -138,7 +169,13 @@ export function applyNotification(
   // outbox when it fired): post it now if it still fires.
   const shown = next.messageKey !== null || next.stormId !== null;
   const intents: Intent[] = shown ? [{ kind: 'update' }] : status === 'firing' ? [{ kind: 'post' }] : [];
-  if (!flap && next.messageKey !== null && (prev.lastReplyAt === null || now - prev.lastReplyAt >= cooldownMs)) {
+  const replyDue = prev.lastReplyAt === null || now - prev.lastReplyAt >= cooldownMs;
+  if (flap && next.messageKey !== null && (replyDue || prev.ackedBy !== null)) {
+    // Someone may think it is handled: always say so when an acknowledgement was cleared.
+    const cleared = prev.ackedBy !== null ? ' The acknowledgement is cleared.' : '';
+    intents.push({ kind: 'reply', lines: [`🔁 Firing again ${duration(now - (prev.resolvedAt ?? now))} after it resolved (flap ${next.flaps}).${cleared}`], mention: true });
+    next.lastReplyAt = now;
+  } else if (!flap && next.messageKey !== null && replyDue) {
     const lines = changeLines(prev, next, now);
     if (lines.length > 0) {
       intents.push({ kind: 'reply', lines });
@@ -154,7 +191,9 @@ export function applyNotification(
  */
 export function applyEscalation(g: AlertGroup, now: number, afterMs: number, severities: readonly string[]): { next: AlertGroup; intents: Intent[] } | null {
   if (g.status !== 'firing' || g.ackedBy !== null || g.escalatedAt !== null || !severities.includes(g.severity)) return null;
-  if (now - g.arrivedAt < afterMs) return null;
+  // Silenced on purpose: nobody is to be paged for it until the silence ends.
+  if (silenced(g, now)) return null;
+  if (now - g.attentionSince < afterMs) return null;
   const next = { ...g, escalatedAt: now, version: g.version + 1 };
   return { next, intents: [{ kind: 'update' }, { kind: 'escalate', minutes: Math.round(afterMs / 60_000) }] };
 }
@@ -165,15 +204,33 @@ export type AckOutcome =
   | { kind: 'resolved'; at: number | null }
   | { kind: 'other_epoch' };
 
+export type UnackOutcome =
+  | { kind: 'unacked'; next: AlertGroup; was: string }
+  | { kind: 'not_acked' }
+  | { kind: 'resolved'; at: number | null }
+  | { kind: 'other_epoch' };
+
 /**
- * Acknowledge the group's firing epoch `epoch`. Checked against the current state under the
- * group's lock: a click racing an auto-resolve or a new epoch cannot reopen or mislabel anything.
+ * Acknowledge the group's firing epoch `epoch` as `by` (a user id). Checked against the current
+ * state under the group's lock: a click racing an auto-resolve or a new epoch cannot reopen or
+ * mislabel anything.
  */
 export function applyAck(g: AlertGroup, epoch: number, by: string, now: number): AckOutcome {
   if (g.epoch !== epoch) return { kind: 'other_epoch' };
   if (g.status === 'resolved') return { kind: 'resolved', at: g.resolvedAt };
   if (g.ackedBy !== null) return { kind: 'already_acked', by: g.ackedBy, at: g.ackedAt ?? now };
   return { kind: 'acked', next: { ...g, ackedBy: by, ackedAt: now, version: g.version + 1 } };
+}
+
+/**
+ * Take an acknowledgement back (a hand-over, a mistaken click): the group needs someone again, so
+ * escalation starts over from now.
+ */
+export function applyUnack(g: AlertGroup, epoch: number, now: number): UnackOutcome {
+  if (g.epoch !== epoch) return { kind: 'other_epoch' };
+  if (g.status === 'resolved') return { kind: 'resolved', at: g.resolvedAt };
+  if (g.ackedBy === null) return { kind: 'not_acked' };
+  return { kind: 'unacked', was: g.ackedBy, next: { ...g, ackedBy: null, ackedAt: null, escalatedAt: null, attentionSince: now, version: g.version + 1 } };
 }
 
 /**
@@ -204,14 +261,14 @@ function earliestStart(alerts: Record<string, AlertInstance>): number | null {
 }
 
 /** Everything the message shows; equal digests mean a notification changed nothing visible. */
-export function visibleDigest(g: Pick<AlertGroup, 'status' | 'view' | 'flaps' | 'ackedBy' | 'escalatedAt'>): string {
+export function visibleDigest(g: Pick<AlertGroup, 'status' | 'view' | 'flaps' | 'ackedBy' | 'escalatedAt' | 'silence'>): string {
   const alerts = Object.keys(g.view.alerts)
     .sort()
     .map((fp) => {
       const a = g.view.alerts[fp] as AlertInstance;
       return [fp, a.status, a.labels, a.annotations, a.startsAt, a.generatorURL];
     });
-  const canonical = JSON.stringify([g.status, g.flaps, g.ackedBy, g.escalatedAt, alerts, sorted(g.view.commonLabels), sorted(g.view.commonAnnotations)]);
+  const canonical = JSON.stringify([g.status, g.flaps, g.ackedBy, g.escalatedAt, g.silence, alerts, sorted(g.view.commonLabels), sorted(g.view.commonAnnotations)]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

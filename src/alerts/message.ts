@@ -1,9 +1,10 @@
-import type { Button, Reply, Status } from '../core/reply.ts';
+import type { Button, Reply, RichText, Status } from '../core/reply.ts';
 import { alertLabel, duration, type AlertGroup } from './group.ts';
 import type { AlertInstance } from './notification.ts';
 
-/** The interaction handler behind the Acknowledge button. */
+/** The interaction handlers behind the Acknowledge and Unacknowledge buttons. */
 export const ACK_HANDLER = 'alerts.ack';
+export const UNACK_HANDLER = 'alerts.unack';
 
 // Alerts listed one by one in a message; the rest are counted (Slack caps a message at 50 blocks).
 const MAX_LISTED = 15;
@@ -46,17 +47,20 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
   const listed = [...firingAlerts, ...all.filter((a) => a.status === 'resolved')].slice(0, MAX_LISTED);
   const rows = listed.map((a) => [a.status === 'firing' ? 'firing' : 'resolved', alertLabel(a, g.view.commonLabels), iso(Date.parse(a.startsAt))]);
 
-  const notes: string[] = [];
+  const notes: RichText[] = [];
   if (all.length > listed.length) notes.push(`${all.length - listed.length} more alert(s) not listed.`);
   if (g.flaps > 0) notes.push(`Flapped ${g.flaps}× (resolved and fired again within its cooldown).`);
-  if (g.ackedBy) notes.push(`Acknowledged by ${g.ackedBy} at ${iso(g.ackedAt ?? now)}.`);
+  if (g.silence && g.silence.endsAt > now && !resolved) notes.push(silenceNote(g.silence));
+  if (g.ackedBy) notes.push(['👀 Acknowledged by ', { user: g.ackedBy }, ` at ${iso(g.ackedAt ?? now)}.`]);
   if (g.escalatedAt && !g.ackedBy) notes.push(`Escalated at ${iso(g.escalatedAt)}: not acknowledged in time.`);
   if (resolved && g.resolvedAt) notes.push(`Resolved at ${iso(g.resolvedAt)} after ${duration(g.resolvedAt - g.firedAt)}.`);
 
-  // While it fires: Acknowledge (until someone has) and the catalog's actions for it (Silence 4h …).
-  const buttons: Button[] = resolved
-    ? []
-    : [...(g.ackedBy ? [] : [{ handler: ACK_HANDLER, label: 'Acknowledge', value: `${g.groupId}:${g.epoch}`, style: 'primary' as const }]), ...actions];
+  // While it fires: Acknowledge (Unacknowledge once someone has) and the catalog's actions for it.
+  const value = `${g.groupId}:${g.epoch}`;
+  const ack: Button = g.ackedBy
+    ? { handler: UNACK_HANDLER, label: 'Unacknowledge', value }
+    : { handler: ACK_HANDLER, label: 'Acknowledge', value, style: 'primary' };
+  const buttons: Button[] = resolved ? [] : [ack, ...actions];
   return {
     title,
     status: resolved ? 'ok' : (STATUS_OF[g.severity] ?? 'info'),
@@ -74,6 +78,13 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
     links: linksOf(annotations, listed),
     visibility: 'channel',
   };
+}
+
+/** Who silenced the group, until when, why, and what the silence matches. */
+function silenceNote(s: NonNullable<AlertGroup['silence']>): RichText {
+  const where = s.source === 'alertmanager' ? 'in Alertmanager' : 'in Vigil';
+  const why = s.comment ? `: “${s.comment.slice(0, 300)}”` : '';
+  return [`🔕 Silenced ${where} by `, { user: s.createdBy }, ` until ${iso(s.endsAt)}${why} (${s.matchers.slice(0, 500)}). No escalation or mentions until it ends.`];
 }
 
 /** Runbook, dashboard and the alert's source (Prometheus graph) as link buttons; http(s) only. */

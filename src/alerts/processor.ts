@@ -6,7 +6,7 @@ import type { Runnable } from '../core/runnable.ts';
 import type { Logger } from '../log.ts';
 import type { Button } from '../core/reply.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
-import { applyNotification, messageKeys, type AlertGroup, type Intent } from './group.ts';
+import { applyNotification, messageKeys, silenced, type AlertGroup, type Intent } from './group.ts';
 import type { AlertMetrics } from './metrics.ts';
 import { notificationSchema } from './notification.ts';
 import { mentionFor, type AlertsConfig } from './routing.ts';
@@ -108,8 +108,10 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
       }
       if (intent.kind === 'update') {
         await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now(), { actions: deps.actionsFor?.(next) ?? [] }) }, 'update');
-      } else {
-        await send({ op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines) }, 'reply');
+      } else if (!silenced(next, now())) {
+        // Silenced on purpose: the message shows every change, the thread stays quiet.
+        const mention = intent.mention ? mentionFor(cfg, next.severity) : undefined;
+        await send({ op: 'post', key: messageKeys.reply(next, replyCount++), channel: next.channel, threadOf: next.messageKey, message: replyMessage(intent.lines, mention) }, 'reply');
       }
     }
     return next;

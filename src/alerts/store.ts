@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
-import type { AlertGroup, GroupView } from './group.ts';
+import type { AlertGroup, GroupSilence, GroupView } from './group.ts';
 import { groupIdOf, notificationSchema, type Notification } from './notification.ts';
 
 export const TABLES = {
@@ -22,6 +22,15 @@ export async function storeNotification(db: Queryable, n: Notification): Promise
 
 const ts = z.union([z.date(), z.null()]).transform((d) => (d === null ? null : d.getTime()));
 const requiredTs = z.date().transform((d) => d.getTime());
+
+const silenceSchema = z.object({
+  source: z.enum(['alertmanager', 'vigil']),
+  ids: z.array(z.string()),
+  createdBy: z.string(),
+  endsAt: z.number(),
+  comment: z.string(),
+  matchers: z.string(),
+}) satisfies z.ZodType<GroupSilence>;
 
 const groupRow = z.object({
   group_id: z.string(),
@@ -51,6 +60,8 @@ const groupRow = z.object({
   last_notification_id: z.union([z.string(), z.number()]).transform(Number),
   arrived_at: requiredTs,
   storm_id: z.union([z.string(), z.number(), z.null()]).transform((v) => (v === null ? null : Number(v))),
+  attention_since: ts,
+  silence: silenceSchema.nullable(),
 });
 
 /** A row of `alert_groups`, validated: it may have been written by another version of Vigil. */
@@ -78,6 +89,8 @@ export function groupFromRow(row: unknown): AlertGroup {
     lastNotificationId: r.last_notification_id,
     arrivedAt: r.arrived_at,
     stormId: r.storm_id,
+    attentionSince: r.attention_since ?? r.arrived_at,
+    silence: r.silence,
   };
 }
 
@@ -92,14 +105,16 @@ const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
   await db.query(
     `INSERT INTO ${TABLES.groups} (group_id, source, group_key, receiver, channel, severity, status, state, epoch, version, fired_at,
-       resolved_at, flaps, last_reply_at, acked_by, acked_at, escalated_at, message_key, last_notification_id, arrived_at, storm_id, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, now())
+       resolved_at, flaps, last_reply_at, acked_by, acked_at, escalated_at, message_key, last_notification_id, arrived_at, storm_id,
+       attention_since, silence, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::jsonb, now())
      ON CONFLICT (group_id) DO UPDATE SET source = EXCLUDED.source, group_key = EXCLUDED.group_key, receiver = EXCLUDED.receiver,
        channel = EXCLUDED.channel, severity = EXCLUDED.severity, status = EXCLUDED.status, state = EXCLUDED.state, epoch = EXCLUDED.epoch,
        version = EXCLUDED.version, fired_at = EXCLUDED.fired_at, resolved_at = EXCLUDED.resolved_at, flaps = EXCLUDED.flaps,
        last_reply_at = EXCLUDED.last_reply_at, acked_by = EXCLUDED.acked_by, acked_at = EXCLUDED.acked_at,
        escalated_at = EXCLUDED.escalated_at, message_key = EXCLUDED.message_key,
-       last_notification_id = EXCLUDED.last_notification_id, arrived_at = EXCLUDED.arrived_at, storm_id = EXCLUDED.storm_id, updated_at = now()`,
+       last_notification_id = EXCLUDED.last_notification_id, arrived_at = EXCLUDED.arrived_at, storm_id = EXCLUDED.storm_id,
+       attention_since = EXCLUDED.attention_since, silence = EXCLUDED.silence, updated_at = now()`,
     [
       g.groupId,
       g.source,
@@ -122,6 +137,8 @@ export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
       g.lastNotificationId,
       new Date(g.arrivedAt),
       g.stormId,
+      new Date(g.attentionSince),
+      g.silence === null ? null : JSON.stringify(g.silence),
     ],
   );
 }

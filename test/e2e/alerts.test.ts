@@ -247,41 +247,66 @@ describe('nothing lost, no flapping noise', () => {
 });
 
 describe('acknowledge', () => {
-  it('records who, updates the message, and refuses to act on a resolved group', async () => {
+  const USERS: Record<string, string> = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL' };
+  /** The button whose action id starts with `handler`, as the message shows it now. */
+  const buttonOf = (message: StoredMessage, handler: string) =>
+    (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+      .find((e) => e.action_id?.startsWith(`${handler}#`));
+
+  it('records who (as a mention), updates the message, takes it back, and refuses to act on a resolved group', async () => {
     const { baseUrl } = await startBot();
     await postAlert(notification([{ name: 'QueueStuck', instance: 'w-1' }]));
     await settled('the post', () => top(CRIT).some((m) => shown(m).includes('QueueStuck')));
     const message = top(CRIT).find((m) => shown(m).includes('QueueStuck')) as StoredMessage;
-    const button = (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
-      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
-      .find((e) => e.action_id?.startsWith('alerts.ack#'));
-    const actionId = button?.action_id;
-    const value = button?.value;
-    if (!actionId || !value) throw new Error(`no Acknowledge button in ${JSON.stringify(message.blocks)}`);
-    const click = (user: string) =>
-      postSigned(
-        `${baseUrl}/slack/events`,
-        signBody(blockActionsBody({ actionId, value, userName: user, channelId: CRIT, messageTs: message.ts, responseUrl: slack.responseUrl() }), {
-          signingSecret: SIGNING_SECRET,
-        }),
-      );
-    expect((await click('alice')).status).toBe(200);
-    await waitFor(() => shown(message).includes('Acknowledged by alice'), { what: 'the acknowledged message' });
+    const click = (handler: string, user: string) => {
+      const button = buttonOf(message, handler);
+      if (!button?.action_id || !button.value) throw new Error(`no ${handler} button in ${JSON.stringify(message.blocks)}`);
+      const body = blockActionsBody({ actionId: button.action_id, value: button.value, userId: USERS[user], userName: user, channelId: CRIT, messageTs: message.ts, responseUrl: slack.responseUrl() });
+      return postSigned(`${baseUrl}/slack/events`, signBody(body, { signingSecret: SIGNING_SECRET }));
+    };
+    const ackValue = buttonOf(message, 'alerts.ack')?.value;
+    expect((await click('alerts.ack', 'alice')).status).toBe(200);
+    await waitFor(() => shown(message).includes('Acknowledged by <@U0ALICE>'), { what: 'the acknowledged message' });
     expect(shown(message)).not.toMatch(/^Acknowledge$/m);
     const { rows } = await db.query<{ acked_by: string; acked_at: Date }>("SELECT acked_by, acked_at FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'QueueStuck'");
-    expect(rows[0]?.acked_by).toBe('alice');
-    const audit = await db.query<{ actor_name: string; outcome: string }>("SELECT actor_name, outcome FROM vigil.audit_events WHERE kind = 'alert.ack' ORDER BY id");
-    expect(audit.rows).toEqual([{ actor_name: 'alice', outcome: 'acked' }]);
+    expect(rows[0]?.acked_by).toBe('U0ALICE');
 
-    // A second click says who was first; after the group resolves a click cannot reopen it.
-    await click('bob');
-    await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes('Already acknowledged by alice')), { what: 'the second answer' });
+    // A second Acknowledge (a stale message) says who was first.
+    const stale = blockActionsBody({ actionId: 'alerts.ack#0', value: ackValue ?? '', userId: 'U0BOB', userName: 'bob', channelId: CRIT, messageTs: message.ts, responseUrl: slack.responseUrl() });
+    await postSigned(`${baseUrl}/slack/events`, signBody(stale, { signingSecret: SIGNING_SECRET }));
+    await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes('Already acknowledged by <@U0ALICE>')), { what: 'the second answer' });
+
+    // Bob takes it over: Unacknowledge puts Acknowledge back, and Bob acknowledges.
+    await click('alerts.unack', 'bob');
+    await waitFor(() => /^Acknowledge$/m.test(shown(message)) && !shown(message).includes('Acknowledged by'), { what: 'the un-acknowledged message' });
+    await click('alerts.ack', 'bob');
+    await waitFor(() => shown(message).includes('Acknowledged by <@U0BOB>'), { what: "Bob's acknowledgement" });
+    const audit = await db.query<{ kind: string; actor_id: string; outcome: string }>(
+      "SELECT kind, actor_id, outcome FROM vigil.audit_events WHERE kind IN ('alert.ack', 'alert.unack') AND subject = (SELECT group_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'QueueStuck') ORDER BY id",
+    );
+    expect(audit.rows).toEqual([
+      { kind: 'alert.ack', actor_id: 'U0ALICE', outcome: 'acked' },
+      { kind: 'alert.ack', actor_id: 'U0BOB', outcome: 'already_acked' },
+      { kind: 'alert.unack', actor_id: 'U0BOB', outcome: 'unacked' },
+      { kind: 'alert.ack', actor_id: 'U0BOB', outcome: 'acked' },
+    ]);
+
+    // After the group resolves a click cannot reopen it.
     await postAlert(notification([{ name: 'QueueStuck', instance: 'w-1', status: 'resolved' }]));
     await settled('the resolve', () => shown(message).includes('RESOLVED'));
-    await click('carol');
+    const late = blockActionsBody({ actionId: 'alerts.ack#0', value: ackValue ?? '', userId: 'U0CAROL', userName: 'carol', channelId: CRIT, messageTs: message.ts, responseUrl: slack.responseUrl() });
+    await postSigned(`${baseUrl}/slack/events`, signBody(late, { signingSecret: SIGNING_SECRET }));
     await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes('already resolved')), { what: 'the late click answer' });
     expect(shown(message)).toContain('RESOLVED');
-    expect(shown(message)).not.toContain('carol');
+    expect(shown(message)).not.toContain('U0CAROL');
+
+    // Firing again within its cooldown (a flap): the acknowledgement is gone, on-call is told.
+    await postAlert(notification([{ name: 'QueueStuck', instance: 'w-1' }]));
+    await settled('the flap', () => shown(message).includes('Flapped 1×'));
+    expect(shown(message)).toMatch(/^Acknowledge$/m);
+    expect(shown(message)).not.toContain('Acknowledged by');
+    await waitFor(() => slack.replies(CRIT, message.ts).some((r) => r.text.includes('Firing again') && r.text.includes('acknowledgement is cleared')), { what: 'the flap reply' });
   });
 });
 
@@ -324,9 +349,9 @@ describe('escalation', () => {
     const ack = (looked.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>).flatMap((b) => b.elements ?? []).find((e) => e.action_id?.startsWith('alerts.ack#'));
     await postSigned(
       `${baseUrl}/slack/events`,
-      signBody(blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userName: 'dana', channelId: 'C0ESCCRIT', messageTs: looked.ts, responseUrl: slack.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+      signBody(blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: 'U0DANA', userName: 'dana', channelId: 'C0ESCCRIT', messageTs: looked.ts, responseUrl: slack.responseUrl() }), { signingSecret: SIGNING_SECRET }),
     );
-    await waitFor(() => shown(looked).includes('Acknowledged by dana'), { what: 'the ack' });
+    await waitFor(() => shown(looked).includes('Acknowledged by <@U0DANA>'), { what: 'the ack' });
 
     const ignored = top('C0ESCCRIT').find((m) => shown(m).includes('NobodyLooks')) as StoredMessage;
     // Other tests' critical groups (still firing in this database) escalate too: look at ours.

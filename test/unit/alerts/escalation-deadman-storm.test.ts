@@ -23,6 +23,19 @@ describe('escalation', () => {
     expect(applyEscalation(due?.next as AlertGroup, T0 + 2 * after, after, ['critical'])).toBeNull();
   });
 
+  it('counts from when the group last needed someone (fired again, un-acknowledged), not from its first post', () => {
+    const back = firing('D', { attentionSince: T0 + 10 * 60_000 });
+    expect(applyEscalation(back, T0 + after, after, ['critical'])).toBeNull();
+    expect(applyEscalation(back, T0 + 10 * 60_000 + after, after, ['critical'])).not.toBeNull();
+  });
+
+  it('never escalates a silenced group, and does once its silence has ended', () => {
+    const silence = { source: 'alertmanager' as const, ids: ['s1'], createdBy: 'U0BOB', endsAt: T0 + 2 * after, comment: 'deploy', matchers: 'env="staging"' };
+    const g = firing('E', { silence });
+    expect(applyEscalation(g, T0 + after, after, ['critical'])).toBeNull();
+    expect(applyEscalation(g, T0 + 2 * after, after, ['critical'])).not.toBeNull();
+  });
+
   it('never escalates an acknowledged, resolved or other-severity group', () => {
     expect(applyEscalation(firing('A', { ackedBy: 'alice', ackedAt: T0 }), T0 + after, after, ['critical'])).toBeNull();
     expect(applyEscalation(firing('B', { status: 'resolved' }), T0 + after, after, ['critical'])).toBeNull();

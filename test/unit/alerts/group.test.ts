@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyAck, applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
+import { applyAck, applyNotification, applyUnack, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
 import type { Notification } from '../../../src/alerts/notification.ts';
 import { alert, CFG, snapshot, T0 } from './fixtures.ts';
 
@@ -55,14 +55,30 @@ describe('one living message per alert group', () => {
     const first = apply(null, snapshot([alert('api-1')]), T0);
     const resolved = apply(first.next, snapshot([alert('api-1', 'resolved')]), T0 + 120_000);
     const flap = apply(resolved.next, snapshot([alert('api-1')]), T0 + 150_000);
+    // The resolve replied at +120 s: within the 60 s reply cooldown nobody acked, so no reply.
     expect(kinds(flap)).toEqual(['update']);
-    expect(flap.next).toMatchObject({ epoch: 1, flaps: 1, status: 'firing', resolvedAt: null });
+    expect(flap.next).toMatchObject({ epoch: 1, flaps: 1, status: 'firing', resolvedAt: null, attentionSince: T0 + 150_000 });
 
     const resolvedAgain = apply(flap.next, snapshot([alert('api-1', 'resolved')]), T0 + 160_000);
     const fresh = apply(resolvedAgain.next, snapshot([alert('api-1')]), T0 + 160_000 + 61_000);
     expect(kinds(fresh)).toEqual(['post']);
     expect(fresh.next).toMatchObject({ epoch: 2, flaps: 0, version: 1, ackedBy: null });
     expect(messageKeys.post(fresh.next)).not.toBe(messageKeys.post(first.next));
+  });
+
+  it('takes back the acknowledgement of a group that fires again after resolving, and says so with the mention', () => {
+    const first = apply(null, snapshot([alert('api-1')]), T0);
+    const acked = applyAck(first.next, 1, 'U0ALICE', T0 + 10_000);
+    if (acked.kind !== 'acked') throw new Error('not acked');
+    const escalatedOnce = { ...acked.next, escalatedAt: T0 + 5000 };
+    const resolved = apply(escalatedOnce, snapshot([alert('api-1', 'resolved')]), T0 + 20_000);
+    const flap = apply(resolved.next, snapshot([alert('api-1')]), T0 + 30_000);
+    expect(flap.next).toMatchObject({ flaps: 1, ackedBy: null, ackedAt: null, escalatedAt: null, attentionSince: T0 + 30_000 });
+    // Within the reply cooldown too: someone thought it handled.
+    expect(flap.intents).toEqual([
+      { kind: 'update' },
+      { kind: 'reply', lines: ['🔁 Firing again 10s after it resolved (flap 1). The acknowledgement is cleared.'], mention: true },
+    ]);
   });
 
   it('resolves a firing alert a complete snapshot no longer names, but not one left out by max_alerts', () => {
@@ -104,6 +120,19 @@ describe('acknowledge', () => {
     expect(acked).toMatchObject({ kind: 'acked', next: { ackedBy: 'alice', ackedAt: T0 + 90_000, version: 2 } });
     if (acked.kind !== 'acked') throw new Error('not acked');
     expect(applyAck(acked.next, 1, 'bob', T0 + 100_000)).toEqual({ kind: 'already_acked', by: 'alice', at: T0 + 90_000 });
+  });
+
+  it('takes an acknowledgement back and starts escalation over, on the current firing only', () => {
+    const acked = applyAck(firing(), 1, 'U0ALICE', T0 + 90_000);
+    if (acked.kind !== 'acked') throw new Error('not acked');
+    const g = { ...acked.next, escalatedAt: T0 + 60_000 };
+    const unacked = applyUnack(g, 1, T0 + 120_000);
+    expect(unacked).toMatchObject({ kind: 'unacked', was: 'U0ALICE', next: { ackedBy: null, ackedAt: null, escalatedAt: null, attentionSince: T0 + 120_000, version: g.version + 1 } });
+    if (unacked.kind !== 'unacked') throw new Error('not unacked');
+    expect(applyUnack(unacked.next, 1, T0 + 130_000)).toEqual({ kind: 'not_acked' });
+    expect(applyUnack(g, 2, T0 + 130_000)).toEqual({ kind: 'other_epoch' });
+    const resolved = apply(g, snapshot([alert('api-1', 'resolved')]), T0 + 125_000).next;
+    expect(applyUnack(resolved, 1, T0 + 130_000)).toEqual({ kind: 'resolved', at: T0 + 125_000 });
   });
 
   it('never reopens a group that resolved meanwhile, nor acknowledges a newer epoch', () => {

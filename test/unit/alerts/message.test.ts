@@ -49,9 +49,21 @@ describe('the living message', () => {
     expect(text).not.toContain('Acknowledge');
   });
 
-  it('shows who acknowledged', () => {
-    const text = blockText(groupMessage(group(undefined, { ackedBy: 'alice', ackedAt: T0 + 90_000 }), T0 + 100_000).blocks);
-    expect(text).toContain('Acknowledged by alice at 2026-11-26 10:01 UTC');
+  it('shows who acknowledged as a mention, and offers Unacknowledge instead of Acknowledge', () => {
+    const blocks = groupMessage(group(undefined, { ackedBy: 'U0ALICE', ackedAt: T0 + 90_000 }), T0 + 100_000).blocks;
+    const text = blockText(blocks);
+    expect(text).toContain('Acknowledged by <@U0ALICE> at 2026-11-26 10:01 UTC');
+    expect(text).toMatch(/^Unacknowledge$/m);
     expect(text).not.toMatch(/^Acknowledge$/m);
+    // A name from before acknowledgements kept the user id is shown as text, never as broken syntax.
+    expect(blockText(groupMessage(group(undefined, { ackedBy: 'alice', ackedAt: T0 + 90_000 }), T0 + 100_000).blocks)).toContain('Acknowledged by alice at');
+  });
+
+  it('shows a silence: by whom, until when, why, what it matches; not once the group resolved', () => {
+    const silence = { source: 'alertmanager' as const, ids: ['s1'], createdBy: 'U0BOB', endsAt: T0 + 3_600_000, comment: 'staging deploy', matchers: 'alertname="HighErrorRate", env="staging"' };
+    const text = blockText(groupMessage(group(undefined, { silence }), T0 + 60_000).blocks);
+    expect(text).toContain('Silenced in Alertmanager by <@U0BOB> until 2026-11-26 11:00 UTC: “staging deploy” (alertname="HighErrorRate", env="staging")');
+    // Expired: not shown.
+    expect(blockText(groupMessage(group(undefined, { silence }), T0 + 3_600_001).blocks)).not.toContain('Silenced');
   });
 });
