@@ -3,6 +3,7 @@ import type { InteractionHandler } from '../core/interactions.ts';
 import type { Route } from '../http/route.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { ackHandlers } from './ack.ts';
+import { alertmanagerReader } from './alertmanager-api.ts';
 import { createHousekeeping } from './housekeeping.ts';
 import { alertmanagerRoute } from './intake-route.ts';
 import { createAlertMetrics } from './metrics.ts';
@@ -45,7 +46,9 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): A
 
   const schedules: Runnable[] = [];
   if (processor && pool && infra.probeRedis) {
-    const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log });
+    const amUrl = config.env.ALERTMANAGER_URL;
+    const alertmanager = amUrl ? alertmanagerReader(amUrl) : null;
+    const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log, alertmanager });
     onStorm = housekeeping.nudge;
     // Vigil's own rules over its probes, through the same pipeline as Alertmanager's notifications.
     // Scheduled even without rules: a run then resolves what rules removed from the config left firing.

@@ -198,6 +198,24 @@ export function applyEscalation(g: AlertGroup, now: number, afterMs: number, sev
   return { next, intents: [{ kind: 'update' }, { kind: 'escalate', minutes: Math.round(afterMs / 60_000) }] };
 }
 
+/**
+ * A silence started, changed or ended on a firing group. Ending while it still fires is news for
+ * on-call: a thread reply with the mention, and escalation counts from now.
+ */
+export function applySilence(g: AlertGroup, silence: GroupSilence | null, now: number): { next: AlertGroup; intents: Intent[] } | null {
+  if (g.status !== 'firing' || sameSilence(g.silence, silence)) return null;
+  const ended = silence === null;
+  const next: AlertGroup = { ...g, silence, version: g.version + 1, ...(ended ? { attentionSince: now } : {}) };
+  const intents: Intent[] = [{ kind: 'update' }];
+  if (ended) intents.push({ kind: 'reply', lines: ['🔔 The silence ended and the group still fires.'], mention: true });
+  return { next, intents };
+}
+
+function sameSilence(a: GroupSilence | null, b: GroupSilence | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.endsAt === b.endsAt && a.ids.join() === b.ids.join() && a.comment === b.comment && a.createdBy === b.createdBy && a.matchers === b.matchers;
+}
+
 export type AckOutcome =
   | { kind: 'acked'; next: AlertGroup }
   | { kind: 'already_acked'; by: string; at: number }

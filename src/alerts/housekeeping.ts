@@ -10,8 +10,10 @@ import { escalateOverdue } from './escalation.ts';
 import type { AlertProcessor } from './processor.ts';
 import type { AlertsConfig } from './routing.ts';
 import { refreshStorms } from './storm.ts';
+import type { AlertmanagerReader } from './alertmanager-api.ts';
+import { syncSilences } from './silence-sync.ts';
 
-// Escalation, the dead-man's switch and storm summaries are checked this often (one replica per tick).
+// Silences, escalation, the dead-man's switch and storm summaries are checked this often (one replica per tick).
 const HOUSEKEEPING_CRON = '*/5 * * * * *';
 // A storm's change is acted on this soon rather than at the next tick.
 const NUDGE_MS = 200;
@@ -25,6 +27,8 @@ export interface HousekeepingDeps {
   redis: Redis;
   keyPrefix: string;
   log: Logger;
+  /** Alertmanager's silences, shown on the messages they cover (null without ALERTMANAGER_URL). */
+  alertmanager: AlertmanagerReader | null;
 }
 
 export interface Housekeeping {
@@ -58,10 +62,12 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
 }
 
 /** One tick: each part runs even when another fails (it is logged and tried next tick). */
-export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor' | 'outbox' | 'cfg' | 'log'>, now: number): Promise<void> {
-  const { pool, processor, outbox, cfg } = deps;
+export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor' | 'outbox' | 'cfg' | 'log' | 'alertmanager'>, now: number): Promise<void> {
+  const { pool, processor, outbox, cfg, alertmanager } = deps;
   const { escalation, deadman } = cfg;
   const parts: Array<[string, () => Promise<unknown>]> = [];
+  // Before escalation: a silence made a moment ago keeps its group from being escalated.
+  if (alertmanager) parts.push(['silences', () => syncSilences(pool, processor, alertmanager, now)]);
   if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
   if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
   if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);

@@ -32,7 +32,7 @@ export interface AlertProcessorDeps {
   /** A storm summary has something new to show (the feature sends it soon). */
   onStorm?: () => void;
   /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h). */
-  actionsFor?: (g: AlertGroup) => Button[];
+  actionsFor?: (g: AlertGroup, now: number) => Button[];
 }
 
 export interface AlertProcessor extends Runnable {
@@ -91,7 +91,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           continue;
         }
         next = { ...next, messageKey: messageKeys.post(next) };
-        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity), actions: deps.actionsFor?.(next) ?? [] }) }, 'post');
+        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity), actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'post');
         continue;
       }
       if (intent.kind === 'escalate') {
@@ -107,7 +107,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         continue;
       }
       if (intent.kind === 'update') {
-        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now(), { actions: deps.actionsFor?.(next) ?? [] }) }, 'update');
+        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now(), { actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'update');
       } else if (!silenced(next, now())) {
         // Silenced on purpose: the message shows every change, the thread stays quiet.
         const mention = intent.mention ? mentionFor(cfg, next.severity) : undefined;
@@ -125,7 +125,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
       await send({ op: 'post', key: messageKeys.escalationReply(g), channel: g.channel, threadOf: g.messageKey, message: escalationReply(minutes, esc.channel, esc.mention) }, 'escalation');
     }
     const banner = escalationBanner(minutes, g.messageKey === null ? null : g.channel);
-    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner, actions: deps.actionsFor?.(g) ?? [] }) }, 'escalation');
+    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner, actions: deps.actionsFor?.(g, now()) ?? [] }) }, 'escalation');
     return g;
   }
 

@@ -47,15 +47,21 @@ function resolveParams(params: Record<string, string | number>, labels: Record<s
 
 /**
  * The buttons on a firing group's message besides Acknowledge: the alert's own runbook actions
- * first, then Silence 1h / 4h / 24h when the catalog has a silence action that takes them.
+ * first, then, for Alertmanager's groups, Unsilence while a silence covers it (when the catalog
+ * can expire silences) or else Silence 1h / 4h / 24h (when it has a silence action that takes
+ * them). Vigil's own rule alerts get no Alertmanager silence: it would not reach them.
  */
-export function alertGroupButtons(byAlert: Record<string, readonly AlertActionConfig[]>, catalog: Record<string, ActionConfig>): (g: AlertGroup) => Button[] {
+export function alertGroupButtons(byAlert: Record<string, readonly AlertActionConfig[]>, catalog: Record<string, ActionConfig>): (g: AlertGroup, now: number) => Button[] {
   const actionButton = actionButtonsFrom(catalog);
   const runbookFor = runbookButtons(byAlert, catalogButtonsFrom(catalog));
-  return (g) => {
+  return (g, now) => {
+    const runbook = runbookFor(g);
     const alertname = g.view.commonLabels.alertname;
-    if (!alertname) return [];
-    const silences = SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d })).filter((b): b is Button => b !== null);
-    return [...runbookFor(g), ...silences];
+    if (g.source !== 'alertmanager' || !alertname) return runbook;
+    const silence = g.silence !== null && g.silence.endsAt > now ? g.silence : null;
+    const silenceButtons = silence
+      ? silence.ids.slice(0, 1).map((id) => actionButton('alertmanager.expireSilence', 'Unsilence', { id }))
+      : SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d }));
+    return [...runbook, ...silenceButtons.filter((b): b is Button => b !== null)];
   };
 }
