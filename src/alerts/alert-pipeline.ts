@@ -3,6 +3,7 @@ import type { InteractionHandler } from '../core/interactions.ts';
 import type { Route } from '../http/route.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { ackHandlers } from './ack.ts';
+import { resolveHandler } from './resolve-by-hand.ts';
 import { alertmanagerReader } from './alertmanager-api.ts';
 import { createHousekeeping } from './housekeeping.ts';
 import { alertmanagerRoute } from './intake-route.ts';
@@ -71,7 +72,9 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): A
   }
   return {
     routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() })],
-    interactions: processor ? ackHandlers({ state, processor }) : [],
+    interactions: processor
+      ? [...ackHandlers({ state, processor }), ...(infra.probeRedis ? [resolveHandler({ state, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : [])]
+      : [],
     workers: processor ? [processor] : [],
     schedules,
   };

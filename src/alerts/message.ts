@@ -1,10 +1,15 @@
 import type { Button, Reply, RichText, Status } from '../core/reply.ts';
 import { alertLabel, duration, type AlertGroup } from './group.ts';
+import { ruleNameOf } from './rules/rule-group-key.ts';
 import type { AlertInstance } from './notification.ts';
 
 /** The interaction handlers behind the Acknowledge and Unacknowledge buttons. */
 export const ACK_HANDLER = 'alerts.ack';
 export const UNACK_HANDLER = 'alerts.unack';
+/** Resolve by hand, on Vigil's own rule alerts (src/alerts/resolve-by-hand.ts). */
+export const RESOLVE_HANDLER = 'alerts.resolve';
+/** The annotation a resolve by hand leaves: who did it. */
+export const RESOLVED_BY = 'vigil_resolved_by';
 
 // Alerts listed one by one in a message; the rest are counted (Slack caps a message at 50 blocks).
 const MAX_LISTED = 15;
@@ -54,13 +59,19 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
   if (g.ackedBy) notes.push(['👀 Acknowledged by ', { user: g.ackedBy }, ` at ${iso(g.ackedAt ?? now)}.`]);
   if (g.escalatedAt && !g.ackedBy) notes.push(`Escalated at ${iso(g.escalatedAt)}: not acknowledged in time.`);
   if (resolved && g.resolvedAt) notes.push(`Resolved at ${iso(g.resolvedAt)} after ${duration(g.resolvedAt - g.firedAt)}.`);
+  const byHand = g.view.commonAnnotations[RESOLVED_BY];
+  if (resolved && byHand) notes.push(['Resolved by hand by ', { user: byHand }, '.']);
 
   // While it fires: Acknowledge (Unacknowledge once someone has) and the catalog's actions for it.
   const value = `${g.groupId}:${g.epoch}`;
   const ack: Button = g.ackedBy
     ? { handler: UNACK_HANDLER, label: 'Unacknowledge', value }
     : { handler: ACK_HANDLER, label: 'Acknowledge', value, style: 'primary' };
-  const buttons: Button[] = resolved ? [] : [ack, ...actions];
+  // Vigil's own rules only: Alertmanager decides when its alerts resolve.
+  const resolve: Button[] = g.source === 'vigil' && ruleNameOf(g.groupKey) !== null
+    ? [{ handler: RESOLVE_HANDLER, label: 'Resolve', value, confirm: { title: 'Resolve by hand?', text: 'The rule starts afresh: if its condition still holds, it fires again after its `for`.', confirm: 'Resolve', deny: 'Cancel' } }]
+    : [];
+  const buttons: Button[] = resolved ? [] : [ack, ...actions, ...resolve];
   return {
     title,
     status: resolved ? 'ok' : (STATUS_OF[g.severity] ?? 'info'),

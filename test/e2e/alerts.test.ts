@@ -450,3 +450,38 @@ describe("Vigil's own rules", () => {
     }
   }, 30_000);
 });
+
+describe("resolving Vigil's own rule alert by hand", () => {
+  it('offers Resolve and no Alertmanager silence; a resolve is audited, and a condition that still holds fires again', async () => {
+    const RULES = 'C0RULESHAND';
+    const queue = new Queue('rule-stuck', { connection: { url: TEST_REDIS_URL }, prefix: inspectedPrefix });
+    try {
+      const { baseUrl } = await startBot({
+        ...alertsYaml,
+        channels: { warning: RULES, default: OTHER },
+        evaluate: '* * * * * *',
+        rules: [{ name: 'StuckBacklog', severity: 'warning', probe: 'queue', target: 'rule-stuck', measure: 'waiting', above: 5 }],
+      });
+      await queue.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: 'send', data: { i } })));
+      const messages = () => top(RULES).filter((m) => shown(m).includes('StuckBacklog'));
+      await waitFor(() => messages().length === 1, { timeoutMs: 10_000, what: 'the rule firing' });
+      const message = messages()[0] as StoredMessage;
+      expect(shown(message)).toMatch(/^Resolve$/m);
+      expect(shown(message)).not.toMatch(/^Silence/m);
+      const button = (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
+        .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+        .find((e) => e.action_id?.startsWith('alerts.resolve#'));
+      const body = blockActionsBody({ actionId: button?.action_id ?? '', value: button?.value ?? '', userId: 'U0ERIN', userName: 'erin', channelId: RULES, messageTs: message.ts, responseUrl: slack.responseUrl() });
+      expect((await postSigned(`${baseUrl}/slack/events`, signBody(body, { signingSecret: SIGNING_SECRET }))).status).toBe(200);
+      await waitFor(() => shown(message).includes('RESOLVED') && shown(message).includes('Resolved by hand by <@U0ERIN>'), { timeoutMs: 10_000, what: 'the resolve by hand' });
+      const audit = await db.query<{ actor_id: string; outcome: string }>("SELECT actor_id, outcome FROM vigil.audit_events WHERE kind = 'alert.resolve'");
+      expect(audit.rows).toEqual([{ actor_id: 'U0ERIN', outcome: 'resolving' }]);
+      // Still 8 waiting: the rule starts afresh and fires again (on the same message within the
+      // 1 s cooldown, as a flap; on a new one after it).
+      await waitFor(() => shown(messages().at(-1)).includes('🔥 WARNING · StuckBacklog'), { timeoutMs: 10_000, what: 'the rule firing again' });
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  }, 30_000);
+});

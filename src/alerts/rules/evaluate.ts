@@ -3,6 +3,8 @@ import type { EvaluatedReading } from '../../probes/reading.ts';
 import { registrationFor } from '../../probes/probe-list.ts';
 import { fingerprintOf } from '../alertmanager.ts';
 import type { AlertInstance, Notification } from '../notification.ts';
+import { ruleGroupKey } from './rule-group-key.ts';
+
 
 /**
  * Vigil's own alert rules over what its probes measured. Pure: the caller brings the readings, the
@@ -33,7 +35,7 @@ export interface TargetState {
 export type RuleState = Record<string, Record<string, TargetState>>;
 
 export const RULE_RECEIVER = 'vigil-rules';
-export const ruleGroupKey = (ruleName: string) => `vigil-rule:${ruleName}`;
+
 
 /** `holds`/`clear`: the condition holds or not; `unknown`: this evaluation cannot tell. */
 type Verdict = { kind: 'holds' | 'clear'; summary: string } | { kind: 'unknown' };

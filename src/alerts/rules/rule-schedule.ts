@@ -5,7 +5,7 @@ import type { HealthService } from '../../probes/health.ts';
 import { createSchedule, type Schedule } from '../../schedules/schedule.ts';
 import type { Notification } from '../notification.ts';
 import { evaluateRules } from './evaluate.ts';
-import { loadRuleState, saveRuleState } from './rule-state-store.ts';
+import { loadRuleState, saveRuleState, takeForgottenRules } from './rule-state-store.ts';
 
 export interface RuleScheduleOptions {
   rules: AlertRule[];
@@ -39,6 +39,7 @@ export function createRuleSchedule(opts: RuleScheduleOptions): Schedule {
     log,
     async run() {
       const prev = await loadRuleState(redis, keyPrefix, log);
+      for (const name of await takeForgottenRules(redis, keyPrefix)) delete prev[name];
       // No rules: nothing to measure, but alerts of rules since removed from the config still resolve.
       if (rules.length === 0 && Object.keys(prev).length === 0) return;
       const checks = rules.length === 0 ? [] : (await health.check()).checks;

@@ -52,3 +52,22 @@ export async function loadRuleState(redis: Redis, prefix: string, log?: Logger):
 export async function saveRuleState(redis: Redis, prefix: string, state: RuleState): Promise<void> {
   await redis.set(ruleStateKey(prefix), JSON.stringify(state));
 }
+
+/**
+ * Rules a person resolved by hand: their next evaluation starts afresh (pending, then firing after
+ * `for` if the condition still holds). A set the run takes whole rather than an edit of the state,
+ * so a click during a run is not overwritten by the run's save: the next run takes it.
+ */
+export const forgetRulesKey = (prefix: string) => `${prefix}:alert-rules:forget`;
+
+export async function forgetRule(redis: Redis, prefix: string, ruleName: string): Promise<void> {
+  await redis.sadd(forgetRulesKey(prefix), ruleName);
+}
+
+/** The rules to start afresh, removed from the set in the same step. */
+export async function takeForgottenRules(redis: Redis, prefix: string): Promise<string[]> {
+  const replies = await redis.multi().smembers(forgetRulesKey(prefix)).del(forgetRulesKey(prefix)).exec();
+  const [err, members] = replies?.[0] ?? [null, []];
+  if (err) throw err;
+  return z.array(z.string()).parse(members);
+}

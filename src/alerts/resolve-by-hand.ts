@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+import { appendAuditEvents } from '../audit/chain.ts';
+import { AppError } from '../core/errors.ts';
+import type { InteractionHandler } from '../core/interactions.ts';
+import type { StateStore } from '../db/state.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { AlertGroup } from './group.ts';
+import { RESOLVE_HANDLER, RESOLVED_BY } from './message.ts';
+import type { Notification } from './notification.ts';
+import { ruleNameOf } from './rules/rule-group-key.ts';
+import { forgetRule } from './rules/rule-state-store.ts';
+import { loadGroup, lockGroup, storeNotification } from './store.ts';
+
+const VALUE = /^([0-9a-f]{24}):(\d{1,9})$/;
+
+export interface ResolveDeps {
+  state: StateStore;
+  /** The rules' state lives here: a resolved rule starts afresh at its next evaluation. */
+  redis: Redis;
+  keyPrefix: string;
+  /** Something was stored: apply it now. */
+  stored: () => void;
+  now?: () => number;
+}
+
+/**
+ * Resolve, on a message of Vigil's own rule alert: a person ends an alert that cannot clear itself
+ * (a target gone for good, a condition accepted). Stored as the rule's resolved notification,
+ * applied like any other, and audited; the rule then starts afresh, so a condition that still
+ * holds fires again after its `for`. Alertmanager's groups never offer it: Alertmanager decides.
+ */
+export function resolveHandler(deps: ResolveDeps): InteractionHandler {
+  const now = deps.now ?? Date.now;
+  return {
+    id: RESOLVE_HANDLER,
+    async handle(interaction) {
+      const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
+      if (!match) throw new AppError('stale', 'This button does not name an alert group.');
+      const [, groupId = '', epochText = '0'] = match;
+      const state = await deps.state.ready();
+      if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record this now: ${state.why}.`);
+      const { invoker } = interaction;
+
+      const outcome = await inTransaction(state.pool, async (client) => {
+        await lockGroup(client, groupId);
+        const group = await loadGroup(client, groupId);
+        if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
+        const rule = ruleNameOf(group.groupKey);
+        const verdict = group.epoch !== Number(epochText) ? 'other_epoch' : group.status === 'resolved' ? 'resolved' : rule === null ? 'not_a_rule' : 'resolving';
+        await appendAuditEvents(client, [
+          {
+            actorId: invoker.userId,
+            ...(invoker.userName ? { actorName: invoker.userName } : {}),
+            ...(invoker.channelId ? { channel: invoker.channelId } : {}),
+            kind: 'alert.resolve',
+            subject: groupId,
+            outcome: verdict,
+            details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
+          },
+        ]);
+        if (verdict === 'resolving') await storeNotification(client, resolvedByHand(group, invoker.userId, now()));
+        return { verdict, rule };
+      });
+      let afresh = true;
+      if (outcome.verdict === 'resolving' && outcome.rule !== null) {
+        deps.stored();
+        afresh = await forgetRule(deps.redis, deps.keyPrefix, outcome.rule).then(
+          () => true,
+          () => false,
+        );
+      }
+      const summary = {
+        resolving: afresh
+          ? `Resolved by hand. If ${outcome.rule ?? 'the rule'}'s condition still holds, it fires again after its \`for\`.`
+          : `Resolved by hand. Redis did not answer, so ${outcome.rule ?? 'the rule'} fires again only once its condition clears and holds again.`,
+        resolved: 'This alert group has already resolved; there is nothing to change.',
+        other_epoch: 'This message is about an earlier firing of the group; use its newest message instead.',
+        not_a_rule: 'Only Vigil’s own rule alerts can be resolved by hand; Alertmanager resolves its own.',
+      }[outcome.verdict];
+      return { reply: { title: 'Alert', status: outcome.verdict === 'resolving' ? 'ok' : 'info', summary } };
+    },
+  };
+}
+
+/** The group's snapshot with every alert resolved, marked with who did it. */
+function resolvedByHand(g: AlertGroup, userId: string, now: number): Notification {
+  const endsAt = new Date(now).toISOString();
+  return {
+    source: g.source,
+    receiver: g.receiver,
+    groupKey: g.groupKey,
+    status: 'resolved',
+    groupLabels: g.view.groupLabels,
+    commonLabels: g.view.commonLabels,
+    commonAnnotations: { ...g.view.commonAnnotations, [RESOLVED_BY]: userId },
+    externalURL: g.view.externalURL,
+    truncatedAlerts: 0,
+    alerts: Object.values(g.view.alerts).map((a) => (a.status === 'firing' ? { ...a, status: 'resolved' as const, endsAt } : a)),
+  };
+}
