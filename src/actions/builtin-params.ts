@@ -1,4 +1,5 @@
-import { checkValue, kindOf, parseDuration, type ParamKind, type ParamSpec, type ParamsSpec } from './params.ts';
+import { parseMatchers } from '../core/label-matchers.ts';
+import { checkValue, isOptional, kindOf, parseDuration, type ParamKind, type ParamSpec, type ParamsSpec } from './params.ts';
 
 /**
  * The built-in actions and the parameters each takes: what a catalog entry with `builtin:` may
@@ -19,11 +20,14 @@ export type BuiltinName = (typeof BUILTINS)[number];
 /**
  * One parameter a builtin needs: `spec` applies when the config does not declare it; a declaration
  * must be one of `overrides` and may only narrow `bound` (an enum of allowed queues, a lower limit).
+ * `check`: what a spec cannot say (a matcher list's grammar), applied here to a declared default;
+ * requested values meet the same parser in the builtin's request-time check (checkBuiltinTarget).
  */
 interface Slot {
   spec: ParamSpec;
   bound: ParamSpec;
   overrides: ParamKind[];
+  check?: (value: string) => string | null;
 }
 
 /** BullMQ refuses `:` in names; Vigil's config refuses `* ?` and spaces in prefixes likewise. */
@@ -34,6 +38,13 @@ const queueSlot: Slot = (() => {
   return { spec, bound: spec, overrides: ['enum'] };
 })();
 const slot = (spec: ParamSpec, overrides: ParamKind[], bound: ParamSpec = spec): Slot => ({ spec, bound, overrides });
+const matchersSlot: Slot = {
+  ...slot({ text: { maxLength: 2000 }, optional: true, description: 'further label matchers, name="value" separated by commas' }, ['text']),
+  check: (value) => {
+    const parsed = parseMatchers(value);
+    return parsed.ok ? null : parsed.message;
+  },
+};
 const pidSlot = slot({ integer: { min: 1, max: 2_147_483_647 }, description: 'a Postgres backend pid' }, ['integer']);
 
 /** What each builtin takes. `extraLabels`: further declared parameters become silence matchers. */
@@ -56,6 +67,7 @@ const builtinSlots: Record<BuiltinName, { fixed: Record<string, Slot>; extraLabe
       alertname: slot({ text: { maxLength: 200 }, description: 'the alertname to silence' }, ['enum', 'text']),
       duration: slot({ duration: { max: '24h', min: '1m' }, description: 'how long' }, ['duration'], { duration: { max: '30d', min: '1m' } }),
       comment: slot({ text: { maxLength: 500 }, description: 'why (shown in Alertmanager)' }, ['text'], { text: { maxLength: 1000 } }),
+      matchers: matchersSlot,
     },
     extraLabels: true,
   },
@@ -70,7 +82,7 @@ export function checkBuiltin(builtin: BuiltinName, params: ParamsSpec, issue: (p
   for (const [name, spec] of Object.entries(params)) {
     const slot = slots.fixed[name];
     if (slot) {
-      const problem = overrideProblem(slot, spec);
+      const problem = overrideProblem(slot, spec) ?? (slot.check && typeof spec.default === 'string' ? slot.check(spec.default) : null);
       if (problem) issue(['params', name], `${builtin} ${name}: ${problem}`);
     } else if (slots.extraLabels) {
       if (kindOf(spec) !== 'enum' && kindOf(spec) !== 'text') issue(['params', name], `${builtin}: extra parameters are label matchers and must be enum or text`);
@@ -86,6 +98,8 @@ function overrideProblem(slot: Slot, spec: ParamSpec): string | null {
   if (!slot.overrides.includes(kind)) {
     return slot.overrides.length === 0 ? 'is fixed by the builtin and cannot be declared' : `must be declared as ${slot.overrides.join(' or ')}`;
   }
+  // Narrowing may make an optional slot required, never the reverse: the builtin needs the value.
+  if (isOptional(spec) && !isOptional(slot.spec)) return 'is required by the builtin and cannot be optional';
   const bound = slot.bound;
   if ('enum' in spec) {
     const bad = spec.enum.filter((v) => !checkValue('v', bound, v).ok);
@@ -112,6 +126,11 @@ function describeBound(bound: ParamSpec): string {
   if ('enum' in bound) return `one of ${bound.enum.join(', ')}`;
   if ('text' in bound) return bound.text.pattern ? `must match ${bound.text.pattern}` : `at most ${bound.text.maxLength} characters`;
   return 'out of range';
+}
+
+/** The parameters a builtin takes itself (for a silence, every other one is a label matcher). */
+export function fixedParams(builtin: BuiltinName): string[] {
+  return Object.keys(builtinSlots[builtin].fixed);
 }
 
 /** The effective parameters of a builtin: its slots, narrowed by what the config declares. */

@@ -30,6 +30,6 @@ export interface ActionDefinition {
   needsReason: boolean;
   /** The parameter `--reason` fills when it is not given itself (a silence's comment). */
   reasonParam?: string;
-  /** A target that does not exist (an unknown queue), said at request time; null when fine. */
+  /** What the schema cannot check (an unknown queue, a silence's malformed matchers), said at request time; null when fine. */
   checkTarget(params: Record<string, string | number>): Promise<string | null>;
 }

@@ -6,7 +6,8 @@ import { z } from 'zod';
  * `integer`, a bounded `duration` (`30m`, `4h`, `1h30m`), and `text` — free text for a silence
  * comment or a reason, which may reach an HTTP body (JSON-escaped) or a built-in, never an argv
  * (refused at config load, see runner-config.ts). Values are checked whole: nothing is trimmed,
- * coerced loosely or partly accepted.
+ * coerced loosely or partly accepted. A `text` may be `optional: true`: left out, it is absent
+ * (never an empty string), so no template may name it.
  */
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
@@ -63,6 +64,8 @@ const textSpec = z
   .object({
     text: z.object({ maxLength: z.number().int().min(1).max(2000), pattern: z.string().max(500).optional() }).strict(),
     default: z.string().optional(),
+    /** May be left out; then it is absent from the values (a silence's further matchers). */
+    optional: z.literal(true).optional(),
     ...common,
   })
   .strict();
@@ -86,6 +89,11 @@ export const paramsSpecSchema = z
   .record(z.string().regex(NAME, 'parameter names are letters, digits and _ (at most 40), starting with a letter'), paramSpecSchema)
   .refine((m) => Object.keys(m).length <= 20, 'at most 20 parameters');
 export type ParamsSpec = z.infer<typeof paramsSpecSchema>;
+
+/** Declared `optional: true`: may be left out, and is then absent from the values. */
+export function isOptional(spec: ParamSpec): boolean {
+  return 'text' in spec && spec.optional === true;
+}
 
 export function kindOf(spec: ParamSpec): ParamKind {
   if ('enum' in spec) return 'enum';
@@ -112,6 +120,8 @@ function specProblems(spec: ParamSpec): string[] {
       problems.push(`text pattern ${JSON.stringify(spec.text.pattern)} is not a valid regular expression`);
     }
   }
+  // A default would make it never absent: the two say different things.
+  if ('text' in spec && spec.optional && spec.default !== undefined) problems.push('optional and default exclude each other: an optional parameter is absent when not given');
   if (problems.length === 0 && spec.default !== undefined) {
     const checked = checkValue('default', spec, spec.default);
     if (!checked.ok) problems.push(`default: ${checked.message}`);
@@ -130,7 +140,7 @@ function shown(value: unknown): string {
 
 /** What a parameter accepts, in words (for help and error messages). */
 export function describeParam(spec: ParamSpec): string {
-  const dflt = spec.default !== undefined ? ` (default ${spec.default})` : '';
+  const dflt = spec.default !== undefined ? ` (default ${spec.default})` : isOptional(spec) ? ' (optional)' : '';
   if ('enum' in spec) return `one of: ${spec.enum.join(', ')}${dflt}`;
   if ('integer' in spec) return `a whole number from ${spec.integer.min} to ${spec.integer.max}${dflt}`;
   if ('duration' in spec) return `a duration like 30m or 4h, at most ${spec.duration.max}${dflt}`;
@@ -172,7 +182,7 @@ export function checkValue(name: string, spec: ParamSpec, value: unknown): Check
 
 /**
  * The strict validator of an action's parameters: every declared parameter is required unless it
- * has a default, unknown ones are refused, and each message names the parameter and what it
+ * has a default or is optional (then left out of the result), unknown ones are refused, and each message names the parameter and what it
  * accepts. Integers may arrive as digit strings (a slash command's text) and come out as numbers.
  */
 export function paramsSchemaFor(spec: ParamsSpec): z.ZodType<ParamValues> {
@@ -193,6 +203,7 @@ export function paramsSchemaFor(spec: ParamsSpec): z.ZodType<ParamValues> {
       const s = spec[name] as ParamSpec;
       const value = Object.hasOwn(given, name) ? given[name] : undefined;
       if (value === undefined) {
+        if (isOptional(s)) continue;
         // Defaults were checked at config load; checking again normalises them (`"7"` → 7).
         const dflt = s.default === undefined ? null : checkValue(name, s, s.default);
         if (dflt?.ok) out[name] = dflt.value;
@@ -220,6 +231,11 @@ export function templateParams(template: string): string[] {
 /** Placeholders naming no declared parameter: a config error. */
 export function undeclaredParams(template: string, spec: ParamsSpec): string[] {
   return templateParams(template).filter((name) => !Object.hasOwn(spec, name));
+}
+
+/** Placeholders naming an optional parameter: a config error, as it may have no value to fill in. */
+export function optionalParams(template: string, spec: ParamsSpec): string[] {
+  return templateParams(template).filter((name) => Object.hasOwn(spec, name) && isOptional(spec[name] as ParamSpec));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BUILTINS, builtinParams, checkBuiltin, type BuiltinName } from './builtin-params.ts';
-import { kindOf, paramsSpecSchema, parseDuration, templateParams, undeclaredParams, type ParamsSpec } from './params.ts';
+import { kindOf, optionalParams, paramsSpecSchema, parseDuration, templateParams, undeclaredParams, type ParamsSpec } from './params.ts';
 
 /**
  * The runner part of a catalog action, as flat YAML keys beside `id`, `title`, `risk`, … :
@@ -85,10 +85,16 @@ export function refineRunner(action: RunnerFields, ctx: z.RefinementCtx): void {
 
 type Issue = (path: (string | number)[], message: string) => void;
 
+/** A template may only name parameters that always have a value. */
+function checkOptional(template: string, params: ParamsSpec, path: (string | number)[], issue: Issue): void {
+  for (const name of optionalParams(template, params)) issue(path, `{${name}} is optional and may have no value; templates take only parameters that are always given`);
+}
+
 function checkExec(argv: string[], params: ParamsSpec, issue: Issue): void {
   if (templateParams(argv[0] as string).length > 0) issue(['exec', 0], 'the program (first element) must be fixed, not a {parameter}');
   argv.forEach((element, i) => {
     for (const name of undeclaredParams(element, params)) issue(['exec', i], `{${name}} is not a declared parameter`);
+    checkOptional(element, params, ['exec', i], issue);
     for (const name of templateParams(element)) {
       const spec = params[name];
       // Free text never reaches an argv: a script may hand it to a shell. Use an enum.
@@ -99,6 +105,7 @@ function checkExec(argv: string[], params: ParamsSpec, issue: Issue): void {
 
 function checkHttp(http: z.output<typeof httpSchema>, params: ParamsSpec, issue: Issue): void {
   for (const name of undeclaredParams(http.url, params)) issue(['http', 'url'], `{${name}} is not a declared parameter`);
+  checkOptional(http.url, params, ['http', 'url'], issue);
   const first = http.url.search(/\{[A-Za-z_][A-Za-z0-9_]*\}/);
   const fixedPart = first < 0 ? http.url : http.url.slice(0, first);
   // The origin is fixed by the config: a parameter can only pick a path or query value.
@@ -119,6 +126,7 @@ function checkHttp(http: z.output<typeof httpSchema>, params: ParamsSpec, issue:
   if (http.body !== undefined) {
     if (http.method === 'GET') issue(['http', 'body'], 'a GET request has no body');
     for (const name of undeclaredParams(http.body, params)) issue(['http', 'body'], `{${name}} is not a declared parameter`);
+    checkOptional(http.body, params, ['http', 'body'], issue);
     if (bodyEncoding(http.headers, http.body) === 'json') {
       const sample = http.body.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => (params[n] && kindOf(params[n]) === 'integer' ? '1' : 'x'));
       try {

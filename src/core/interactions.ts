@@ -1,6 +1,6 @@
 import type { Invoker } from './command.ts';
 import { describeError, isAppError } from './errors.ts';
-import type { Button, Reply } from './reply.ts';
+import type { Button, Reply, RichText } from './reply.ts';
 import { elapsedMs } from './timeout.ts';
 
 /** The built-in handler behind every suggestion: run the suggested command for whoever clicked. */
@@ -38,7 +38,13 @@ export interface FormSubmission {
 
 export type Interaction = Click | FormSubmission;
 
-/** One text input of a form. */
+/** One choice of a choice field: `value` is what the submission carries, `label` what people read. */
+export interface FormOption {
+  value: string;
+  label: string;
+}
+
+/** One question of a form: free text, or a choice when it has `options`. */
 export interface FormField {
   /** The key of the value in the submission. */
   id: string;
@@ -46,6 +52,10 @@ export interface FormField {
   hint?: string;
   multiline?: boolean;
   maxLength?: number;
+  /** A choice instead of free text; the submission carries the chosen option's value. */
+  options?: FormOption[];
+  /** The value of the option chosen unless someone picks another (choice fields only). */
+  initial?: string;
 }
 
 /**
@@ -55,6 +65,8 @@ export interface FormField {
 export interface Form {
   handler: string;
   title: string;
+  /** Shown above the fields: what submitting will do (the exact matchers of a silence, say). */
+  intro?: RichText;
   submit: string;
   fields: FormField[];
   privateMetadata: string;

@@ -1,4 +1,4 @@
-import { replyButtons, RUN_COMMAND } from '../core/interactions.ts';
+import { replyButtons, RUN_COMMAND, type Form, type FormField } from '../core/interactions.ts';
 import { richTextString, type Reply, type Status } from '../core/reply.ts';
 import { tableLines } from './table.ts';
 
@@ -31,4 +31,17 @@ export function renderText(reply: Reply): string {
 /** `--json`: the command's machine-readable data, or the whole reply when it has none. */
 export function renderJson(reply: Reply): string {
   return JSON.stringify(reply.data ?? reply, null, 2);
+}
+
+/** A form as the shell opens it: its title, how to leave it, and its intro. */
+export function renderFormStart(form: Form): string {
+  return [`${form.title} (an empty line cancels)`, ...(form.intro ? [richTextString(form.intro)] : [])].join('\n');
+}
+
+/** One question of a form; a choice lists its options, numbered, marking the preselected one. */
+export function renderFormField(field: FormField): string {
+  const hint = field.hint ? ` (${field.hint})` : '';
+  if (!field.options) return `${field.label}${hint}:`;
+  const options = field.options.map((o, i) => `  ${i + 1}) ${o.label}${o.value === field.initial ? ' (suggested)' : ''}`);
+  return [`${field.label}${hint}, type the number:`, ...options].join('\n');
 }

@@ -2,9 +2,9 @@ import { clearScreenDown, createInterface, cursorTo, type Interface } from 'node
 import type { Readable, Writable } from 'node:stream';
 import type { Invoker } from '../core/command.ts';
 import type { Dispatcher } from '../core/dispatch.ts';
-import { replyButtons, type Form, type InteractionDispatcher } from '../core/interactions.ts';
+import { replyButtons, type Form, type FormOption, type InteractionDispatcher } from '../core/interactions.ts';
 import type { Button, Reply } from '../core/reply.ts';
-import { renderJson, renderText } from '../render/text.ts';
+import { renderFormField, renderFormStart, renderJson, renderText } from '../render/text.ts';
 import { createCompleter, type CompletableCommand } from './complete.ts';
 import { HISTORY_SIZE, historyFile } from './history.ts';
 import type { TerminalOutput } from './terminal-output.ts';
@@ -42,7 +42,7 @@ export function runShell(opts: ShellOptions): Promise<void> {
 
   const askNext = () => {
     const field = filling?.form.fields[Object.keys(filling.values).length];
-    if (field) write(`${field.label}${field.hint ? ` (${field.hint})` : ''}:`);
+    if (field) write(renderFormField(field));
   };
 
   const show = (reply: Reply, json = false) => {
@@ -54,7 +54,7 @@ export function runShell(opts: ShellOptions): Promise<void> {
     const answer = await opts.interactions.dispatch({ kind: 'button', handler: button.handler, value: button.value, invoker });
     if (answer.form) {
       filling = { form: answer.form, values: {} };
-      write(`${answer.form.title} (an empty line cancels)`);
+      write(renderFormStart(answer.form));
       return askNext();
     }
     if (answer.reply) show(answer.reply);
@@ -68,7 +68,15 @@ export function runShell(opts: ShellOptions): Promise<void> {
     }
     const { form, values } = filling;
     const field = form.fields[Object.keys(values).length];
-    if (field) values[field.id] = line;
+    if (field) {
+      const value = field.options ? chosen(field.options, line) : line;
+      // A wrong choice asks the same question again; only an empty line leaves the form.
+      if (value === null) {
+        write(`Not a choice: "${line}". Type a number from 1 to ${field.options?.length ?? 0}, or an option's value.`);
+        return askNext();
+      }
+      values[field.id] = value;
+    }
     if (Object.keys(values).length < form.fields.length) return askNext();
     filling = null;
     const answer = await opts.interactions.dispatch({ kind: 'form', handler: form.handler, values, privateMetadata: form.privateMetadata, invoker });
@@ -148,6 +156,12 @@ export function runShell(opts: ShellOptions): Promise<void> {
       void chain.then(resolve);
     });
   });
+}
+
+/** The option a line picks: its number as listed (which wins over a value that is a number too), or its exact value. */
+function chosen(options: FormOption[], line: string): string | null {
+  const byNumber = /^\d+$/.test(line) ? options[Number(line) - 1] : undefined;
+  return (byNumber ?? options.find((o) => o.value === line))?.value ?? null;
 }
 
 /** Readline on a terminal: prompt, echo, Tab completion, and history kept across runs when there is a path. */

@@ -1,6 +1,6 @@
 import type { Button, Link, Reply, RichText, Section, Status, Visibility } from '../core/reply.ts';
 import { deepFreeze } from '../core/dispatch.ts';
-import type { Form } from '../core/interactions.ts';
+import type { Form, FormField, FormOption } from '../core/interactions.ts';
 import { OPEN_LINK, replyButtons } from '../core/interactions.ts';
 import { tableLines } from '../render/table.ts';
 
@@ -25,6 +25,10 @@ export const LIMITS = {
   confirmText: 300,
   confirmButton: 30,
   modalTitle: 24,
+  inputLabel: 2000,
+  selectOptions: 100,
+  optionText: 75,
+  optionValue: 150,
 } as const;
 
 // A Block Kit block; typed loosely on purpose: Bolt's own block types are a union we only emit.
@@ -143,7 +147,7 @@ export function renderMessage(reply: Reply, defaultVisibility: ResponseType = 'e
   return (byVisibility[defaultVisibility] ??= deepFreeze(renderBlocks(reply, defaultVisibility)));
 }
 
-/** A form as a modal: one plain-text input per field, its answers under the field ids. */
+/** A form as a modal: its intro, then one input per field, its answers under the field ids. */
 export function renderForm(form: Form): Modal & { callback_id: string; private_metadata: string; submit: PlainText } {
   return {
     type: 'modal',
@@ -152,14 +156,36 @@ export function renderForm(form: Form): Modal & { callback_id: string; private_m
     title: plain(form.title, LIMITS.modalTitle),
     submit: plain(form.submit, LIMITS.modalTitle),
     close: plain('Cancel', LIMITS.modalTitle),
-    blocks: form.fields.map((f) => ({
-      type: 'input',
-      block_id: f.id,
-      label: plain(f.label, 2000),
-      ...(f.hint ? { hint: plain(f.hint, 2000) } : {}),
-      element: { type: 'plain_text_input', action_id: 'value', multiline: f.multiline === true, ...(f.maxLength ? { max_length: f.maxLength } : {}) },
-    })),
+    blocks: [...(form.intro ? [section(richMrkdwn(form.intro))] : []), ...form.fields.map(inputBlock)],
   };
+}
+
+/** A text field as a plain-text input, a choice as a static select; the value's action id is `value`. */
+function inputBlock(f: FormField): Block {
+  return {
+    type: 'input',
+    block_id: f.id,
+    label: plain(f.label, LIMITS.inputLabel),
+    ...(f.hint ? { hint: plain(f.hint, LIMITS.inputLabel) } : {}),
+    element: f.options
+      ? selectElement(f.id, f.options, f.initial)
+      : { type: 'plain_text_input', action_id: 'value', multiline: f.multiline === true, ...(f.maxLength ? { max_length: f.maxLength } : {}) },
+  };
+}
+
+/**
+ * Slack refuses a select with an option value over 150 characters or over 100 options: such
+ * options are left out (a value is data and is never cut), and so is a preselection not among
+ * those kept. With no option left the form cannot be shown at all, which is the caller's bug.
+ */
+function selectElement(id: string, all: FormOption[], initial: string | undefined): Record<string, unknown> {
+  const options = all
+    .filter((o) => o.value.length > 0 && o.value.length <= LIMITS.optionValue)
+    .slice(0, LIMITS.selectOptions)
+    .map((o) => ({ text: plain(o.label, LIMITS.optionText), value: o.value }));
+  if (options.length === 0) throw new Error(`form field ${id}: no option Slack can show (values are 1 to ${LIMITS.optionValue} characters)`);
+  const preselected = options.find((o) => o.value === initial);
+  return { type: 'static_select', action_id: 'value', options, ...(preselected ? { initial_option: preselected } : {}) };
 }
 
 /** A modal showing a reply (the answer to a submitted form). */

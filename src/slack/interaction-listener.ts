@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.ts';
 import type { InteractionAnswer, InteractionDispatcher } from '../core/interactions.ts';
 import type { Reply } from '../core/reply.ts';
 import { withTimeout } from '../core/timeout.ts';
-import { renderBlocks, renderForm, renderModal } from './blocks.ts';
+import { LIMITS, renderBlocks, renderForm, renderModal } from './blocks.ts';
 import type { ResponseUrlPoster } from './response-url.ts';
 
 /** The fields of a block_actions payload Vigil relies on; anything else Slack sends is ignored. */
@@ -29,7 +29,7 @@ const viewSubmissionSchema = z.object({
     callback_id: z.string().max(255),
     private_metadata: z.string().max(3000).default(''),
     state: z.object({
-      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish(), selected_option: z.object({ value: z.string() }).nullish() }))),
+      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish(), selected_option: z.object({ value: z.string().max(LIMITS.optionValue) }).nullish() }))),
     }),
   }),
 });

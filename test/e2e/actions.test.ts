@@ -245,6 +245,17 @@ describe('approved actions', () => {
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
   });
 
+  it('a silence takes further --matchers, shown to approvers; malformed ones are refused before anything is stored', async () => {
+    const count = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM vigil.action_requests')).rows[0]?.n;
+    const before = await count();
+    const bad = await slash(ALICE, `silence-alert --alertname ApiDown --duration 1h --reason "noisy staging" --matchers 'env=staging'`);
+    expect(JSON.stringify(bad.json)).toContain('silence-alert: matchers: the value of env must be in double quotes');
+    expect(await count()).toBe(before);
+    const message = await ask(ALICE, `silence-alert --alertname ApiDown --duration 1h --reason "noisy staging" --matchers 'env="staging"'`);
+    expect(blockText(message.blocks)).toContain('alertmanager.silence alertname=ApiDown duration=1h comment="noisy staging" matchers="env=\\"staging\\""');
+    expect(await count()).toBe((before ?? 0) + 1);
+  });
+
   it("/queue offers Retry failed; pressing it asks, and once approved the real queue's failed jobs are retried", async () => {
     const queue = new Queue('mails', { connection: { url: TEST_REDIS_URL }, prefix: `${queuePrefix}-inspected` });
     const failer = new Worker('mails', async () => {

@@ -21,7 +21,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
 import { features as defaultFeatures, type FeatureFactory } from '../../src/features/index.ts';
-import type { Interaction } from '../../src/core/interactions.ts';
+import type { Form, Interaction } from '../../src/core/interactions.ts';
 import { sendJson } from '../../src/http/respond.ts';
 import { startSlackApiServer, validateBlocks, type SlackApiServer } from '../support/slack-api-server.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
@@ -121,6 +121,18 @@ async function auditRows(userId: string) {
  * touching the HTTP server or the Slack wiring, the way alerts and actions will add theirs.
  */
 const clicks: Interaction[] = [];
+const forms: Interaction[] = [];
+const CHOICE_FORM: Form = {
+  handler: 'test.form-submit',
+  title: 'Silence 1h',
+  intro: 'Silences alertname="ApiDown", env="prod" <2 alerts>',
+  submit: 'Request',
+  fields: [
+    { id: 'scope', label: 'Silence', options: [{ value: 'group', label: 'The whole group' }, { value: 'one', label: 'Only db1' }], initial: 'group' },
+    { id: 'reason', label: 'Why?' },
+  ],
+  privateMetadata: '{"group":"g1"}',
+};
 const testFeature: FeatureFactory = ({ outbox }) => ({
   name: 'test',
   interactions: [
@@ -136,6 +148,15 @@ const testFeature: FeatureFactory = ({ outbox }) => ({
           await outbox.send({ op: 'post', key: `test-ack:${interaction.value}`, channel: interaction.message.channelId, message: { text } });
         }
         return { reply: { title: 'Acknowledged', status: 'ok', summary: `by ${interaction.invoker.userId}` }, replaceOriginal: true };
+      },
+    },
+    // A form that shows what it will do and offers a choice, as an alert's "Silence 1h" does.
+    { id: 'test.form', handle: async () => ({ form: CHOICE_FORM }) },
+    {
+      id: 'test.form-submit',
+      async handle(interaction) {
+        forms.push(interaction);
+        return { reply: { title: 'Chosen', status: 'ok', summary: interaction.kind === 'form' ? JSON.stringify(interaction.values) : '' } };
       },
     },
   ],
@@ -397,6 +418,33 @@ describe('Vigil over HTTP (real Postgres, Redis, BullMQ; Slack stand-in)', () =>
       await slack.waitFor(() => postsTo(responseId).length > 0, 5000);
       expect(postsTo(responseId)[0]?.body).toMatchObject({ response_type: 'ephemeral' });
       expect(blocksText(postsTo(responseId)[0]?.body.blocks)).toContain('no longer handled by Vigil');
+    });
+
+    it('opens a form with an intro and a choice, and hands the chosen option to the form’s handler', async () => {
+      const opened = slack.openedViews.length;
+      expect((await clickButton({ actionId: 'test.form#0', value: 'g1' })).status).toBe(200);
+      // The stand-in opens only views Slack would accept (select options, preselection, limits).
+      await slack.waitFor(() => slack.openedViews.length > opened, 5000);
+      const view = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<Record<string, unknown>> };
+      expect(view.blocks.map((b) => [b.type, b.block_id])).toEqual([['section', undefined], ['input', 'scope'], ['input', 'reason']]);
+      expect(blocksText(view.blocks)).toContain('Silences alertname="ApiDown", env="prod" &lt;2 alerts&gt;');
+      expect(view.blocks[1]?.element).toMatchObject({ type: 'static_select', action_id: 'value', initial_option: { value: 'group' } });
+
+      const submit = (choice: string | null) =>
+        postSigned(eventsUrl, signBody(viewSubmissionBody({ callbackId: view.callback_id, privateMetadata: view.private_metadata, values: { reason: 'noisy' }, choices: { scope: choice } }), sign()));
+      const res = await submit('one');
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ response_action: 'update', view: { type: 'modal' } });
+      expect(JSON.stringify(res.json)).toContain(JSON.stringify(JSON.stringify({ reason: 'noisy', scope: 'one' })).slice(1, -1));
+      expect(forms.at(-1)).toMatchObject({ kind: 'form', handler: 'test.form-submit', values: { scope: 'one', reason: 'noisy' }, privateMetadata: '{"group":"g1"}' });
+
+      // A choice left unmade is absent; one longer than any option Slack allows never reaches the handler.
+      await submit(null);
+      expect(forms.at(-1)).toMatchObject({ values: { reason: 'noisy' } });
+      expect(forms.at(-1)).not.toHaveProperty('values.scope');
+      const before = forms.length;
+      expect((await submit('x'.repeat(151))).status).toBe(200);
+      expect(forms.length).toBe(before);
     });
 
     it('answers a form nobody handles by updating the modal with an explanation', async () => {

@@ -373,6 +373,52 @@ describe('alertmanager builtins', () => {
     expect((await expire({ id: '../silences' }, ctx())).summary).toMatch(/^Refused: id must match/);
   });
 
+  it('narrows a silence with further matchers: ApiDown{env="staging"} is silenced, ApiDown{env="prod"} is not', async () => {
+    const amDeps = { ...deps, alertmanagerUrl: am.url };
+    // A value with quotes and a backslash: the matcher must reach Alertmanager unescaped, exactly.
+    const note = 'say "hi" C:\\x';
+    await am.pushAlerts([{ labels: { alertname: 'ApiDown', env: 'staging', note } }, { labels: { alertname: 'ApiDown', env: 'prod', note } }]);
+    const matchers = 'env="staging", note="say \\"hi\\" C:\\\\x"';
+    const outcome = await createRunner(action({ builtin: 'alertmanager.silence' }), amDeps)({ alertname: 'ApiDown', duration: '1h', comment: 'staging only', matchers }, ctx());
+    expect(outcome).toMatchObject({ ok: true, details: { matchers: { alertname: 'ApiDown', env: 'staging', note } } });
+    const id = String(outcome.details?.silenceId);
+    expect(outcome.summary).toMatch(/^Silenced \{alertname="ApiDown", env="staging", note="say \\"hi\\" C:\\\\x"\} for 1h, until .* UTC/);
+
+    const created = (await silences()).find((s) => s.id === id) as Silence;
+    expect(created.matchers.map((m) => [m.name, m.value, m.isRegex, m.isEqual]).sort()).toEqual([
+      ['alertname', 'ApiDown', false, true],
+      ['env', 'staging', false, true],
+      ['note', note, false, true],
+    ]);
+    interface AlertStatus {
+      labels: Record<string, string>;
+      status: { state: string; silencedBy: string[] };
+    }
+    const statusOf = async (env: string) => ((await am.listAlerts()) as AlertStatus[]).find((a) => a.labels.alertname === 'ApiDown' && a.labels.env === env)?.status;
+    await waitFor(async () => (await statusOf('staging'))?.silencedBy.includes(id), { what: 'ApiDown{env="staging"} to be silenced' });
+    expect(await statusOf('staging')).toMatchObject({ state: 'suppressed', silencedBy: [id] });
+    expect(await statusOf('prod')).toMatchObject({ state: 'active', silencedBy: [] });
+  });
+
+  it('refuses malformed further matchers at request time and at run time, sending nothing', async () => {
+    const amDeps = { ...deps, alertmanagerUrl: am.url };
+    const before = (await silences()).length;
+    const spec = action({ builtin: 'alertmanager.silence', params: { instance: { enum: ['db1'] } } });
+    const base = { alertname: 'ApiDown', duration: '1h', comment: 'x', instance: 'db1' };
+    const cases: Array<[string, string]> = [
+      ['env=~"prod|staging"', 'matchers: env: only equality (=) matchers are allowed; write name="value" pairs separated by commas'],
+      ['env="prod", alertname="Other"', 'matchers: alertname is a parameter of its own; leave it out of the matchers'],
+      ['instance="db2"', 'matchers: instance is a parameter of its own; leave it out of the matchers'],
+    ];
+    for (const [matchers, message] of cases) {
+      expect(await checkTarget(spec, { ...base, matchers }, amDeps)).toBe(message);
+      expect(await createRunner(spec, amDeps)({ ...base, matchers }, ctx())).toMatchObject({ ok: false, summary: `Refused: ${message}; nothing changed.` });
+    }
+    expect(await checkTarget(spec, { ...base, matchers: 'env="prod"' }, amDeps)).toBeNull();
+    expect(await checkTarget(spec, base, amDeps)).toBeNull();
+    expect((await silences()).length).toBe(before);
+  });
+
   it('refuses a silence over the configured maximum, and without ALERTMANAGER_URL', async () => {
     const before = (await silences()).length;
     const spec = action({ builtin: 'alertmanager.silence' });

@@ -263,6 +263,20 @@ function validateElement(el: unknown, where: string, problems: string[]): void {
   if (!isObj(el)) return;
   if (tooLong(el.action_id, MAX_ID_LENGTH)) problems.push(`${where}: action_id longer than ${MAX_ID_LENGTH}`);
   if (el.type === 'button' && tooLong(el.value, 2000)) problems.push(`${where}: button value longer than 2000`);
+  if (el.type === 'static_select') {
+    const options = Array.isArray(el.options) ? el.options : [];
+    if (options.length === 0 || options.length > 100) problems.push(`${where}: ${options.length} options (1 to 100)`);
+    options.forEach((o: unknown, j) => {
+      if (!isObj(o)) return void problems.push(`${where}.options[${j}]: not an object`);
+      const text = textOf(o.text);
+      if (text === undefined || text.length === 0 || text.length > 75) problems.push(`${where}.options[${j}]: text must be 1 to 75 characters`);
+      if (typeof o.value !== 'string' || o.value.length === 0 || o.value.length > 150) problems.push(`${where}.options[${j}]: value must be 1 to 150 characters`);
+    });
+    // Slack: initial_option must be exactly one of the options.
+    if (el.initial_option !== undefined && !options.some((o: unknown) => JSON.stringify(o) === JSON.stringify(el.initial_option))) {
+      problems.push(`${where}: initial_option is not one of the options`);
+    }
+  }
 }
 
 /**

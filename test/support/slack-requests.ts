@@ -137,9 +137,18 @@ export function blockActionsBody(f: BlockActionFields): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-/** A view_submission as Slack posts it: the modal's inputs by block id and action id. */
-export function viewSubmissionBody(f: { callbackId: string; values: Record<string, string>; userId?: string; privateMetadata?: string }): string {
-  const values = Object.fromEntries(Object.entries(f.values).map(([blockId, value]) => [blockId, { input: { type: 'plain_text_input', value } }]));
+/**
+ * A view_submission as Slack posts it: the modal's inputs by block id and action id; `choices` are
+ * static selects (block id → the chosen option's value), `null` for one left unchosen.
+ */
+export function viewSubmissionBody(f: { callbackId: string; values: Record<string, string>; choices?: Record<string, string | null>; userId?: string; privateMetadata?: string }): string {
+  const values = Object.fromEntries([
+    ...Object.entries(f.values).map(([blockId, value]) => [blockId, { input: { type: 'plain_text_input', value } }]),
+    ...Object.entries(f.choices ?? {}).map(([blockId, value]) => [
+      blockId,
+      { value: { type: 'static_select', selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value } } },
+    ]),
+  ]);
   const payload = {
     type: 'view_submission',
     team: { id: 'T0001', domain: 'example' },

@@ -2,10 +2,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { describeError } from '../../core/errors.ts';
+import { formatMatchers, parseMatchers } from '../../core/label-matchers.ts';
 import { redactUrl } from '../../core/redact.ts';
 import type { ActionOutcome } from '../definition.ts';
 import { parseDuration, type ParamValues } from '../params.ts';
-import type { BuiltinName } from '../builtin-params.ts';
+import { fixedParams, type BuiltinName } from '../builtin-params.ts';
 import { deadlineSignal } from './http.ts';
 
 /** Real clients, from the composition root; null when Vigil runs without that dependency. */
@@ -28,8 +29,8 @@ export interface BuiltinContext {
 type Outcome = ActionOutcome;
 const refused = (summary: string): Outcome => ({ ok: false, summary, output: '' });
 
-/** The silence builtin's own parameters; every other one is a label matcher. */
-const SILENCE_OWN = new Set(['alertname', 'duration', 'comment']);
+/** The silence builtin's own parameters (`matchers` among them); every other one is a label matcher. */
+const SILENCE_OWN = new Set(fixedParams('alertmanager.silence'));
 
 /**
  * Run one builtin. Missing dependencies and targets that do not exist are refused outcomes (ok
@@ -58,10 +59,18 @@ export async function runBuiltin(name: BuiltinName, params: ParamValues, deps: B
 }
 
 /**
- * Request-time check of what the parameter schema cannot know: that the queue exists. Null when
- * fine, else a message for the requester. The runner checks again when it runs.
+ * Request-time check of what the parameter schema cannot know: that the queue exists, that a
+ * silence's matchers parse. Null when fine, else a message for the requester. The runner checks
+ * again when it runs.
  */
 export async function checkBuiltinTarget(name: BuiltinName, params: ParamValues, deps: BuiltinDeps): Promise<string | null> {
+  // The matcher grammar (pairs, no duplicates, none naming another parameter) is beyond a text
+  // pattern, and a pattern would be lost when a config narrows the slot: so it is checked here,
+  // before the request is stored, and again by silence() before anything is sent.
+  if (name === 'alertmanager.silence') {
+    const labels = silenceLabels(params);
+    return labels.ok ? null : labels.message;
+  }
   if (!name.startsWith('bullmq.')) return null;
   if (!deps.bullmq) return 'BullMQ actions need Redis, which is not configured.';
   const queue = String(params.queue);
@@ -185,12 +194,26 @@ async function amCall(deps: BuiltinDeps, ctx: BuiltinContext, method: string, pa
   }
 }
 
+/** A silence's equality matchers: alertname, the action's label parameters, then `matchers`. */
+function silenceLabels(params: ParamValues): { ok: true; labels: Array<[string, string]> } | { ok: false; message: string } {
+  const labels: Array<[string, string]> = [['alertname', String(params.alertname)]];
+  for (const [k, v] of Object.entries(params)) if (!SILENCE_OWN.has(k)) labels.push([k, String(v)]);
+  if (params.matchers === undefined) return { ok: true, labels };
+  const parsed = parseMatchers(String(params.matchers));
+  if (!parsed.ok) return { ok: false, message: `matchers: ${parsed.message}` };
+  // Two matchers on one label would silence nothing (or ask which one counts): one place each.
+  const taken = parsed.labels.find(([name]) => labels.some(([own]) => own === name));
+  if (taken) return { ok: false, message: `matchers: ${taken[0]} is a parameter of its own; leave it out of the matchers` };
+  return { ok: true, labels: [...labels, ...parsed.labels] };
+}
+
 async function silence(deps: BuiltinDeps, params: ParamValues, ctx: BuiltinContext): Promise<Outcome> {
   if (!deps.alertmanagerUrl) return refused('Silences need ALERTMANAGER_URL, which is not set; nothing changed.');
   const ms = parseDuration(String(params.duration));
   if (!ms) return refused(`duration ${String(params.duration)} is not a duration; nothing changed.`);
-  const labels: Array<[string, string]> = [['alertname', String(params.alertname)]];
-  for (const [k, v] of Object.entries(params)) if (!SILENCE_OWN.has(k)) labels.push([k, String(v)]);
+  const checked = silenceLabels(params);
+  if (!checked.ok) return refused(`Refused: ${checked.message}; nothing changed.`);
+  const labels = checked.labels;
   const startsAt = new Date();
   const endsAt = new Date(startsAt.getTime() + ms);
   const body = {
@@ -201,7 +224,7 @@ async function silence(deps: BuiltinDeps, params: ParamValues, ctx: BuiltinConte
     comment: String(params.comment),
   };
   const res = await amCall(deps, ctx, 'POST', '/api/v2/silences', body);
-  const matchers = labels.map(([k, v]) => `${k}="${v}"`).join(', ');
+  const matchers = formatMatchers(Object.fromEntries(labels));
   if (res.status !== 200) return { ok: false, summary: `Alertmanager (${res.shown}) refused the silence: HTTP ${res.status}.`, output: res.text };
   const id = (JSON.parse(res.text) as { silenceID?: unknown }).silenceID;
   return {

@@ -76,7 +76,8 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
 
 /**
  * What the parameter schema cannot check, at request time: for BullMQ builtins, that the queue
- * exists. Null when fine; else a message for the requester. (The runner checks again at run time.)
+ * exists; for a silence, that its matchers parse. Null when fine; else a message for the requester.
+ * (The runner checks again at run time.)
  */
 export async function checkTarget(spec: RunnerSpec, params: ParamValues, deps: BuiltinDeps): Promise<string | null> {
   return spec.kind === 'builtin' ? checkBuiltinTarget(spec.builtin, params, deps) : null;

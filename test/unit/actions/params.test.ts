@@ -99,6 +99,19 @@ describe('paramsSchemaFor', () => {
     expect(refusal({ ticket: 'INC-42; id' }, s)).toBe('ticket must match INC-[0-9]+ (got "INC-42; id")');
   });
 
+  it('leaves an absent optional text out, and checks it like any text when given', () => {
+    const s = paramsSchemaFor(paramsSpecSchema.parse({ note: { text: { maxLength: 10 }, optional: true }, n: { integer: { min: 1, max: 2 } } }));
+    expect(s.parse({ n: 1 })).toEqual({ n: 1 });
+    expect(Object.hasOwn(s.parse({ n: 1 }), 'note')).toBe(false);
+    expect(s.parse({ n: 1, note: 'hi' })).toEqual({ n: 1, note: 'hi' });
+    expect(refusal({ n: 1, note: '' }, s)).toBe('note must not be empty');
+    expect(refusal({ n: 1, note: 'x'.repeat(11) }, s)).toBe('note may be at most 10 characters (got 11)');
+    expect(refusal({ note: 'hi' }, s)).toBe('missing parameter n: a whole number from 1 to 2');
+    expect(paramHelp(paramsSpecSchema.parse({ note: { text: { maxLength: 10 }, optional: true, description: 'a note' } }))).toEqual({
+      note: 'a note: text, at most 10 characters, one line (optional)',
+    });
+  });
+
   it('refuses anything that is not a parameter map', () => {
     expect(refusal('service=api')).toBe('parameters must be name=value pairs; this action takes: service, limit, duration, comment');
     expect(refusal(['api'])).toMatch(/^parameters must be name=value pairs/);
@@ -129,6 +142,11 @@ describe('parameter declarations (config load)', () => {
     expect(problems({ t: { text: { maxLength: 10, pattern: '(' } } })).toEqual(['t: text pattern "(" is not a valid regular expression']);
     expect(problems({ s: { enum: ['a'], default: 'b' } })).toEqual(['s: default: default must be one of: a (got "b")']);
     expect(problems({ s: { shell: 'x' } })).toHaveLength(1);
+    expect(problems({ t: { text: { maxLength: 10 }, optional: true, default: 'x' } })).toEqual([
+      't: optional and default exclude each other: an optional parameter is absent when not given',
+    ]);
+    expect(problems({ t: { text: { maxLength: 10 }, optional: false } })).toHaveLength(1);
+    expect(problems({ s: { enum: ['a'], optional: true } })).toHaveLength(1);
     expect(problems({ 'bad-name': { enum: ['a'] } })).toHaveLength(1);
   });
 
@@ -177,6 +195,18 @@ describe('runner config', () => {
       'exec.1: {why} is a text parameter; exec arguments may only use enum, integer or duration parameters',
     ]);
     expect(problems({ exec: ['{prog}', 'x'], params: { prog: { enum: ['ls'] } } })).toEqual(['exec.0: the program (first element) must be fixed, not a {parameter}']);
+  });
+
+  it('refuses an optional parameter in a template: it may have no value to fill in', () => {
+    const params = { note: { text: { maxLength: 100 }, optional: true }, job: { enum: ['a'] } };
+    expect(problems({ http: { method: 'POST', url: 'https://ci.example.com/hooks/{job}?note={note}', body: '{"note": "{note}"}' }, params })).toEqual([
+      'http.url: {note} is optional and may have no value; templates take only parameters that are always given',
+      'http.body: {note} is optional and may have no value; templates take only parameters that are always given',
+    ]);
+    expect(problems({ exec: ['/usr/local/bin/notify', '{note}'], params })).toContain(
+      'exec.1: {note} is optional and may have no value; templates take only parameters that are always given',
+    );
+    expect(problems({ http: { method: 'POST', url: 'https://ci.example.com/hooks/{job}', body: '{"job": "{job}"}' }, params })).toEqual([]);
   });
 
   it('needs exactly one runner', () => {
@@ -245,13 +275,38 @@ describe('runner config', () => {
 
   it('lets a silence take further label matchers', () => {
     const s = parse({ builtin: 'alertmanager.silence', params: { instance: { enum: ['db1', 'db2'] }, duration: { duration: { max: '4h', min: '5m' } } } });
-    expect(Object.keys(s.params)).toEqual(['alertname', 'duration', 'comment', 'instance']);
+    expect(Object.keys(s.params)).toEqual(['alertname', 'duration', 'comment', 'matchers', 'instance']);
     expect(explainParamsError(paramsSchemaFor(s.params).safeParse({ alertname: 'DiskFull', duration: '5h', comment: 'x', instance: 'db1' }).error!)).toBe(
       'duration may be at most 4h (got 5h)',
     );
     expect(problems({ builtin: 'alertmanager.silence', params: { n: { integer: { min: 1, max: 2 } } } })).toEqual([
       'params.n: alertmanager.silence: extra parameters are label matchers and must be enum or text',
     ]);
+  });
+
+  it('gives a silence optional further matchers, which a config may narrow or require but not loosen', () => {
+    const s = parse({ builtin: 'alertmanager.silence' });
+    expect(s.params.matchers).toEqual({ text: { maxLength: 2000 }, optional: true, description: 'further label matchers, name="value" separated by commas' });
+    const schema = paramsSchemaFor(s.params);
+    expect(schema.parse({ alertname: 'ApiDown', duration: '1h', comment: 'x' })).toEqual({ alertname: 'ApiDown', duration: '1h', comment: 'x' });
+    expect(schema.parse({ alertname: 'ApiDown', duration: '1h', comment: 'x', matchers: 'env="prod"' }).matchers).toBe('env="prod"');
+    expect(paramHelp(s.params).matchers).toBe('further label matchers, name="value" separated by commas: text, at most 2000 characters, one line (optional)');
+
+    expect(problems({ builtin: 'alertmanager.silence', params: { matchers: { text: { maxLength: 300 }, optional: true } } })).toEqual([]);
+    expect(problems({ builtin: 'alertmanager.silence', params: { matchers: { text: { maxLength: 300 } } } })).toEqual([]);
+    expect(problems({ builtin: 'alertmanager.silence', params: { matchers: { text: { maxLength: 300 }, default: 'env="prod"' } } })).toEqual([]);
+    expect(problems({ builtin: 'alertmanager.silence', params: { matchers: { text: { maxLength: 300 }, default: 'env=prod' } } })).toEqual([
+      'params.matchers: alertmanager.silence matchers: the value of env must be in double quotes; write name="value" pairs separated by commas',
+    ]);
+    expect(problems({ builtin: 'alertmanager.silence', params: { matchers: { enum: ['env="prod"'] } } })).toEqual([
+      'params.matchers: alertmanager.silence matchers: must be declared as text',
+    ]);
+    expect(problems({ builtin: 'alertmanager.silence', params: { comment: { text: { maxLength: 100 }, optional: true } } })).toEqual([
+      'params.comment: alertmanager.silence comment: is required by the builtin and cannot be optional',
+    ]);
+    // A further label parameter may be optional: absent, it matches nothing more.
+    const withTeam = parse({ builtin: 'alertmanager.silence', params: { team: { text: { maxLength: 50 }, optional: true } } });
+    expect(paramsSchemaFor(withTeam.params).parse({ alertname: 'A', duration: '1h', comment: 'x' })).toEqual({ alertname: 'A', duration: '1h', comment: 'x' });
   });
 
   it('checks silence ids for a UUID shape', () => {

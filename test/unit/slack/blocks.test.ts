@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RUN_COMMAND } from '../../../src/core/interactions.ts';
-import { clip, escapeMrkdwn, LIMITS, renderBlocks } from '../../../src/slack/blocks.ts';
+import { RUN_COMMAND, type Form } from '../../../src/core/interactions.ts';
+import { clip, escapeMrkdwn, LIMITS, renderBlocks, renderForm } from '../../../src/slack/blocks.ts';
 import type { Reply } from '../../../src/core/reply.ts';
 import { validateBlocks } from '../../support/slack-api-server.ts';
 
@@ -115,5 +115,87 @@ describe('renderBlocks', () => {
     expect(code.length).toBeGreaterThan(1);
     expect(texts(code)).toContain('queue-299');
     expect(validateBlocks(message.blocks)).toEqual([]);
+  });
+});
+
+describe('renderForm', () => {
+  const base = { handler: 'alerts.silence-form', title: 'Silence 1h', submit: 'Request', privateMetadata: '{"g":1}' };
+
+  it('draws a text field as before: one plain-text input under the field id', () => {
+    const modal = renderForm({ ...base, fields: [{ id: 'reason', label: 'Why?', hint: 'Shown to approvers', multiline: true, maxLength: 500 }] });
+    expect(modal).toEqual({
+      type: 'modal',
+      callback_id: 'alerts.silence-form',
+      private_metadata: '{"g":1}',
+      title: { type: 'plain_text', text: 'Silence 1h' },
+      submit: { type: 'plain_text', text: 'Request' },
+      close: { type: 'plain_text', text: 'Cancel' },
+      blocks: [
+        {
+          type: 'input',
+          block_id: 'reason',
+          label: { type: 'plain_text', text: 'Why?' },
+          hint: { type: 'plain_text', text: 'Shown to approvers' },
+          element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 },
+        },
+      ],
+    });
+  });
+
+  it('shows the intro above the fields, and a choice as a static select with its preselection', () => {
+    const form: Form = {
+      ...base,
+      intro: ['Silences env="prod" & <!here>, 3 alerts, for ', { user: 'U0ALICE' }],
+      fields: [
+        { id: 'scope', label: 'Silence', options: [{ value: 'group', label: 'The whole group' }, { value: 'a1', label: 'Only ApiDown <db1>' }], initial: 'a1' },
+        { id: 'reason', label: 'Why?' },
+      ],
+    };
+    const modal = renderForm(form);
+    expect(modal.blocks[0]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: 'Silences env="prod" &amp; &lt;!here&gt;, 3 alerts, for <@U0ALICE>' } });
+    const option = (value: string, text: string) => ({ text: { type: 'plain_text', text }, value });
+    expect(modal.blocks[1]).toEqual({
+      type: 'input',
+      block_id: 'scope',
+      label: { type: 'plain_text', text: 'Silence' },
+      element: { type: 'static_select', action_id: 'value', options: [option('group', 'The whole group'), option('a1', 'Only ApiDown &lt;db1&gt;')], initial_option: option('a1', 'Only ApiDown &lt;db1&gt;') },
+    });
+    expect(modal.blocks[2]).toMatchObject({ type: 'input', block_id: 'reason', element: { type: 'plain_text_input' } });
+    expect(validateBlocks(modal.blocks)).toEqual([]);
+    // Without a preselection that is one of the options, Slack shows none chosen.
+    const unset = renderForm({ ...form, fields: [{ ...(form.fields[0] as Form['fields'][number]), initial: 'nope' }] });
+    expect(unset.blocks[1]?.element).not.toHaveProperty('initial_option');
+  });
+
+  it('keeps a choice and the intro within Slack limits', () => {
+    const options = Array.from({ length: 120 }, (_, i) => ({ value: `v${i}`, label: `${'L'.repeat(100)}${i}` }));
+    options.splice(3, 0, { value: 'x'.repeat(LIMITS.optionValue + 1), label: 'too long a value' }, { value: '', label: 'no value' });
+    const modal = renderForm({ ...base, intro: '<'.repeat(1000), fields: [{ id: 'pick', label: 'Pick', options, initial: 'x'.repeat(LIMITS.optionValue + 1) }] });
+    const select = modal.blocks[1]?.element as { options: Array<{ text: { text: string }; value: string }>; initial_option?: unknown };
+    expect(select.options).toHaveLength(LIMITS.selectOptions);
+    expect(select.options.map((o) => o.value)).toEqual(Array.from({ length: 100 }, (_, i) => `v${i}`));
+    expect(Math.max(...select.options.map((o) => o.text.text.length))).toBe(LIMITS.optionText);
+    expect(select).not.toHaveProperty('initial_option');
+    const intro = (modal.blocks[0]?.text as { text: string }).text;
+    expect(intro.length).toBeLessThanOrEqual(LIMITS.sectionText);
+    expect(intro).toMatch(/^(&lt;){700,}…$/);
+    expect(validateBlocks(modal.blocks)).toEqual([]);
+  });
+
+  it('refuses to draw a choice without an option Slack can show', () => {
+    expect(() => renderForm({ ...base, fields: [{ id: 'pick', label: 'Pick', options: [{ value: 'y'.repeat(151), label: 'y' }] }] })).toThrow(
+      'form field pick: no option Slack can show (values are 1 to 150 characters)',
+    );
+  });
+
+  it('the Slack stand-in refuses selects Slack refuses, so the checks above can fail', () => {
+    const el = { type: 'static_select', action_id: 'value', options: [{ text: { type: 'plain_text', text: 'a' }, value: 'a' }] };
+    expect(validateBlocks([{ type: 'input', block_id: 'p', element: { ...el, initial_option: { text: { type: 'plain_text', text: 'b' }, value: 'b' } } }])).toEqual([
+      'blocks[0].element: initial_option is not one of the options',
+    ]);
+    expect(validateBlocks([{ type: 'input', block_id: 'p', element: { ...el, options: [{ text: { type: 'plain_text', text: 'x'.repeat(76) }, value: 'v'.repeat(151) }] } }])).toEqual([
+      'blocks[0].element.options[0]: text must be 1 to 75 characters',
+      'blocks[0].element.options[0]: value must be 1 to 150 characters',
+    ]);
   });
 });
