@@ -67,7 +67,7 @@ export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor
   const { escalation, deadman } = cfg;
   const parts: Array<[string, () => Promise<unknown>]> = [];
   // Before escalation: a silence made a moment ago keeps its group from being escalated.
-  if (alertmanager) parts.push(['silences', () => syncSilences(pool, processor, alertmanager, now)]);
+  parts.push(['silences', () => syncSilences(pool, processor, alertmanager, now)]);
   if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
   if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
   if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);

@@ -14,6 +14,7 @@ import { escalationBanner, escalationReply, groupMessage, replyMessage } from '.
 import { markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
 
 export interface AlertProcessorDeps {
   pool: pg.Pool;
@@ -90,8 +91,12 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           deps.onStorm?.();
           continue;
         }
+        // Vigil's own silences are looked at before posting (Alertmanager's never reach Vigil):
+        // a silenced rule alert is shown silenced from the start, without the mention.
+        if (next.source === 'vigil') next = { ...next, silence: vigilGroupSilence(next, await activeVigilSilences(db, now())) };
         next = { ...next, messageKey: messageKeys.post(next) };
-        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention: mentionFor(cfg, next.severity), actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'post');
+        const mention = silenced(next, now()) ? undefined : mentionFor(cfg, next.severity);
+        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention, actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'post');
         continue;
       }
       if (intent.kind === 'escalate') {

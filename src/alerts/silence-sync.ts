@@ -4,6 +4,7 @@ import { matcherText, type AlertmanagerReader, type AmAlert, type AmSilence } fr
 import { applySilence, type AlertGroup, type GroupSilence } from './group.ts';
 import type { AlertProcessor } from './processor.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
 
 /** What Alertmanager says is silenced now: each silenced alert's active silences, by fingerprint. */
 export interface SilencedNow {
@@ -42,31 +43,35 @@ export function groupSilenceFrom(g: Pick<AlertGroup, 'view'>, now: SilencedNow):
 }
 
 /**
- * Housekeeping: show on each firing Alertmanager group's message whether a silence covers it
- * now — from a button, amtool or Alertmanager's UI alike — and say in its thread, with the
- * mention, when the silence ended while the group still fires. With Alertmanager unreachable a
- * silence shown is kept until its end time, then ended all the same. Returns the groups changed.
+ * Housekeeping: show on each firing group's message whether a silence covers it now — for
+ * Alertmanager's groups its silences (from a button, amtool or its UI alike), for Vigil's own
+ * rule alerts Vigil's — and say in its thread, with the mention, when the silence ended while the
+ * group still fires. With Alertmanager unreachable (or not configured) a silence shown is kept
+ * until its end time, then ended all the same. Returns the groups changed.
  */
-export async function syncSilences(pool: pg.Pool, processor: AlertProcessor, reader: AlertmanagerReader, now: number): Promise<number> {
-  const { rows } = await pool.query(
-    `SELECT group_id FROM ${TABLES.groups} WHERE status = 'firing' AND source = 'alertmanager' ORDER BY fired_at LIMIT 1000`,
-  );
-  if (rows.length === 0) return 0;
+export async function syncSilences(pool: pg.Pool, processor: AlertProcessor, reader: AlertmanagerReader | null, now: number): Promise<number> {
+  const { rows } = await pool.query(`SELECT group_id, source FROM ${TABLES.groups} WHERE status = 'firing' ORDER BY fired_at LIMIT 1000`);
+  const groups = rows as Array<{ group_id: string; source: string }>;
+  if (groups.length === 0) return 0;
   let seen: SilencedNow | null = null;
   let failure: unknown = null;
-  try {
-    seen = silencedNow(await reader.silenced());
-  } catch (err) {
-    failure = err;
+  if (reader && groups.some((g) => g.source === 'alertmanager')) {
+    try {
+      seen = silencedNow(await reader.silenced());
+    } catch (err) {
+      failure = err;
+    }
   }
+  const own = groups.some((g) => g.source === 'vigil') ? await activeVigilSilences(pool, now) : [];
   let changed = 0;
-  for (const { group_id: groupId } of rows as Array<{ group_id: string }>) {
+  for (const { group_id: groupId } of groups) {
     await inTransaction(pool, async (client) => {
       await lockGroup(client, groupId);
       const group = await loadGroup(client, groupId);
       if (!group) return;
       const kept = group.silence !== null && group.silence.endsAt > now ? group.silence : null;
-      const applied = applySilence(group, seen ? groupSilenceFrom(group, seen) : kept, now);
+      const desired = group.source === 'vigil' ? vigilGroupSilence(group, own) : seen ? groupSilenceFrom(group, seen) : kept;
+      const applied = applySilence(group, desired, now);
       if (!applied) return;
       await saveGroup(client, await processor.sendIntents(client, applied.next, applied.intents, now));
       changed += 1;
