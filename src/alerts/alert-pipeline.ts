@@ -13,12 +13,22 @@ import { severityOf, type AlertsConfig } from './routing.ts';
 import { createRuleSchedule } from './rules/rule-schedule.ts';
 import { alertGroupButtons } from './runbook-buttons.ts';
 import { storeNotification } from './store.ts';
+import { createTestAlertSender, type TestAlertSent } from './test-alert.ts';
 
 export interface AlertPipeline {
   routes: Route[];
   interactions: InteractionHandler[];
   workers: Runnable[];
   schedules: Runnable[];
+  /** `/alerts test <severity>`; null without a state database. */
+  sendTest: ((severity: string, from: string) => Promise<TestAlertSent>) | null;
+}
+
+export interface AlertPipelineOptions {
+  /** How long a test alert fires before it resolves by itself (default 60 s; tests shorten it). */
+  testResolveAfterMs?: number;
+  /** How often the processor looks for due notifications besides its nudges (default 1 s). */
+  processorPollMs?: number;
 }
 
 /**
@@ -27,7 +37,7 @@ export interface AlertPipeline {
  * watches the dead-man's switch and summarises storms. Without a state database the webhook
  * answers that it cannot store; without Redis the schedules are off (said at start).
  */
-export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): AlertPipeline {
+export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, opts: AlertPipelineOptions = {}): AlertPipeline {
   const { config, state, log } = infra;
   const keyPrefix = config.file.state.queuePrefix;
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
@@ -42,6 +52,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): A
         metrics,
         onStorm: () => onStorm(),
         actionsFor: alertGroupButtons(cfg.actions, config.file.actions?.catalog ?? {}),
+        pollMs: opts.processorPollMs,
       })
     : null;
 
@@ -77,6 +88,18 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig): A
       : [],
     workers: processor ? [processor] : [],
     schedules,
+    sendTest:
+      processor && pool
+        ? createTestAlertSender({
+            pool,
+            cfg,
+            resolveAfterMs: opts.testResolveAfterMs,
+            stored: (ns) => {
+              for (const n of ns) for (const a of n.alerts) metrics.received(n.source, severityOf(n), a.status);
+              processor.kick();
+            },
+          })
+        : null,
   };
 }
 

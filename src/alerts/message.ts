@@ -86,7 +86,7 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
     ],
     notes,
     buttons,
-    links: linksOf(annotations, listed),
+    links: linksOf(g.view.commonAnnotations, all),
     visibility: 'channel',
   };
 }
@@ -98,14 +98,21 @@ function silenceNote(s: NonNullable<AlertGroup['silence']>): RichText {
   return [`🔕 Silenced ${where} by `, { user: s.createdBy }, ` until ${iso(s.endsAt)}${why} (${s.matchers.slice(0, 500)}). No escalation or mentions until it ends.`];
 }
 
-/** Runbook, dashboard and the alert's source (Prometheus graph) as link buttons; http(s) only. */
-function linksOf(annotations: Record<string, string>, alerts: AlertInstance[]): NonNullable<Reply['links']> {
+/**
+ * Runbook, dashboard and the alert's source (Prometheus graph) as link buttons; http(s) only. Each
+ * is taken from the common annotations, else from the first alert of the group that has one,
+ * firing ones first: a link stays when the alert that carried it resolves while others fire, and after.
+ */
+function linksOf(common: Record<string, string>, all: AlertInstance[]): NonNullable<Reply['links']> {
+  const alerts = [...all.filter((a) => a.status === 'firing'), ...all.filter((a) => a.status !== 'firing')];
+  const sets = [common, ...alerts.map((a) => a.annotations)];
+  const find = (values: (string | null | undefined)[]) => values.find((u): u is string => typeof u === 'string' && isWebUrl(u));
   const candidates = [
-    { label: 'Runbook', url: annotations.runbook_url ?? annotations.runbook },
-    { label: 'Dashboard', url: annotations.dashboard_url ?? annotations.dashboard ?? annotations.grafana_url },
-    { label: 'Source', url: alerts.find((a) => a.generatorURL)?.generatorURL ?? undefined },
+    { label: 'Runbook', url: find(sets.flatMap((s) => [s.runbook_url, s.runbook])) },
+    { label: 'Dashboard', url: find(sets.flatMap((s) => [s.dashboard_url, s.dashboard, s.grafana_url])) },
+    { label: 'Source', url: find(alerts.map((a) => a.generatorURL)) },
   ];
-  return candidates.filter((l): l is { label: string; url: string } => typeof l.url === 'string' && isWebUrl(l.url));
+  return candidates.filter((l): l is { label: string; url: string } => l.url !== undefined);
 }
 
 function isWebUrl(u: string): boolean {

@@ -3,8 +3,9 @@ import type { AlertInstance, Notification } from './notification.ts';
 
 export type AlertsConfig = NonNullable<FileConfig['alerts']>;
 
-// Most severe first: a group whose alerts disagree takes the worst severity any of them has.
-const RANK = ['critical', 'error', 'warning', 'info', 'business'];
+// Most severe first: a group whose alerts disagree takes the worst severity any of them has, and
+// /alerts lists groups in this order (severities not in it after these, alphabetically).
+export const RANK: readonly string[] = ['critical', 'error', 'warning', 'info', 'business'];
 
 /**
  * The group's severity: its common `severity` label, else the most severe among its alerts, else

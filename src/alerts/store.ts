@@ -3,20 +3,26 @@ import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
 import type { AlertGroup, GroupSilence, GroupView } from './group.ts';
 import { groupIdOf, notificationSchema, type Notification } from './notification.ts';
+import { RANK } from './routing.ts';
 
 export const TABLES = {
   notifications: `${STATE_SCHEMA}.alert_notifications`,
   groups: `${STATE_SCHEMA}.alert_groups`,
 } as const;
 
-/** Store a notification before answering its sender: the 2xx means it is in Postgres. */
-export async function storeNotification(db: Queryable, n: Notification): Promise<{ id: number; groupId: string }> {
+/**
+ * Store a notification before answering its sender: the 2xx means it is in Postgres. `dueInMs`
+ * holds it back that long (a test alert's own resolve): the processor only takes notifications
+ * that are due, so the delay survives a restart. It counts as received when due, so the delivery
+ * latency measured from receipt stays about Vigil, not about the wait.
+ */
+export async function storeNotification(db: Queryable, n: Notification, opts: { dueInMs?: number } = {}): Promise<{ id: number; groupId: string }> {
   const groupId = groupIdOf(n);
-  const { rows } = await db.query(`INSERT INTO ${TABLES.notifications} (source, group_id, payload) VALUES ($1, $2, $3::jsonb) RETURNING id`, [
-    n.source,
-    groupId,
-    JSON.stringify(n),
-  ]);
+  const { rows } = await db.query(
+    `INSERT INTO ${TABLES.notifications} (source, group_id, payload, received_at, next_attempt_at)
+     VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4), now() + make_interval(secs => $4)) RETURNING id`,
+    [n.source, groupId, JSON.stringify(n), (opts.dueInMs ?? 0) / 1000],
+  );
   return { id: Number(z.object({ id: z.union([z.string(), z.number()]) }).parse(rows[0]).id), groupId };
 }
 
@@ -148,11 +154,21 @@ export async function lockGroup(db: Queryable, groupId: string): Promise<void> {
   await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`vigil.alert_group:${groupId}`]);
 }
 
-/** Groups firing now, most severe and oldest first (for /alerts). */
+/**
+ * Groups firing now, most severe first (the known ranking, then other severities in byte order),
+ * then oldest first (for /alerts). Ranked in SQL so the LIMIT keeps the most severe.
+ */
 export async function firingGroups(db: Queryable, severity?: string): Promise<AlertGroup[]> {
   const { rows } = await db.query(
-    `SELECT * FROM ${TABLES.groups} WHERE status = 'firing' ${severity ? 'AND severity = $1' : ''} ORDER BY fired_at LIMIT 200`,
-    severity ? [severity] : [],
+    `SELECT * FROM ${TABLES.groups} WHERE status = 'firing' ${severity ? 'AND severity = $2' : ''}
+     ORDER BY array_position($1::text[], severity) NULLS LAST, severity COLLATE "C", fired_at LIMIT 200`,
+    severity ? [RANK, severity] : [RANK],
   );
   return rows.map(groupFromRow);
+}
+
+/** The severities groups fire with now: /alerts knows them even when no config names them. */
+export async function firingSeverities(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query(`SELECT DISTINCT severity FROM ${TABLES.groups} WHERE status = 'firing'`);
+  return rows.map((r) => z.object({ severity: z.string() }).parse(r).severity);
 }

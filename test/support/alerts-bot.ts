@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
+import type { FeatureFactory } from '../../src/features/feature.ts';
 import { startVigil, type RunningVigil } from '../../src/vigil.ts';
 import { TEST_REDIS_URL } from './env.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
@@ -33,6 +34,8 @@ export interface AlertsBotOptions {
   env?: Record<string, string>;
   /** Further top-level YAML sections (e.g. `actions`). */
   extra?: Record<string, unknown>;
+  /** Replace the default feature list (e.g. the alerts feature with shorter delays). */
+  features?: readonly FeatureFactory[];
 }
 
 export interface AlertsBot {
@@ -69,7 +72,13 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
     },
     o.workDir,
   );
-  const vigil = await startVigil({ config, log: pino({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }), announce: () => undefined, embedded: false });
+  const vigil = await startVigil({
+    config,
+    log: pino({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }),
+    announce: () => undefined,
+    embedded: false,
+    ...(o.features ? { features: o.features } : {}),
+  });
   if (!vigil.server) throw new Error('Vigil started without its HTTP server');
   return { vigil, baseUrl: `http://127.0.0.1:${vigil.server.port}`, stop: () => vigil.stop() };
 }
