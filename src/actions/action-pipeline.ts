@@ -16,6 +16,7 @@ import { paramHelp, paramsSchemaFor } from './params.ts';
 import { checkTarget, createRunner, previewRun, type RunnerDeps } from './runners/index.ts';
 import { createActionService } from './service.ts';
 import { createActionQueue } from './worker.ts';
+import { ownSilencesIn } from '../alerts/vigil-silences.ts';
 
 // Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
 const SWEEP_CRON = '*/5 * * * * *';
@@ -41,6 +42,7 @@ export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, 
     bullmq: { connection, prefix: config.file.bullmq.prefix },
     alertmanagerUrl: config.env.ALERTMANAGER_URL ?? null,
     db: infra.probeDb,
+    ownSilences: infra.state.pool ? ownSilencesIn(infra.state.pool, config.file.alerts) : null,
     env: config.processEnv,
   };
   const definitions = new Map<string, ActionDefinition>(Object.entries(cfg.catalog).map(([id, a]) => [id, definitionOf(id, a, runnerDeps)]));

@@ -17,17 +17,27 @@ export type CatalogButtonFor = (action: string, label: string | undefined, param
  */
 export function actionButtonsFrom(catalog: Record<string, ActionConfig>): ActionButtonFor {
   return (builtin, label, params) => {
-    const found = Object.entries(catalog).find(
-      ([, a]) =>
-        a.runner.kind === 'builtin' &&
-        a.runner.builtin === builtin &&
-        Object.entries(params).every(([name, value]) => {
-          const spec = a.runner.params[name];
-          return spec !== undefined && checkValue(name, spec, value).ok;
-        }),
-    );
-    return found ? requestButton(found[0], found[1], label, params) : null;
+    const found = builtinActionFor(catalog, builtin, params);
+    return found ? requestButton(found.id, found.config, label, params) : null;
   };
+}
+
+/** The first catalog action running `builtin` whose parameters accept these values, if any. */
+export function builtinActionFor(
+  catalog: Record<string, ActionConfig>,
+  builtin: string,
+  params: Record<string, string | number>,
+): { id: string; config: ActionConfig } | null {
+  const found = Object.entries(catalog).find(
+    ([, a]) =>
+      a.runner.kind === 'builtin' &&
+      a.runner.builtin === builtin &&
+      Object.entries(params).every(([name, value]) => {
+        const spec = a.runner.params[name];
+        return spec !== undefined && checkValue(name, spec, value).ok;
+      }),
+  );
+  return found ? { id: found[0], config: found[1] } : null;
 }
 
 /**

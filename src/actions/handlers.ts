@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
-import type { InteractionHandler } from '../core/interactions.ts';
+import type { InteractionAnswer, InteractionHandler } from '../core/interactions.ts';
 import type { ActionDefinition } from './definition.ts';
 import { APPROVE_HANDLER, DENY_HANDLER, REQUEST_FORM, REQUEST_HANDLER } from './messages.ts';
 import { REQUEST_ID } from './request.ts';
+import { reasonField, REQUEST_FIELDS, requestFormValue } from './request-form.ts';
 import type { ActionService } from './service.ts';
 
 /** A request button's value: which action, with which parameters. */
@@ -31,21 +32,25 @@ export function actionHandlers(service: ActionService, definitions: ReadonlyMap<
       if (!parsed.success) throw new AppError('stale', 'This button does not name an action to request.');
       const def = definitions.get(parsed.data.action);
       if (def?.needsReason) {
-        const fields = [{ id: 'reason', label: 'Why?', hint: `Shown to approvers${def.reasonParam ? ' and kept with the silence' : ''}`, multiline: true, maxLength: 500 }];
-        return { form: { handler: REQUEST_FORM, title: 'Reason needed', submit: 'Request', fields, privateMetadata: interaction.value } };
+        return { form: { handler: REQUEST_FORM, title: 'Reason needed', submit: 'Request', fields: [reasonField(def.reasonParam !== undefined)], privateMetadata: interaction.value } };
       }
       return { reply: await service.request(parsed.data.action, parsed.data.params, null, interaction.invoker) };
     },
   };
   const requestForm: InteractionHandler = {
     id: REQUEST_FORM,
-    async handle(interaction) {
-      const parsed = interaction.kind === 'form' ? requestValue.safeParse(safeJson(interaction.privateMetadata)) : null;
+    async handle(interaction): Promise<InteractionAnswer> {
+      const parsed = interaction.kind === 'form' ? requestFormValue.safeParse(safeJson(interaction.privateMetadata)) : null;
       if (!parsed?.success || interaction.kind !== 'form') throw new AppError('stale', 'This form does not name an action to request.');
-      const reason = (interaction.values.reason ?? '').trim();
+      const { variants } = parsed.data;
+      const chosen = interaction.values[REQUEST_FIELDS.variant];
+      // A form offering variants (the whole group, one alert): the one picked, and only one offered.
+      if (variants && (chosen === undefined || !Object.hasOwn(variants, chosen))) return { errors: { variant: 'Choose one of the options.' } };
+      const params = variants && chosen !== undefined ? { ...parsed.data.params, ...variants[chosen] } : parsed.data.params;
+      const reason = (interaction.values[REQUEST_FIELDS.reason] ?? '').trim();
       if (!reason) return { errors: { reason: 'Say why: approvers see it.' } };
       try {
-        return { reply: await service.request(parsed.data.action, parsed.data.params, reason.slice(0, 500), interaction.invoker) };
+        return { reply: await service.request(parsed.data.action, params, reason.slice(0, 500), interaction.invoker) };
       } catch (err) {
         // Shown in the form itself, so nothing typed is lost.
         if (err instanceof AppError) return { errors: { reason: err.userMessage } };

@@ -4,6 +4,7 @@ import type { Route } from '../http/route.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { ackHandlers } from './ack.ts';
 import { resolveHandler } from './resolve-by-hand.ts';
+import { silenceHandler } from './silence-request.ts';
 import { alertmanagerReader } from './alertmanager-api.ts';
 import { createHousekeeping } from './housekeeping.ts';
 import { alertmanagerRoute } from './intake-route.ts';
@@ -42,6 +43,9 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
   const keyPrefix = config.file.state.queuePrefix;
   const metrics = createAlertMetrics(infra.metrics.registry, Object.keys(cfg.channels));
   const pool = state.pool;
+  const catalog = config.file.actions?.catalog ?? {};
+  const amUrl = config.env.ALERTMANAGER_URL;
+  const alertmanager = amUrl ? alertmanagerReader(amUrl) : null;
   let onStorm = () => undefined as void;
   const processor = pool
     ? createAlertProcessor({
@@ -51,15 +55,13 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
         log,
         metrics,
         onStorm: () => onStorm(),
-        actionsFor: alertGroupButtons(cfg.actions, config.file.actions?.catalog ?? {}),
+        actionsFor: alertGroupButtons(cfg.actions, catalog),
         pollMs: opts.processorPollMs,
       })
     : null;
 
   const schedules: Runnable[] = [];
   if (processor && pool && infra.probeRedis) {
-    const amUrl = config.env.ALERTMANAGER_URL;
-    const alertmanager = amUrl ? alertmanagerReader(amUrl) : null;
     const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log, alertmanager });
     onStorm = housekeeping.nudge;
     // Vigil's own rules over its probes, through the same pipeline as Alertmanager's notifications.
@@ -84,7 +86,11 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
   return {
     routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() })],
     interactions: processor
-      ? [...ackHandlers({ state, processor }), ...(infra.probeRedis ? [resolveHandler({ state, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : [])]
+      ? [
+          ...ackHandlers({ state, processor }),
+          silenceHandler({ state, catalog, alertmanager }),
+          ...(infra.probeRedis ? [resolveHandler({ state, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : []),
+        ]
       : [],
     workers: processor ? [processor] : [],
     schedules,

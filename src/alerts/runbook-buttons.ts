@@ -1,8 +1,9 @@
-import { actionButtonsFrom, catalogButtonsFrom, type CatalogButtonFor } from '../actions/buttons.ts';
+import { actionButtonsFrom, builtinActionFor, catalogButtonsFrom, type CatalogButtonFor } from '../actions/buttons.ts';
 import type { ActionConfig } from '../actions/catalog-config.ts';
 import type { Button } from '../core/reply.ts';
 import type { AlertActionConfig } from '../config/file.ts';
 import type { AlertGroup } from './group.ts';
+import { SILENCE_HANDLER, silenceButtonValue } from './silence-request.ts';
 
 // Silences offered on a firing group's message (those the catalog's silence action allows).
 const SILENCE_FOR = ['1h', '4h', '24h'];
@@ -47,9 +48,9 @@ function resolveParams(params: Record<string, string | number>, labels: Record<s
 
 /**
  * The buttons on a firing group's message besides Acknowledge: the alert's own runbook actions
- * first, then, for Alertmanager's groups, Unsilence while a silence covers it (when the catalog
- * can expire silences) or else Silence 1h / 4h / 24h (when it has a silence action that takes
- * them). Vigil's own rule alerts get no Alertmanager silence: it would not reach them.
+ * first, then Unsilence while a silence covers it (when the catalog can expire silences), or else
+ * Silence 1h / 4h / 24h (when the catalog has a silence action taking them). A silence of
+ * Alertmanager's group goes to Alertmanager; one of Vigil's own rule alert is kept by Vigil.
  */
 export function alertGroupButtons(byAlert: Record<string, readonly AlertActionConfig[]>, catalog: Record<string, ActionConfig>): (g: AlertGroup, now: number) => Button[] {
   const actionButton = actionButtonsFrom(catalog);
@@ -57,11 +58,13 @@ export function alertGroupButtons(byAlert: Record<string, readonly AlertActionCo
   return (g, now) => {
     const runbook = runbookFor(g);
     const alertname = g.view.commonLabels.alertname;
-    if (g.source !== 'alertmanager' || !alertname) return runbook;
+    if (!alertname) return runbook;
     const silence = g.silence !== null && g.silence.endsAt > now ? g.silence : null;
-    const silenceButtons = silence
-      ? silence.ids.slice(0, 1).map((id) => actionButton('alertmanager.expireSilence', 'Unsilence', { id }))
-      : SILENCE_FOR.map((d) => actionButton('alertmanager.silence', `Silence ${d}`, { alertname, duration: d }));
-    return [...runbook, ...silenceButtons.filter((b): b is Button => b !== null)];
+    if (silence) {
+      const unsilence = silence.ids.slice(0, 1).flatMap((id) => actionButton('alertmanager.expireSilence', 'Unsilence', { id }) ?? []);
+      return [...runbook, ...unsilence];
+    }
+    const silences = SILENCE_FOR.filter((d) => builtinActionFor(catalog, 'alertmanager.silence', { alertname, duration: d }) !== null);
+    return [...runbook, ...silences.map((d): Button => ({ handler: SILENCE_HANDLER, label: `Silence ${d}`, value: silenceButtonValue(g, d) }))];
   };
 }

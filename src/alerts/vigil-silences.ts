@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { STATE_SCHEMA } from '../db/migrate.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { formatMatchers } from '../core/label-matchers.ts';
+import type { OwnSilences } from '../actions/runners/builtins.ts';
+import { DEADMAN_ALERT } from './deadman.ts';
 import type { AlertGroup, GroupSilence } from './group.ts';
+import type { AlertsConfig } from './routing.ts';
+import { TEST_ALERTNAME } from './test-alert.ts';
 
 const TABLE = `${STATE_SCHEMA}.alert_silences`;
 
@@ -76,4 +80,17 @@ export function vigilGroupSilence(g: Pick<AlertGroup, 'view'>, silences: readonl
   }
   if (!first) return null;
   return { source: 'vigil', ids: [...ids].sort(), createdBy: first.createdBy, endsAt, comment: first.comment, matchers: formatMatchers(Object.fromEntries(first.matchers)) };
+}
+
+/**
+ * The silence builtin's view of Vigil's own silences: which alert names are Vigil's (its rules,
+ * the dead-man's switch, test alerts), and making and ending silences of them in `pool`.
+ */
+export function ownSilencesIn(pool: Queryable, alerts: AlertsConfig | undefined, now: () => number = Date.now): OwnSilences {
+  const names = new Set([...(alerts?.rules ?? []).map((r) => r.name), DEADMAN_ALERT, TEST_ALERTNAME]);
+  return {
+    owns: (alertname) => names.has(alertname),
+    create: (s) => createVigilSilence(pool, s),
+    expire: (id) => expireVigilSilence(pool, id, now()),
+  };
 }

@@ -329,13 +329,15 @@ describe('approved actions', () => {
     const opened = slack.openedViews.length;
     await click(ALICE, alert, 'Silence 4h');
     await waitFor(() => slack.openedViews.length > opened, { what: 'the reason form' });
-    const form = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<{ block_id: string }> };
-    expect(form.blocks.map((b) => b.block_id)).toEqual(['reason']);
+    const form = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<{ block_id?: string }> };
+    // What it will silence, exactly, then the choice (whole group or one alert) and the reason.
+    expect(form.blocks.map((b) => b.block_id)).toEqual([undefined, 'variant', 'reason']);
+    expect(JSON.stringify(form.blocks[0])).toContain('alertname=\\"PostgresReplicationLag\\", instance=\\"db-2:9187\\"');
 
     const before = slack.topLevel(APPROVALS).length;
     const submitted = await postSigned(
       `${bot?.baseUrl}/slack/events`,
-      signBody(viewSubmissionBody({ callbackId: form.callback_id, values: { reason: 'deploying the fix for PostgresReplicationLag' }, userId: ALICE, privateMetadata: form.private_metadata }), {
+      signBody(viewSubmissionBody({ callbackId: form.callback_id, values: { reason: 'deploying the fix for PostgresReplicationLag' }, choices: { variant: 'group' }, userId: ALICE, privateMetadata: form.private_metadata }), {
         signingSecret: ALERT_SIGNING_SECRET,
       }),
     );
@@ -351,7 +353,11 @@ describe('approved actions', () => {
     const silences = (await (await fetch(`${alertmanager.url}/api/v2/silences`)).json()) as Array<{ status: { state: string }; comment: string; createdBy: string; matchers: Array<{ name: string; value: string }>; endsAt: string; startsAt: string }>;
     const active = silences.filter((s) => s.status.state === 'active');
     expect(active).toHaveLength(1);
-    expect(active[0]?.matchers).toContainEqual(expect.objectContaining({ name: 'alertname', value: 'PostgresReplicationLag' }));
+    // Scoped to the group: its alertname and the instance it runs on, nothing wider.
+    expect(active[0]?.matchers.map((m) => [m.name, m.value])).toEqual([
+      ['alertname', 'PostgresReplicationLag'],
+      ['instance', 'db-2:9187'],
+    ]);
     expect(active[0]?.comment).toContain('deploying the fix for PostgresReplicationLag');
     const hours = (Date.parse(active[0]?.endsAt ?? '') - Date.parse(active[0]?.startsAt ?? '')) / 3_600_000;
     expect(hours).toBeCloseTo(4, 1);

@@ -17,7 +17,18 @@ export interface BuiltinDeps {
   alertmanagerUrl: string | null;
   /** A pool on the inspected database (the read-only probe pool works: signalling is no write). */
   db: pg.Pool | null;
+  /** Vigil's own silences, for its own alerts (Alertmanager never sees those); null without a state database. */
+  ownSilences?: OwnSilences | null;
   fetch?: typeof fetch;
+}
+
+/** Where silences of Vigil's own alerts (its rules, the dead-man's switch, test alerts) are kept. */
+export interface OwnSilences {
+  /** Whether alerts of this name are Vigil's own. */
+  owns(alertname: string): boolean;
+  create(s: { matchers: Array<[string, string]>; createdBy: string; comment: string; endsAt: number }): Promise<string>;
+  /** `unknown`: not one of Vigil's silences (maybe Alertmanager's). */
+  expire(id: string): Promise<'expired' | 'already' | 'unknown'>;
 }
 
 export interface BuiltinContext {
@@ -208,7 +219,6 @@ function silenceLabels(params: ParamValues): { ok: true; labels: Array<[string, 
 }
 
 async function silence(deps: BuiltinDeps, params: ParamValues, ctx: BuiltinContext): Promise<Outcome> {
-  if (!deps.alertmanagerUrl) return refused('Silences need ALERTMANAGER_URL, which is not set; nothing changed.');
   const ms = parseDuration(String(params.duration));
   if (!ms) return refused(`duration ${String(params.duration)} is not a duration; nothing changed.`);
   const checked = silenceLabels(params);
@@ -216,6 +226,18 @@ async function silence(deps: BuiltinDeps, params: ParamValues, ctx: BuiltinConte
   const labels = checked.labels;
   const startsAt = new Date();
   const endsAt = new Date(startsAt.getTime() + ms);
+  const until = `${endsAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  // Vigil's own alerts never reach Alertmanager: their silence is kept by Vigil.
+  if (deps.ownSilences?.owns(String(params.alertname))) {
+    const id = await deps.ownSilences.create({ matchers: labels, createdBy: ctx.requestedBy, comment: String(params.comment), endsAt: endsAt.getTime() });
+    return {
+      ok: true,
+      summary: `Silenced {${formatMatchers(Object.fromEntries(labels))}} in Vigil (its own alert) for ${params.duration}, until ${until} (silence ${id}).`,
+      output: '',
+      details: { silenceId: id, where: 'vigil', matchers: Object.fromEntries(labels), endsAt: endsAt.toISOString() },
+    };
+  }
+  if (!deps.alertmanagerUrl) return refused('Silences need ALERTMANAGER_URL, which is not set; nothing changed.');
   const body = {
     matchers: labels.map(([name, value]) => ({ name, value, isRegex: false, isEqual: true })),
     startsAt: startsAt.toISOString(),
@@ -229,13 +251,16 @@ async function silence(deps: BuiltinDeps, params: ParamValues, ctx: BuiltinConte
   const id = (JSON.parse(res.text) as { silenceID?: unknown }).silenceID;
   return {
     ok: true,
-    summary: `Silenced {${matchers}} for ${params.duration}, until ${endsAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (silence ${String(id)}).`,
+    summary: `Silenced {${matchers}} for ${params.duration}, until ${until} (silence ${String(id)}).`,
     output: '',
     details: { silenceId: id, matchers: Object.fromEntries(labels), endsAt: endsAt.toISOString() },
   };
 }
 
 async function expireSilence(deps: BuiltinDeps, id: string, ctx: BuiltinContext): Promise<Outcome> {
+  const own = deps.ownSilences ? await deps.ownSilences.expire(id) : 'unknown';
+  if (own === 'expired') return { ok: true, summary: `Expired silence ${id} (Vigil's own).`, output: '', details: { silenceId: id, where: 'vigil' } };
+  if (own === 'already') return { ok: true, summary: `Silence ${id} (Vigil's own) had ended already; nothing changed.`, output: '', details: { silenceId: id, where: 'vigil' } };
   if (!deps.alertmanagerUrl) return refused('Silences need ALERTMANAGER_URL, which is not set; nothing changed.');
   const current = await amCall(deps, ctx, 'GET', `/api/v2/silence/${encodeURIComponent(id)}`);
   if (current.status === 404) return refused(`Alertmanager has no silence ${id}; nothing changed.`);
