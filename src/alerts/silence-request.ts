@@ -9,6 +9,7 @@ import type { RichText } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';
 import type { AlertmanagerReader } from './alertmanager-api.ts';
 import { alertLabel, type AlertGroup } from './group.ts';
+import type { AlertInstance } from './notification.ts';
 import { loadGroup } from './store.ts';
 
 /** The interaction handler behind Silence 1h / 4h / 24h on a group's message. */
@@ -71,13 +72,16 @@ export function silenceHandler(deps: SilenceRequestDeps): InteractionHandler {
       if (!action || alertname === undefined) throw new AppError('stale', 'No action in the catalog can silence this group for that long.');
 
       const scope = silenceScope(g);
-      const firing = Object.values(g.view.alerts).filter((a) => a.status === 'firing');
+      const label = (a: AlertInstance) => alertLabel(a, g.view.commonLabels);
+      const firing = Object.values(g.view.alerts)
+        .filter((a) => a.status === 'firing')
+        .sort((a, b) => label(a).localeCompare(label(b)));
       const count = await countMatching(deps.alertmanager, g, scope, firing.length);
       const options: VariantOption[] = [{ value: 'group', label: `This group: ${count.short}`, params: matchersParam(scope) }];
       for (const [i, a] of firing.slice(0, MAX_ALERT_CHOICES).entries()) {
         const own = { ...scope, ...Object.fromEntries(Object.entries(a.labels).filter(([k]) => k !== 'alertname')) };
         if (Object.keys(own).length > MAX_MATCHERS + 1 || firing.length === 1) continue;
-        options.push({ value: `a${i}`, label: `Only ${alertLabel(a, g.view.commonLabels)}`, params: matchersParam(own) });
+        options.push({ value: `a${i}`, label: `Only ${label(a)}`, params: matchersParam(own) });
       }
       const approval = action.config.policy ? 'An approver decides in the approvals channel.' : 'It runs as soon as you ask.';
       const intro: RichText = `Silence for ${duration} in ${g.source === 'alertmanager' ? 'Alertmanager' : 'Vigil (its own rule alert)'} where ${formatMatchers(scope)}. ${count.long} ${approval}`;

@@ -17,13 +17,14 @@ import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
-import { blockActionsBody, postSigned, signBody } from '../support/slack-requests.ts';
+import { blockActionsBody, postSigned, signBody, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 
 const CRIT = 'C0SILCRIT';
 const ESC = 'C0SILESC';
 const APPROVALS = 'C0SILAPPROVE';
 const ALICE = 'U0ALICE';
+const BOSS = 'U0BOSS';
 
 let slack: SlackApiServer;
 let testDb: TestDatabase;
@@ -76,7 +77,7 @@ beforeAll(async () => {
       actions: {
         approvalChannel: APPROVALS,
         catalog: {
-          'silence-alert': { title: 'Silence an alert', risk: 'low', builtin: 'alertmanager.silence', approvers: { users: ['U0BOSS'] } },
+          'silence-alert': { title: 'Silence an alert', risk: 'low', builtin: 'alertmanager.silence', approvers: { users: [BOSS] } },
           unsilence: { title: 'Expire a silence', risk: 'low', builtin: 'alertmanager.expireSilence', approval: 'none' },
         },
       },
@@ -148,4 +149,44 @@ describe('silences shown on the message', () => {
     expect(audit.rows.map((r) => r.kind)).toContain('action.request');
     expect(slack.violations).toEqual([]);
   }, 90_000);
+});
+
+/** Press `label` on `message`, fill the form it opens (choice, reason) and submit it; the approval message. */
+async function silenceThroughForm(message: StoredMessage, label: string, variant: (options: Array<{ value: string; text: string }>) => string): Promise<{ intro: string; approval: StoredMessage }> {
+  const opened = slack.openedViews.length;
+  expect((await click(ALICE, message, label)).status).toBe(200);
+  await waitFor(() => slack.openedViews.length > opened, { what: 'the silence form' });
+  const view = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<{ block_id?: string; text?: { text: string }; element?: { options?: Array<{ value: string; text: { text: string } }> } }> };
+  const options = (view.blocks.find((b) => b.block_id === 'variant')?.element?.options ?? []).map((o) => ({ value: o.value, text: o.text.text }));
+  const before = slack.topLevel(APPROVALS).length;
+  const body = viewSubmissionBody({ callbackId: view.callback_id, values: { reason: 'known: deploy in progress' }, choices: { variant: variant(options) }, userId: ALICE, privateMetadata: view.private_metadata });
+  expect((await postSigned(`${bot?.baseUrl}/slack/events`, signBody(body, { signingSecret: ALERT_SIGNING_SECRET }))).status).toBe(200);
+  await waitFor(() => slack.topLevel(APPROVALS).length > before, { what: 'the silence request' });
+  return { intro: view.blocks[0]?.text?.text ?? '', approval: slack.topLevel(APPROVALS)[before] as StoredMessage };
+}
+
+describe('Silence from the message', () => {
+  it('silences exactly the group: a new alert of the same name elsewhere still reaches Slack', async () => {
+    const alert = (env: string, instance: string) => ({ labels: { alertname: 'ScopeApiDown', severity: 'critical', env, instance: `${instance}` }, annotations: { summary: `Scope API down in ${env}` } });
+    await am.pushAlerts([alert('staging', 'api-s1'), alert('staging', 'api-s2')]);
+    const messages = (env: string) => slack.topLevel(CRIT).filter((m) => shown(m).includes(`Scope API down in ${env}`));
+    await waitFor(() => messages('staging').length === 1 && shown(messages('staging')[0]).includes('api-s2'), { timeoutMs: 15_000, what: 'the staging group' });
+    const staging = messages('staging')[0] as StoredMessage;
+
+    const { intro, approval } = await silenceThroughForm(staging, 'Silence 1h', (options) => {
+      expect(options.map((o) => o.text)).toEqual(['This group: 2 alerts now', 'Only instance=api-s1', 'Only instance=api-s2']);
+      return 'group';
+    });
+    expect(intro).toContain('where alertname="ScopeApiDown", env="staging".');
+    expect(intro).toContain('Alertmanager has 2 alerts matching now');
+    expect((await click(BOSS, approval, 'Approve')).status).toBe(200);
+    await waitFor(() => blockText(approval.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the silence created' });
+    await waitFor(() => shown(staging).includes('Silenced in Alertmanager'), { timeoutMs: 10_000, what: 'the staging message silenced' });
+    expect(shown(staging)).toContain('(alertname="ScopeApiDown", env="staging")');
+
+    // The same alert name in prod is not covered: Alertmanager sends it and Vigil posts it.
+    await am.pushAlerts([alert('prod', 'api-p1')]);
+    await waitFor(() => messages('prod').length === 1, { timeoutMs: 15_000, what: 'the prod alert posted despite the staging silence' });
+    expect(shown(messages('prod')[0])).not.toContain('Silenced');
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsB
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
 import { refreshStorms } from '../../src/alerts/storm.ts';
 
@@ -39,8 +39,8 @@ const alertsYaml = {
   storm: { perMinute: 100 },
 };
 
-async function startBot(alerts: Record<string, unknown> = alertsYaml): Promise<AlertsBot> {
-  bot = await startAlertsBot({ slack, databaseUrl: world.testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix } });
+async function startBot(alerts: Record<string, unknown> = alertsYaml, extra?: Record<string, unknown>): Promise<AlertsBot> {
+  bot = await startAlertsBot({ slack, databaseUrl: world.testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix }, ...(extra ? { extra } : {}) });
   return bot;
 }
 
@@ -452,7 +452,7 @@ describe("Vigil's own rules", () => {
 });
 
 describe("resolving Vigil's own rule alert by hand", () => {
-  it('offers Resolve and no Alertmanager silence; a resolve is audited, and a condition that still holds fires again', async () => {
+  it('offers Resolve (and no Silence without a catalog action for it); a resolve is audited, and a condition that still holds fires again', async () => {
     const RULES = 'C0RULESHAND';
     const queue = new Queue('rule-stuck', { connection: { url: TEST_REDIS_URL }, prefix: inspectedPrefix });
     try {
@@ -484,4 +484,57 @@ describe("resolving Vigil's own rule alert by hand", () => {
       await queue.close();
     }
   }, 30_000);
+});
+
+describe("silencing Vigil's own rule alert", () => {
+  it('keeps the silence in Vigil: the message shows it, no Alertmanager is needed, and Unsilence ends it', async () => {
+    const RULES = 'C0RULESSIL';
+    const queue = new Queue('rule-silenced', { connection: { url: TEST_REDIS_URL }, prefix: inspectedPrefix });
+    const catalog = {
+      'silence-alert': { title: 'Silence an alert', risk: 'low', builtin: 'alertmanager.silence', approval: 'none' },
+      unsilence: { title: 'Expire a silence', risk: 'low', builtin: 'alertmanager.expireSilence', approval: 'none' },
+    };
+    try {
+      const { baseUrl } = await startBot(
+        {
+          ...alertsYaml,
+          channels: { warning: RULES, default: OTHER },
+          mentions: { warning: 'S0RULES' },
+          evaluate: '* * * * * *',
+          rules: [{ name: 'SilencedBacklog', severity: 'warning', probe: 'queue', target: 'rule-silenced', measure: 'waiting', above: 5 }],
+        },
+        { actions: { approvalChannel: 'C0RULEAPPROVE', catalog } },
+      );
+      await queue.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: 'send', data: { i } })));
+      await waitFor(() => top(RULES).some((m) => shown(m).includes('SilencedBacklog')), { timeoutMs: 10_000, what: 'the rule firing' });
+      const message = top(RULES).find((m) => shown(m).includes('SilencedBacklog')) as StoredMessage;
+      const press = async (label: string) => {
+        const button = (message.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }> }>)
+          .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+          .find((e) => e.text?.text === label);
+        if (!button?.action_id || !button.value) throw new Error(`no ${label} button on ${shown(message)}`);
+        const body = blockActionsBody({ actionId: button.action_id, value: button.value, userId: 'U0FAY', userName: 'fay', channelId: RULES, messageTs: message.ts, responseUrl: slack.responseUrl() });
+        return postSigned(`${baseUrl}/slack/events`, signBody(body, { signingSecret: SIGNING_SECRET }));
+      };
+      const opened = slack.openedViews.length;
+      expect((await press('Silence 4h')).status).toBe(200);
+      await waitFor(() => slack.openedViews.length > opened, { what: 'the silence form' });
+      const view = slack.openedViews[opened]?.view as { callback_id: string; private_metadata: string; blocks: Array<{ text?: { text: string } }> };
+      expect(view.blocks[0]?.text?.text).toContain('in Vigil (its own rule alert) where alertname="SilencedBacklog"');
+      const body = viewSubmissionBody({ callbackId: view.callback_id, values: { reason: 'backlog expected during the import' }, choices: { variant: 'group' }, userId: 'U0FAY', privateMetadata: view.private_metadata });
+      expect((await postSigned(`${baseUrl}/slack/events`, signBody(body, { signingSecret: SIGNING_SECRET }))).status).toBe(200);
+      // By the name Slack gave the form's submitter (the stand-in's `steve`), as Alertmanager's createdBy would be.
+      await waitFor(() => shown(message).includes('Silenced in Vigil by steve'), { timeoutMs: 10_000, what: 'the rule message silenced' });
+      expect(shown(message)).toContain('“backlog expected during the import”');
+      const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM vigil.alert_silences WHERE expired_at IS NULL AND matchers @> '[[\"alertname\", \"SilencedBacklog\"]]'");
+      expect(rows[0]?.n).toBe(1);
+
+      expect((await press('Unsilence')).status).toBe(200);
+      await waitFor(() => !shown(message).includes('Silenced in Vigil'), { timeoutMs: 10_000, what: 'the silence ended' });
+      await waitFor(() => slack.replies(RULES, message.ts).some((r) => r.text.includes('<!subteam^S0RULES>') && r.text.includes('silence ended')), { timeoutMs: 10_000, what: 'the thread reply' });
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  }, 40_000);
 });

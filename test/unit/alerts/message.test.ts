@@ -59,6 +59,14 @@ describe('the living message', () => {
     expect(blockText(groupMessage(group(undefined, { ackedBy: 'alice', ackedAt: T0 + 90_000 }), T0 + 100_000).blocks)).toContain('Acknowledged by alice at');
   });
 
+  it("offers Resolve on Vigil's own rule alerts only, never on Alertmanager's", () => {
+    const rule = group(undefined, { source: 'vigil', groupKey: 'vigil-rule:EmailBacklog' });
+    expect(blockText(groupMessage(rule, T0).blocks)).toMatch(/^Resolve$/m);
+    expect(blockText(groupMessage(group(), T0).blocks)).not.toMatch(/^Resolve$/m);
+    // The dead-man's switch clears itself when the heartbeat is back.
+    expect(blockText(groupMessage(group(undefined, { source: 'vigil', groupKey: 'vigil-deadman:Watchdog' }), T0).blocks)).not.toMatch(/^Resolve$/m);
+  });
+
   it('shows a silence: by whom, until when, why, what it matches; not once the group resolved', () => {
     const silence = { source: 'alertmanager' as const, ids: ['s1'], createdBy: 'U0BOB', endsAt: T0 + 3_600_000, comment: 'staging deploy', matchers: 'alertname="HighErrorRate", env="staging"' };
     const text = blockText(groupMessage(group(undefined, { silence }), T0 + 60_000).blocks);
