@@ -99,6 +99,7 @@ function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps): ActionDefi
     preview: (params) => previewRun(a.runner, params),
     run: (params, ctx) => run(params, ctx),
     needsReason: a.reasonRequired,
+    selfServiceUpToMs: a.selfServiceUpToMs,
     ...(a.runner.kind === 'builtin' && a.runner.builtin === 'alertmanager.silence' ? { reasonParam: 'comment' } : {}),
     checkTarget: (params) => checkTarget(a.runner, params, deps),
   };

@@ -25,6 +25,11 @@ const actionConfig = z
     expiresAfter: z.string().default(DEFAULT_EXPIRY),
     /** The requester must give a reason (`--reason "…"`); always true for silences. */
     reasonRequired: z.boolean().default(false),
+    /**
+     * Silences only: one of the approvers asking for a silence up to this long runs it at once
+     * (on-call muting a known alert at 3 a.m.); longer ones, or anyone else, need an approver.
+     */
+    selfServiceUpTo: z.string().optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -34,6 +39,12 @@ const actionConfig = z
     if (a.approval === 'required' && a.approvers.users.length === 0 && a.approvers.groups.length === 0) issue('approvers', 'needs at least one approver (users or groups)');
     if (a.approval === 'required' && a.approvers.groups.length === 0 && a.approvers.users.length < a.approvals + (a.allowSelfApproval ? 0 : 0)) {
       issue('approvals', `needs ${a.approvals} distinct approvers but only ${a.approvers.users.length} user(s) are listed`);
+    }
+    if (a.selfServiceUpTo !== undefined) {
+      const upTo = parseDuration(a.selfServiceUpTo);
+      if (a.builtin !== 'alertmanager.silence') issue('selfServiceUpTo', 'is only for actions running the alertmanager.silence builtin');
+      else if (upTo === null || upTo <= 0) issue('selfServiceUpTo', `"${a.selfServiceUpTo}" is not a duration like 4h`);
+      else if (a.approval === 'none') issue('selfServiceUpTo', 'means nothing with `approval: none` (every silence runs at once)');
     }
     const expiry = parseDuration(a.expiresAfter);
     if (expiry === null || expiry <= 0 || expiry > MAX_EXPIRY_MS) issue('expiresAfter', 'must be a duration like 15m, at most 24h');
@@ -48,6 +59,7 @@ const actionConfig = z
         : { users: a.approvers.users, groups: a.approvers.groups, approvals: a.approvals, allowSelfApproval: a.allowSelfApproval },
     expiresAfterMs: parseDuration(a.expiresAfter) ?? 15 * 60_000,
     reasonRequired: a.reasonRequired || a.builtin === 'alertmanager.silence',
+    selfServiceUpToMs: a.selfServiceUpTo === undefined ? null : parseDuration(a.selfServiceUpTo),
   }));
 
 export type ActionConfig = z.output<typeof actionConfig>;

@@ -30,6 +30,8 @@ export interface ActionDefinition {
   needsReason: boolean;
   /** The parameter `--reason` fills when it is not given itself (a silence's comment). */
   reasonParam?: string;
+  /** Silences up to this long asked by an approver run at once (`selfServiceUpTo`); null: never. */
+  selfServiceUpToMs?: number | null;
   /** What the schema cannot check (an unknown queue, a silence's malformed matchers), said at request time; null when fine. */
   checkTarget(params: Record<string, string | number>): Promise<string | null>;
 }

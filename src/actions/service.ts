@@ -3,6 +3,7 @@ import type { AuditEvent } from '../audit/chain.ts';
 import type { Invoker } from '../core/command.ts';
 import { AppError, describeError } from '../core/errors.ts';
 import { withTimeout } from '../core/timeout.ts';
+import { formatDuration } from '../core/format.ts';
 import type { InteractionAnswer } from '../core/interactions.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Queryable } from '../db/queryable.ts';
@@ -17,6 +18,7 @@ import { approvalReply, resultText } from './messages.ts';
 import type { ActionMetrics } from './metrics.ts';
 import { explainRefusal, refuseApproval, refuseDenial } from './policy.ts';
 import { newRequestId, type ActionRequest } from './request.ts';
+import { parseDuration } from './params.ts';
 import { insertRequest, loadRequest, recordApproval, recordDenial, setMessageKey } from './store.ts';
 
 /** Appends audit events inside the caller's transaction, so each commits with the change it records. */
@@ -88,6 +90,19 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     }
   }
 
+  /**
+   * Self-service: an approver asking for a silence within the action's `selfServiceUpTo` needs
+   * nobody else. Says why (kept as who decided), or null. Fails closed: an approver Slack cannot
+   * confirm (a user group it cannot list) asks as anyone would.
+   */
+  async function selfServed(def: ActionDefinition, params: Record<string, string | number>, invoker: Invoker): Promise<string | null> {
+    const upTo = def.selfServiceUpToMs;
+    const ms = typeof params.duration === 'string' ? parseDuration(params.duration) : null;
+    if (!def.policy || !upTo || ms === null || ms > upTo) return null;
+    const approver = await deps.directory.isApprover(invoker.userId, def.policy).catch(() => false);
+    return approver ? `self-service: a silence of up to ${formatDuration(upTo / 1000)} asked by an approver` : null;
+  }
+
   const actor = (i: Invoker) => ({ actorId: i.userId, ...(i.userName ? { actorName: i.userName } : {}), ...(i.channelId ? { channel: i.channelId } : {}) });
 
   return {
@@ -112,6 +127,7 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
         metrics.requested(actionId, 'refused');
         throw new AppError('bad_args', `${actionId}: ${missingTarget}`);
       }
+      const selfService = await selfServed(def, params, invoker);
       const pool = await statePool('request an action');
       const req = await inTransaction(pool, async (db) => {
         const created = await insertRequest(db, {
@@ -124,10 +140,12 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           requestedBy: invoker.userId,
           requestedByName: invoker.userName ?? null,
           channel: invoker.channelId ?? null,
-          approvalsNeeded: def.policy ? def.policy.approvals : 0,
+          approvalsNeeded: def.policy && !selfService ? def.policy.approvals : 0,
           expiresInMs: def.expiresAfterMs,
+          ...(selfService ? { decidedBy: selfService } : {}),
         });
-        await deps.audit(db, [{ ...actor(invoker), kind: 'action.request', subject: def.id, requestId: created.id, outcome: created.state, details: { params, preview: created.preview, reason } }]);
+        const details = { params, preview: created.preview, reason, ...(selfService ? { selfService } : {}) };
+        await deps.audit(db, [{ ...actor(invoker), kind: 'action.request', subject: def.id, requestId: created.id, outcome: created.state, details }]);
         await publish(db, created);
         return created;
       });
@@ -138,7 +156,9 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
         status: 'info',
         summary:
           req.state === 'approved'
-            ? `${def.id} needs no approval; it runs now (request ${req.id}).`
+            ? selfService
+              ? `${def.id} runs now (request ${req.id}): ${selfService}.`
+              : `${def.id} needs no approval; it runs now (request ${req.id}).`
             : [
                 `Request ${req.id} is waiting for ${req.approvalsNeeded} approval(s)`,
                 ...(deps.outbox ? [' in ', { channel: deps.approvalChannel }] : []),

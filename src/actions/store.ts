@@ -21,6 +21,8 @@ export interface NewRequest {
   channel: string | null;
   approvalsNeeded: number;
   expiresInMs: number;
+  /** Who decided a request needing no approval (default: the policy). */
+  decidedBy?: string;
 }
 
 const one = (rows: unknown[]): ActionRequest | null => (rows.length > 0 ? requestFromRow(rows[0]) : null);
@@ -30,9 +32,22 @@ export async function insertRequest(db: Queryable, r: NewRequest): Promise<Actio
     // An action whose policy needs no approval is approved as it is requested.
     `INSERT INTO ${T} (id, action, params, preview, risk, state, reason, requested_by, requested_by_name, channel, approvals_needed, expires_at, decided_by, decided_at)
      VALUES ($1, $2, $3::jsonb, $4, $5, CASE WHEN $10::int = 0 THEN 'approved' ELSE 'requested' END, $6, $7, $8, $9, $10, now() + make_interval(secs => $11),
-             CASE WHEN $10::int = 0 THEN 'policy (no approval needed)' END, CASE WHEN $10::int = 0 THEN now() END)
+             CASE WHEN $10::int = 0 THEN $12 END, CASE WHEN $10::int = 0 THEN now() END)
      RETURNING *`,
-    [r.id, r.action, JSON.stringify(r.params), r.preview, r.risk, r.reason, r.requestedBy, r.requestedByName, r.channel, r.approvalsNeeded, r.expiresInMs / 1000],
+    [
+      r.id,
+      r.action,
+      JSON.stringify(r.params),
+      r.preview,
+      r.risk,
+      r.reason,
+      r.requestedBy,
+      r.requestedByName,
+      r.channel,
+      r.approvalsNeeded,
+      r.expiresInMs / 1000,
+      r.decidedBy ?? 'policy (no approval needed)',
+    ],
   );
   return requestFromRow(rows[0]);
 }

@@ -83,6 +83,7 @@ async function startBot(): Promise<AlertsBot> {
           'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },
           'restart-group': { title: 'Restart, on-call group approves', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers: { groups: ['S0ONCALL'] } },
           'silence-alert': { title: 'Silence an alert', risk: 'low', builtin: 'alertmanager.silence', approvers },
+          'silence-self': { title: 'Silence, self-service up to 2h', risk: 'low', builtin: 'alertmanager.silence', approvers, selfServiceUpTo: '2h' },
           'retry-failed': { title: 'Retry failed jobs', risk: 'low', builtin: 'bullmq.retryFailed', approvers },
           'restart-soon': { title: 'Restart, expires fast', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, expiresAfter: '1s' },
         },
@@ -256,6 +257,29 @@ describe('approved actions', () => {
     expect(await count()).toBe((before ?? 0) + 1);
   });
 
+  it('self-service: an approver silencing for up to selfServiceUpTo runs at once, audited; longer, or anyone else, waits for an approver', async () => {
+    const requests = async () => (await db.query<{ requested_by: string; state: string; decided_by: string | null; params: { duration: string } }>(
+      "SELECT requested_by, state, decided_by, params FROM vigil.action_requests WHERE action = 'silence-self' ORDER BY created_at",
+    )).rows;
+    const mine = await slash(BOSS, 'silence-self --alertname SelfServed --duration 2h --reason "known noise during the migration"');
+    expect(JSON.stringify(mine.json)).toContain('self-service: a silence of up to 2h asked by an approver');
+    await waitFor(async () => (await requests())[0]?.state === 'succeeded', { timeoutMs: 10_000, what: 'the self-service silence to run' });
+    const silences = (await (await fetch(`${alertmanager.url}/api/v2/silences`)).json()) as Array<{ status: { state: string }; matchers: Array<{ value: string }>; comment: string }>;
+    expect(silences.filter((x) => x.status.state === 'active' && x.matchers.some((m) => m.value === 'SelfServed')).map((x) => x.comment)).toEqual(['known noise during the migration']);
+    const audit = await db.query<{ outcome: string; details: { selfService?: string; reason: string } }>(
+      "SELECT outcome, details FROM vigil.audit_events WHERE kind = 'action.request' AND subject = 'silence-self' ORDER BY id",
+    );
+    expect(audit.rows[0]).toMatchObject({ outcome: 'approved', details: { selfService: 'self-service: a silence of up to 2h asked by an approver', reason: 'known noise during the migration' } });
+
+    await ask(BOSS, 'silence-self --alertname SelfServed --duration 3h --reason "longer than self-service"');
+    await ask(ALICE, 'silence-self --alertname SelfServed --duration 1h --reason "not an approver"');
+    expect((await requests()).map((r) => [r.requested_by, r.params.duration, r.state, r.decided_by])).toEqual([
+      [BOSS, '2h', 'succeeded', 'self-service: a silence of up to 2h asked by an approver'],
+      [BOSS, '3h', 'requested', null],
+      [ALICE, '1h', 'requested', null],
+    ]);
+  });
+
   it("/queue offers Retry failed; pressing it asks, and once approved the real queue's failed jobs are retried", async () => {
     const queue = new Queue('mails', { connection: { url: TEST_REDIS_URL }, prefix: `${queuePrefix}-inspected` });
     const failer = new Worker('mails', async () => {
@@ -351,7 +375,7 @@ describe('approved actions', () => {
     expect((await click(BOSS, request, 'Approve')).status).toBe(200);
     await waitFor(() => blockText(request.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the silence to be created' });
     const silences = (await (await fetch(`${alertmanager.url}/api/v2/silences`)).json()) as Array<{ status: { state: string }; comment: string; createdBy: string; matchers: Array<{ name: string; value: string }>; endsAt: string; startsAt: string }>;
-    const active = silences.filter((s) => s.status.state === 'active');
+    const active = silences.filter((s) => s.status.state === 'active' && s.matchers.some((m) => m.value === 'PostgresReplicationLag'));
     expect(active).toHaveLength(1);
     // Scoped to the group: its alertname and the instance it runs on, nothing wider.
     expect(active[0]?.matchers.map((m) => [m.name, m.value])).toEqual([
