@@ -5,6 +5,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import { ackHandlers } from './ack.ts';
 import { resolveHandler } from './resolve-by-hand.ts';
 import { silenceHandler } from './silence-request.ts';
+import { createPosterPresence } from './poster-presence.ts';
 import { alertmanagerReader } from './alertmanager-api.ts';
 import { createHousekeeping } from './housekeeping.ts';
 import { alertmanagerRoute } from './intake-route.ts';
@@ -47,6 +48,9 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
   const amUrl = config.env.ALERTMANAGER_URL;
   const alertmanager = amUrl ? alertmanagerReader(amUrl) : null;
   let onStorm = () => undefined as void;
+  // Replicas that cannot post (a shell, a Slack-less instance) leave alert work to those that can.
+  const presence = infra.probeRedis ? createPosterPresence({ redis: infra.probeRedis, keyPrefix, posts: infra.outbox !== null }) : null;
+  const mayClaim = presence && !infra.outbox ? () => presence.mayClaim() : undefined;
   const processor = pool
     ? createAlertProcessor({
         pool,
@@ -57,12 +61,13 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
         onStorm: () => onStorm(),
         actionsFor: alertGroupButtons(cfg.actions, catalog),
         pollMs: opts.processorPollMs,
+        ...(mayClaim ? { mayClaim } : {}),
       })
     : null;
 
   const schedules: Runnable[] = [];
   if (processor && pool && infra.probeRedis) {
-    const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log, alertmanager });
+    const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log, alertmanager, ...(mayClaim ? { eligible: mayClaim } : {}) });
     onStorm = housekeeping.nudge;
     // Vigil's own rules over its probes, through the same pipeline as Alertmanager's notifications.
     // Scheduled even without rules: a run then resolves what rules removed from the config left firing.
@@ -73,6 +78,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
       redis: infra.probeRedis,
       keyPrefix,
       log,
+      ...(mayClaim ? { eligible: mayClaim } : {}),
       store: async (n) => {
         await storeNotification(pool, n);
         for (const a of n.alerts) metrics.received(n.source, severityOf(n), a.status);
@@ -92,7 +98,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
           ...(infra.probeRedis ? [resolveHandler({ state, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : []),
         ]
       : [],
-    workers: processor ? [processor] : [],
+    workers: [...(presence ? [presence] : []), ...(processor ? [processor] : [])],
     schedules,
     sendTest:
       processor && pool

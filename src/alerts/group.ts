@@ -162,12 +162,14 @@ export function applyNotification(
     // escalation starts over.
     ...(flap ? { ackedBy: null, ackedAt: null, escalatedAt: null, attentionSince: now } : {}),
   };
-  if (visibleDigest(next) === visibleDigest(prev)) return { next: { ...next, view: prev.view }, intents: [], changed: false };
+  // Shown already (its message, or its storm's summary): update that. Not shown yet (no Slack
+  // outbox when it fired): post it now if it still fires, even on a repeat that changes nothing.
+  const shown = next.messageKey !== null || next.stormId !== null;
+  if (visibleDigest(next) === visibleDigest(prev)) {
+    return { next: { ...next, view: prev.view }, intents: !shown && status === 'firing' ? [{ kind: 'post' }] : [], changed: false };
+  }
   next.version = prev.version + 1;
 
-  // Shown already (its message, or its storm's summary): update that. Not shown yet (no Slack
-  // outbox when it fired): post it now if it still fires.
-  const shown = next.messageKey !== null || next.stormId !== null;
   const intents: Intent[] = shown ? [{ kind: 'update' }] : status === 'firing' ? [{ kind: 'post' }] : [];
   const replyDue = prev.lastReplyAt === null || now - prev.lastReplyAt >= cooldownMs;
   if (flap && next.messageKey !== null && (replyDue || prev.ackedBy !== null)) {

@@ -29,6 +29,8 @@ export interface HousekeepingDeps {
   log: Logger;
   /** Alertmanager's silences, shown on the messages they cover (null without ALERTMANAGER_URL). */
   alertmanager: AlertmanagerReader | null;
+  /** Whether this replica may take ticks (a replica that cannot post leaves them to one that can). */
+  eligible?: () => Promise<boolean>;
 }
 
 export interface Housekeeping {
@@ -46,6 +48,7 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
     redis: deps.redis,
     keyPrefix: deps.keyPrefix,
     log: deps.log,
+    ...(deps.eligible ? { eligible: deps.eligible } : {}),
     run: () => housekeep(deps, Date.now()),
   });
   const nudge = debounce(() => void (stopped ? undefined : schedule.runNow().catch(() => undefined)), NUDGE_MS);

@@ -32,6 +32,8 @@ export interface AlertProcessorDeps {
   sendTimeoutMs?: number;
   /** A storm summary has something new to show (the feature sends it soon). */
   onStorm?: () => void;
+  /** Whether this replica may apply notifications now (see PosterPresence); default: always. */
+  mayClaim?: () => Promise<boolean>;
   /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h). */
   actionsFor?: (g: AlertGroup, now: number) => Button[];
 }
@@ -134,8 +136,9 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
     return g;
   }
 
-  /** Apply the oldest due notification; false when there is none. */
-  function processOne(): Promise<boolean> {
+  /** Apply the oldest due notification; false when there is none (or this replica must leave them). */
+  async function processOne(): Promise<boolean> {
+    if (deps.mayClaim && !(await deps.mayClaim())) return false;
     return inTransaction(pool, async (client) => {
       const { rows } = await client.query(
         `SELECT id, group_id, payload, attempts, received_at FROM ${TABLES.notifications}
@@ -148,6 +151,16 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         const n = notificationSchema.parse(row.payload);
         await lockGroup(client, row.group_id);
         const prev = await loadGroup(client, row.group_id);
+        if (!deps.outbox && prev && (prev.messageKey !== null || prev.stormId !== null)) {
+          // Shown in Slack, and this replica cannot update it: applied here, the database would say
+          // one thing and the message another. Left for a replica that posts, without counting a failure.
+          await client.query('ROLLBACK TO SAVEPOINT apply');
+          await client.query(`UPDATE ${TABLES.notifications} SET next_attempt_at = now() + interval '5 seconds', last_error = $2 WHERE id = $1`, [
+            row.id,
+            'waiting for a replica that can update its Slack message',
+          ]);
+          return true;
+        }
         const applied = applyNotification(prev, n, { groupId: row.group_id, notificationId: Number(row.id), now: now(), cfg });
         if ('superseded' in applied) {
           deps.metrics.applied('superseded');

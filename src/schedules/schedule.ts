@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import { raiseMark } from '../db/high-water-mark.ts';
 import { createLease } from './lease.ts';
 
-export type RunResult = 'ran' | 'skipped_lease' | 'skipped_running';
+export type RunResult = 'ran' | 'skipped_lease' | 'skipped_running' | 'skipped_ineligible';
 
 export interface ScheduleOptions {
   /** Letters, digits, `_`, `-`, `.`: part of the Redis keys, so the same on every replica. */
@@ -28,6 +28,11 @@ export interface ScheduleOptions {
   log: Logger;
   /** `at` is the tick's scheduled time (the same on every replica), or the time of a runNow(). */
   run: (tick: { at: Date }) => Promise<void>;
+  /**
+   * Asked before a tick is claimed: false leaves the tick to the other replicas (one that cannot
+   * show the result, e.g. without Slack). Claiming and then skipping would starve them.
+   */
+  eligible?: () => Promise<boolean>;
   /** Also run once when this replica starts (every replica does, one at a time): catch-up work that may repeat. */
   runOnStart?: boolean;
 }
@@ -115,6 +120,7 @@ export function createSchedule(opts: ScheduleOptions): Schedule {
   const redisCall = <T>(work: Promise<T>, what: string) => withTimeout(work, REDIS_TIMEOUT_MS, `redis (${what})`);
 
   async function attemptUnguarded(at: Date, claimTick: boolean): Promise<RunResult> {
+    if (opts.eligible && !(await opts.eligible())) return 'skipped_ineligible';
     if (claimTick) {
       const claimed = await redisCall(raiseMark(redis, `${runKey}:tick`, Math.floor(at.getTime() / 1000), TICK_CLAIM_TTL_MS), 'tick claim');
       redisAnswered();

@@ -538,3 +538,29 @@ describe("silencing Vigil's own rule alert", () => {
     }
   }, 40_000);
 });
+
+describe('an instance without Slack beside the bot', () => {
+  it('leaves the alert work to the bot: a rule alert fires and resolves on Slack however the ticks fall', async () => {
+    const RULES = 'C0RULESBESIDE';
+    const queue = new Queue('rule-beside', { connection: { url: TEST_REDIS_URL }, prefix: inspectedPrefix });
+    const alerts = { ...alertsYaml, channels: { warning: RULES, default: OTHER }, evaluate: '* * * * * *', rules: [{ name: 'BesideBacklog', severity: 'warning', probe: 'queue', target: 'rule-beside', measure: 'waiting', above: 5 }] };
+    // Started first, so it is there for every tick the bot is.
+    const shell = await startAlertsBot({ slack, databaseUrl: world.testDb.url, workDir, queuePrefix, alerts, bullmq: { prefix: inspectedPrefix }, withoutSlack: true });
+    try {
+      expect(shell.vigil.container.infra.outbox).toBeNull();
+      await startBot(alerts);
+      const messages = () => top(RULES).filter((m) => shown(m).includes('BesideBacklog'));
+      for (let round = 0; round < 3; round++) {
+        await queue.addBulk(Array.from({ length: 8 }, (_, i) => ({ name: 'send', data: { i } })));
+        await waitFor(() => messages().length === round + 1, { timeoutMs: 10_000, what: `the rule firing on Slack (round ${round + 1})` });
+        await queue.drain();
+        await waitFor(() => shown(messages()[round]).includes('RESOLVED'), { timeoutMs: 10_000, what: `the rule resolving on Slack (round ${round + 1})` });
+        await new Promise((r) => setTimeout(r, 1100)); // past the 1 s cooldown: the next firing is a new message
+      }
+    } finally {
+      await shell.stop();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  }, 60_000);
+});

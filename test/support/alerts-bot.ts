@@ -32,6 +32,8 @@ export interface AlertsBotOptions {
   redisUrl?: string;
   /** Further environment (e.g. ALERTMANAGER_URL). */
   env?: Record<string, string>;
+  /** Start it without Slack (as `npm start` runs with no Slack configured: the shell's instance). */
+  withoutSlack?: boolean;
   /** Further top-level YAML sections (e.g. `actions`). */
   extra?: Record<string, unknown>;
   /** Replace the default feature list (e.g. the alerts feature with shorter delays). */
@@ -59,9 +61,7 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
   );
   const config = loadConfig(
     {
-      SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
-      SLACK_API_URL: `${o.slack.url}/api/`,
+      ...(o.withoutSlack ? {} : { SLACK_BOT_TOKEN: ALERT_BOT_TOKEN, SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET, SLACK_API_URL: `${o.slack.url}/api/` }),
       DATABASE_URL: o.databaseUrl,
       REDIS_URL: o.redisUrl ?? TEST_REDIS_URL,
       ALERT_WEBHOOK_TOKEN,

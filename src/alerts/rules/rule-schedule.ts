@@ -19,6 +19,8 @@ export interface RuleScheduleOptions {
   /** Hands a notification to the alert pipeline (stored in Postgres, like Alertmanager's). */
   store: (n: Notification) => Promise<void>;
   log: Logger;
+  /** Whether this replica may take ticks (a replica that cannot post leaves them to one that can). */
+  eligible?: () => Promise<boolean>;
   now?: () => number;
 }
 
@@ -37,6 +39,7 @@ export function createRuleSchedule(opts: RuleScheduleOptions): Schedule {
     redis,
     keyPrefix,
     log,
+    ...(opts.eligible ? { eligible: opts.eligible } : {}),
     async run() {
       const prev = await loadRuleState(redis, keyPrefix, log);
       for (const name of await takeForgottenRules(redis, keyPrefix)) delete prev[name];

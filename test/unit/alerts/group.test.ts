@@ -141,3 +141,18 @@ describe('acknowledge', () => {
     expect(applyAck(firing(), 2, 'alice', T0 + 2000)).toEqual({ kind: 'other_epoch' });
   });
 });
+
+describe('a group tracked while no replica could post', () => {
+  it('is posted on the next notification, even a repeat that changes nothing', () => {
+    const first = applyNotification(null, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 500, now: T0, cfg: CFG });
+    if ('superseded' in first) throw new Error('superseded');
+    // Applied where no outbox was: no message key.
+    const repeat = applyNotification(first.next, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 501, now: T0 + 60_000, cfg: CFG });
+    if ('superseded' in repeat) throw new Error('superseded');
+    expect(repeat.intents).toEqual([{ kind: 'post' }]);
+    expect(repeat.changed).toBe(false);
+    const posted = { ...first.next, messageKey: messageKeys.post(first.next) };
+    const again = applyNotification(posted, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 502, now: T0 + 60_000, cfg: CFG });
+    expect('superseded' in again ? null : again.intents).toEqual([]);
+  });
+});
