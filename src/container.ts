@@ -190,6 +190,7 @@ async function buildInfrastructure(
     probeRedis,
     missing,
     outbox: null,
+    relayOutbox: null,
     announce,
     redisUrl,
     userGroups,
@@ -208,6 +209,16 @@ async function buildInfrastructure(
     background.push({ name: 'slack-outbox', start: () => outbox.startWorker(), stop: () => outbox.close() });
     // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
     stops.push(() => closeRedis(connection));
+  }
+  if (!infra.outbox && config.file.actions) {
+    const relay = await buildRelayOutbox(config, log, metrics, state, redisUrl);
+    if (relay) {
+      infra.relayOutbox = relay.outbox;
+      stops.push(async () => {
+        await relay.outbox.close();
+        await closeRedis(relay.connection);
+      });
+    }
   }
   return { infra, background };
 }
@@ -232,6 +243,19 @@ async function buildOutbox(
   const connection = createQueueConnection(redisUrl, log);
   const client = createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
   const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client, pace: config.file.slack.outbox, metrics: metrics.registry, log });
+  return { outbox, connection };
+}
+
+/**
+ * An enqueue-only outbox for a replica without Slack of its own (no worker, no client): what it
+ * sends waits in Redis for a bot's worker. Null without Redis or state.
+ */
+async function buildRelayOutbox(config: Config, log: Logger, metrics: Metrics, state: StateStore, redisUrl: string | null): Promise<{ outbox: Outbox; connection: Redis } | null> {
+  const statePool = state.pool;
+  if (!redisUrl || !statePool || state.status().kind === 'off') return null;
+  const { createOutbox } = await import('./slack/outbox/outbox.ts');
+  const connection = createQueueConnection(redisUrl, log);
+  const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client: null, pace: config.file.slack.outbox, metrics: metrics.registry, log });
   return { outbox, connection };
 }
 

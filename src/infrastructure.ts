@@ -28,6 +28,12 @@ export interface Infrastructure {
    */
   outbox: Outbox | null;
   outboxMissing?: string;
+  /**
+   * Where a replica without its own outbox (the shell without Slack, the CLI) hands messages a bot
+   * delivers: the same queue, no worker here. Used for approval requests, so one made from a
+   * terminal reaches the approvals channel while a bot runs. Null without Redis or state.
+   */
+  relayOutbox: Outbox | null;
   /** One line at start saying what a feature uses (the same channel as the dependency lines). */
   announce: (line: string) => void;
   /** The Redis in use (configured or embedded), for a feature's own BullMQ connection; null without one. */

@@ -50,7 +50,8 @@ export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, 
   let enqueue: (id: string) => Promise<void> = async () => undefined;
   const service = createActionService({
     state: infra.state,
-    outbox: infra.outbox,
+    // From a terminal, through a bot's outbox: the request reaches the approvals channel all the same.
+    outbox: infra.outbox ?? infra.relayOutbox,
     approvalChannel: cfg.approvalChannel,
     catalog: definitions,
     directory: createApproverDirectory(infra.userGroups, log),

@@ -17,6 +17,7 @@ import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
+import { REPO_ROOT, ensureBuilt, runNode } from '../support/run-process.ts';
 
 const APPROVALS = 'C0APPROVALS';
 const ALICE = 'U0ALICE';
@@ -278,6 +279,25 @@ describe('approved actions', () => {
       [BOSS, '3h', 'requested', null],
       [ALICE, '1h', 'requested', null],
     ]);
+  });
+
+  it('a request made from the terminal (`vigil run`) reaches the approvals channel through the running bot, and runs once approved', async () => {
+    ensureBuilt();
+    const before = slack.topLevel(APPROVALS).length;
+    const ranBefore = runs();
+    const cli = await runNode([join(REPO_ROOT, 'src', 'bin', 'vigil.mjs'), 'run', 'restart-svc', '--service', 'svc-a', '--reason', 'restart from the terminal'], {
+      DATABASE_URL: world.testDb.url,
+      REDIS_URL: TEST_REDIS_URL,
+      VIGIL_CONFIG: bot?.configPath ?? '',
+    });
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`waiting for 1 approval(s) in #${APPROVALS}`);
+    await waitFor(() => slack.topLevel(APPROVALS).length > before, { timeoutMs: 10_000, what: 'the approval message, posted by the bot' });
+    const message = slack.topLevel(APPROVALS)[before] as StoredMessage;
+    expect(blockText(message.blocks)).toContain('restart from the terminal');
+    expect((await click(BOSS, message, 'Approve')).status).toBe(200);
+    await waitFor(() => runs() === ranBefore + 1 && blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the run' });
   });
 
   it("/queue offers Retry failed; pressing it asks, and once approved the real queue's failed jobs are retried", async () => {

@@ -43,6 +43,8 @@ export interface AlertsBotOptions {
 export interface AlertsBot {
   vigil: RunningVigil;
   baseUrl: string;
+  /** The YAML config it was started with (a CLI beside it can use the same). */
+  configPath: string;
   stop(): Promise<void>;
 }
 
@@ -80,5 +82,5 @@ export async function startAlertsBot(o: AlertsBotOptions): Promise<AlertsBot> {
     ...(o.features ? { features: o.features } : {}),
   });
   if (!vigil.server) throw new Error('Vigil started without its HTTP server');
-  return { vigil, baseUrl: `http://127.0.0.1:${vigil.server.port}`, stop: () => vigil.stop() };
+  return { vigil, baseUrl: `http://127.0.0.1:${vigil.server.port}`, configPath: path, stop: () => vigil.stop() };
 }

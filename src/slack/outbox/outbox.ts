@@ -26,8 +26,11 @@ export interface OutboxDeps {
   prefix: string;
   /** Vigil's state pool: `vigil.slack_messages` holds where each posted message is. */
   db: Queryable;
-  /** A client that neither queues on 429 nor retries (createSlackClient): the outbox decides. */
-  client: WebClient;
+  /**
+   * A client that neither queues on 429 nor retries (createSlackClient): the outbox decides. Null
+   * for a replica that only enqueues (the CLI, the shell): a bot's worker delivers.
+   */
+  client: WebClient | null;
   pace: OutboxPace;
   metrics: Registry;
   log: Logger;
@@ -109,6 +112,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     async startWorker() {
       if (closing) throw new Error('slack outbox: closed, cannot start a worker');
       if (worker) return;
+      if (!deps.client) throw new Error('slack outbox: this replica only enqueues (no Slack client); a bot delivers');
       const deliver = createDeliver({ queue, redis: connection, keys, gate, refs, client: deps.client, metrics, pace: deps.pace, log });
       worker = new Worker(QUEUE_NAME, deliver, {
         connection,
