@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.ts';
-import { applyEscalation } from './group.ts';
+import { applyEscalation } from './group-transitions.ts';
 import type { AlertProcessor } from './processor.ts';
 import type { AlertsConfig } from './routing.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.ts';
 import { matcherText, type AlertmanagerReader, type AmAlert, type AmSilence } from './alertmanager-api.ts';
-import { applySilence, type AlertGroup, type GroupSilence } from './group.ts';
+import type { AlertGroup, GroupSilence } from './group.ts';
+import { applySilence } from './group-transitions.ts';
 import type { AlertProcessor } from './processor.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitHeartbeat } from '../../../src/alerts/deadman.ts';
-import { applyEscalation, applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
+import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
+import { applyEscalation } from '../../../src/alerts/group-transitions.ts';
 import { stormReply } from '../../../src/alerts/storm.ts';
 import { blockText, validateBlocks } from '../../support/slack-api-server.ts';
 import { renderBlocks } from '../../../src/slack/blocks.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyAck, applyNotification, applyUnack, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
+import { applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
+import { applyAck, applyUnack } from '../../../src/alerts/group-transitions.ts';
 import type { Notification } from '../../../src/alerts/notification.ts';
 import { alert, CFG, snapshot, T0 } from './fixtures.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AmAlert, AmSilence } from '../../../src/alerts/alertmanager-api.ts';
-import { applyNotification, applySilence, type AlertGroup } from '../../../src/alerts/group.ts';
+import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
+import { applySilence } from '../../../src/alerts/group-transitions.ts';
 import { groupSilenceFrom, silencedNow } from '../../../src/alerts/silence-sync.ts';
 import { alert, CFG, snapshot, T0 } from './fixtures.ts';
 
