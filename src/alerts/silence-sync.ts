@@ -4,7 +4,7 @@ import { matcherText, type AlertmanagerReader, type AmAlert, type AmSilence } fr
 import type { AlertGroup, GroupSilence } from './group.ts';
 import { applySilence } from './group-transitions.ts';
 import type { AlertProcessor } from './processor.ts';
-import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+import { groupFromRow, loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
 
 /** What Alertmanager says is silenced now: each silenced alert's active silences, by fingerprint. */
@@ -51,8 +51,8 @@ export function groupSilenceFrom(g: Pick<AlertGroup, 'view'>, now: SilencedNow):
  * until its end time, then ended all the same. Returns the groups changed.
  */
 export async function syncSilences(pool: pg.Pool, processor: AlertProcessor, reader: AlertmanagerReader | null, now: number): Promise<number> {
-  const { rows } = await pool.query(`SELECT group_id, source FROM ${TABLES.groups} WHERE status = 'firing' ORDER BY fired_at LIMIT 1000`);
-  const groups = rows as Array<{ group_id: string; source: string }>;
+  const { rows } = await pool.query(`SELECT * FROM ${TABLES.groups} WHERE status = 'firing' ORDER BY fired_at LIMIT 1000`);
+  const groups = rows.map(groupFromRow);
   if (groups.length === 0) return 0;
   let seen: SilencedNow | null = null;
   let failure: unknown = null;
@@ -64,15 +64,18 @@ export async function syncSilences(pool: pg.Pool, processor: AlertProcessor, rea
     }
   }
   const own = groups.some((g) => g.source === 'vigil') ? await activeVigilSilences(pool, now) : [];
+  const desiredFor = (g: AlertGroup): GroupSilence | null => {
+    if (g.source === 'vigil') return vigilGroupSilence(g, own);
+    if (seen) return groupSilenceFrom(g, seen);
+    return g.silence !== null && g.silence.endsAt > now ? g.silence : null;
+  };
   let changed = 0;
-  for (const { group_id: groupId } of groups) {
+  // Most ticks change nothing: only a group whose silence differs is locked and decided again.
+  for (const candidate of groups.filter((g) => applySilence(g, desiredFor(g), now) !== null)) {
     await inTransaction(pool, async (client) => {
-      await lockGroup(client, groupId);
-      const group = await loadGroup(client, groupId);
-      if (!group) return;
-      const kept = group.silence !== null && group.silence.endsAt > now ? group.silence : null;
-      const desired = group.source === 'vigil' ? vigilGroupSilence(group, own) : seen ? groupSilenceFrom(group, seen) : kept;
-      const applied = applySilence(group, desired, now);
+      await lockGroup(client, candidate.groupId);
+      const group = await loadGroup(client, candidate.groupId);
+      const applied = group ? applySilence(group, desiredFor(group), now) : null;
       if (!applied) return;
       await saveGroup(client, await processor.sendIntents(client, applied.next, applied.intents, now));
       changed += 1;
