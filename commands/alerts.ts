@@ -28,6 +28,7 @@ export interface AlertCommandDeps {
 type AlertsArgs = { test: false; severity?: string } | { test: true; severity: string };
 
 const MAX_LINKS = 10;
+const MAX_ACK_NOTES = 10;
 const severityWord = z
   .string()
   .regex(/^[A-Za-z][\w-]{0,30}$/, 'a severity is a word like critical or warning')
@@ -84,13 +85,18 @@ export default defineCommand<AlertsArgs, AlertCommandDeps>({
               groupTitle(g),
               String(Object.values(g.view.alerts).filter((a) => a.status === 'firing').length),
               duration(now - g.firedAt),
-              g.ackedBy ? `${g.ackedBy} after ${duration((g.ackedAt ?? now) - g.firedAt)}` : 'no',
+              g.ackedBy ? `after ${duration((g.ackedAt ?? now) - g.firedAt)}` : g.silence && g.silence.endsAt > now ? 'silenced' : 'no',
               g.channel,
             ]),
             rowStatus: groups.map((g) => (g.severity === 'critical' ? 'fail' : 'warn')),
           },
         },
       ],
+      // Who acknowledged, as mentions (a table cell cannot hold one).
+      notes: groups
+        .filter((g) => g.ackedBy !== null)
+        .slice(0, MAX_ACK_NOTES)
+        .map((g): RichText => [`${groupTitle(g)}: acknowledged by `, { user: g.ackedBy ?? '' }, '.']),
       links: links.flatMap((url, i) => (url ? [{ label: `Open ${groupTitle(groups[i] as AlertGroup)}`.slice(0, 75), url }] : [])),
       data: groups.map((g) => ({ group: g.groupId, severity: g.severity, title: groupTitle(g), firedAt: new Date(g.firedAt).toISOString(), ackedBy: g.ackedBy, channel: g.channel })),
     };

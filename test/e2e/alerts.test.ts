@@ -292,6 +292,10 @@ describe('acknowledge', () => {
       { kind: 'alert.ack', actor_id: 'U0BOB', outcome: 'acked' },
     ]);
 
+    // /alerts says who, as a mention.
+    const listed = await postSigned(`${baseUrl}/slack/events`, signedSlashCommand({ command: '/alerts', text: 'critical' }, { signingSecret: SIGNING_SECRET }));
+    expect(JSON.stringify(listed.json)).toContain('QueueStuck: acknowledged by <@U0BOB>.');
+
     // After the group resolves a click cannot reopen it.
     await postAlert(notification([{ name: 'QueueStuck', instance: 'w-1', status: 'resolved' }]));
     await settled('the resolve', () => shown(message).includes('RESOLVED'));
