@@ -154,3 +154,33 @@ describe('a firing group whose annotations change', () => {
     expect(slack.topLevel('C0WARN')).toHaveLength(1);
   });
 });
+
+describe('a silenced group', () => {
+  it('shows every change on its message but stays quiet in its thread', async () => {
+    const outbox = outboxOn(TEST_REDIS_URL);
+    await outbox.startWorker();
+    const cfg = alertsConfig({ channels: { default: 'C0QUIET' }, cooldownSeconds: { default: 0 } });
+    const processor = createAlertProcessor({ pool, outbox, cfg, log, metrics: createAlertMetrics(new Registry(), []) });
+    const quiet = (instance: string) => alert(instance, 'firing', { labels: { alertname: 'QuietGroup', severity: 'warning', instance } });
+    const group = (alerts: AlertInstance[]) =>
+      snapshot(alerts, { groupKey: '{}:{alertname="QuietGroup"}', groupLabels: { alertname: 'QuietGroup' }, commonLabels: { alertname: 'QuietGroup', severity: 'warning' } });
+    const first = await storeNotification(pool, group([quiet('q-1')]));
+    await processor.drain();
+    await waitFor(() => slack.topLevel('C0QUIET').length === 1, { what: 'the group posted' });
+    const message = slack.topLevel('C0QUIET')[0] as StoredMessage;
+
+    const silence = { source: 'alertmanager', ids: ['s-quiet'], createdBy: 'bob', endsAt: Date.now() + 3_600_000, comment: 'maintenance', matchers: 'alertname="QuietGroup"' };
+    await pool.query('UPDATE vigil.alert_groups SET silence = $2::jsonb WHERE group_id = $1', [first.groupId, JSON.stringify(silence)]);
+    await storeNotification(pool, group([quiet('q-1'), quiet('q-2')]));
+    await processor.drain();
+    await waitFor(() => blockText(message.blocks).includes('instance=q-2'), { what: 'the message showing the alert that joined' });
+    expect(blockText(message.blocks)).toContain('Silenced in Alertmanager by bob');
+
+    // Unsilenced, the next change is replied to in the thread as usual.
+    await pool.query('UPDATE vigil.alert_groups SET silence = NULL WHERE group_id = $1', [first.groupId]);
+    await storeNotification(pool, group([quiet('q-1'), quiet('q-2'), quiet('q-3')]));
+    await processor.drain();
+    await waitFor(() => slack.replies('C0QUIET', message.ts).length === 1, { what: 'the thread reply once unsilenced' });
+    expect(slack.replies('C0QUIET', message.ts)[0]?.text).toContain('instance=q-3');
+  });
+});
