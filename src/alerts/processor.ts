@@ -11,7 +11,7 @@ import type { AlertMetrics } from './metrics.ts';
 import { notificationSchema } from './notification.ts';
 import { mentionFor, type AlertsConfig } from './routing.ts';
 import { escalationBanner, escalationReply, groupMessage, replyMessage } from './group-messages.ts';
-import { markStormDirty, stormFor } from './storm.ts';
+import { endCalmStorms, markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
@@ -228,6 +228,16 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
     },
     async start() {
       if (!stopped) return;
+      // A storm left open by a stop (its ending is a housekeeping tick's) must not swallow the
+      // first alerts after a start: storms whose window has passed end before anything is applied.
+      const ended = await endCalmStorms(pool, cfg.storm, now()).catch((err: unknown) => {
+        log.warn({ err: describeError(err) }, 'alerts: cannot end past storms at start; the first post decides instead');
+        return 0;
+      });
+      if (ended > 0) {
+        log.info({ storms: ended }, 'alerts: ended storms that calmed down while Vigil was stopped');
+        deps.onStorm?.();
+      }
       stopped = false;
       kick();
       timer = setInterval(kick, deps.pollMs ?? DEFAULT_POLL_MS);

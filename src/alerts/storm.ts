@@ -27,11 +27,16 @@ export const stormKeys = {
  * Whether a group about to be posted in `channel` must be counted in the channel's storm summary
  * instead: yes while a storm is on, or when this would be more than `perMinute` new groups within
  * a minute (which starts one). Returns the storm's id, or null to post as usual.
+ *
+ * Decided from the last minute's arrivals, now: a storm whose channel has calmed down is ended
+ * here, whatever stopped the housekeeping tick that would have ended it (a restart, a crash), so
+ * the first alert after a quiet minute always gets a message of its own.
  */
 export async function stormFor(db: Queryable, channel: string, groupId: string, cfg: StormConfig, now: number): Promise<number | null> {
   // Decided one group at a time per channel (until the caller commits): two processors counting
   // at once would both see room for one more and both post.
   await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`vigil.alert_channel:${channel}`]);
+  await endCalmStorms(db, cfg, now, channel);
   const active = await activeStorm(db, channel);
   if (active !== null) {
     await markStormDirty(db, active);
@@ -53,6 +58,22 @@ async function activeStorm(db: Queryable, channel: string): Promise<number | nul
   return rows.length > 0 ? Number(z.object({ id: z.union([z.string(), z.number()]) }).parse(rows[0]).id) : null;
 }
 
+/**
+ * End the storms (of `channel`, or all) that are at least a minute old and whose channel had fewer
+ * than `perMinute` new groups in the last minute; their summaries are sent once more, as over.
+ * Also run at start, before any notification is applied. Returns how many ended.
+ */
+export async function endCalmStorms(db: Queryable, cfg: StormConfig, now: number, channel?: string): Promise<number> {
+  const { rows } = await db.query(
+    `UPDATE ${STORMS} s SET ended_at = $1, dirty = true
+     WHERE ended_at IS NULL AND started_at < $2 ${channel === undefined ? '' : 'AND channel = $4'}
+       AND (SELECT count(*) FROM ${TABLES.groups} g WHERE g.channel = s.channel AND g.arrived_at > $2) < $3
+     RETURNING id`,
+    [new Date(now), new Date(now - WINDOW_MS), cfg.perMinute, ...(channel === undefined ? [] : [channel])],
+  );
+  return rows.length;
+}
+
 /** A group counted in the storm changed: the summary is sent again at its next turn. */
 export async function markStormDirty(db: Queryable, stormId: number): Promise<void> {
   await db.query(`UPDATE ${STORMS} SET dirty = true WHERE id = $1 AND closed_at IS NULL`, [stormId]);
@@ -72,12 +93,7 @@ const stormRow = z.object({
  * closed once it ended and all its groups resolved: nothing is left for its summary to show.
  */
 export async function refreshStorms(pool: pg.Pool, outbox: Outbox, cfg: StormConfig, now: number): Promise<number> {
-  await pool.query(
-    `UPDATE ${STORMS} s SET ended_at = $1, dirty = true
-     WHERE ended_at IS NULL AND started_at < $2
-       AND (SELECT count(*) FROM ${TABLES.groups} g WHERE g.channel = s.channel AND g.arrived_at > $2) < $3`,
-    [new Date(now), new Date(now - WINDOW_MS), cfg.perMinute],
-  );
+  await endCalmStorms(pool, cfg, now);
   const due = await pool.query(
     `SELECT id FROM ${STORMS} WHERE closed_at IS NULL AND dirty AND (last_summary_at IS NULL OR last_summary_at <= $1) ORDER BY id`,
     [new Date(now - cfg.summaryEverySeconds * 1000)],

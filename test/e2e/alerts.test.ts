@@ -425,6 +425,30 @@ describe('storm mode', () => {
     await waitFor(() => shown(summary).includes('Alert storm over'), { timeoutMs: 12_000, what: 'the storm ending' });
     expect(slack.violations).toEqual([]);
   }, 40_000);
+
+  it('a storm left open when Vigil stops does not swallow the first alert after it starts again', async () => {
+    const GUSTY = 'C0STORMRESTART';
+    const stormy = { ...alertsYaml, channels: { critical: GUSTY, default: OTHER }, storm: { perMinute: 3, summaryEverySeconds: 5 } };
+    await startBot(stormy);
+    const names = Array.from({ length: 6 }, (_, i) => `Squall${i}`);
+    for (const name of names) await postAlert(notification([{ name, instance: 'x' }]));
+    const stormOpen = async () => (await db.query('SELECT 1 FROM vigil.alert_storms WHERE channel = $1 AND ended_at IS NULL', [GUSTY])).rows.length === 1;
+    await settled('three posts', () => top(GUSTY).length >= 3);
+    await waitFor(stormOpen, { what: 'the storm started' });
+    await stopBot();
+    // 65 s pass while Vigil is stopped (moved rather than waited for): the storm's row stays open.
+    await db.query("UPDATE vigil.alert_storms SET started_at = started_at - interval '65 seconds' WHERE channel = $1", [GUSTY]);
+    await db.query("UPDATE vigil.alert_groups SET arrived_at = arrived_at - interval '65 seconds', fired_at = fired_at - interval '65 seconds' WHERE channel = $1", [GUSTY]);
+    expect(await stormOpen()).toBe(true);
+
+    await startBot(stormy);
+    const posted = Date.now();
+    await postAlert(notification([{ name: 'FirstAfterRestart', instance: 'y' }]));
+    await waitFor(() => top(GUSTY).some((m) => shown(m).includes('FirstAfterRestart')), { timeoutMs: 5000, what: 'a message of its own for the first alert after the restart' });
+    expect(Date.now() - posted).toBeLessThan(5000);
+    const { rows } = await db.query<{ storm_id: string | null }>("SELECT storm_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'FirstAfterRestart'");
+    expect(rows[0]?.storm_id).toBeNull();
+  }, 40_000);
 });
 
 describe("Vigil's own rules", () => {

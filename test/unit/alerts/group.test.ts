@@ -157,3 +157,17 @@ describe('a group tracked while no replica could post', () => {
     expect('superseded' in again ? null : again.intents).toEqual([]);
   });
 });
+
+describe('a group counted in a storm summary', () => {
+  it('gets a message of its own when it fires again after resolving, even within its cooldown', () => {
+    const first = applyNotification(null, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 600, now: T0, cfg: CFG });
+    if ('superseded' in first) throw new Error('superseded');
+    const inStorm = { ...first.next, stormId: 7 };
+    const resolved = applyNotification(inStorm, snapshot([alert('api-1', 'resolved')]), { groupId: 'g1', notificationId: 601, now: T0 + 1000, cfg: CFG });
+    if ('superseded' in resolved) throw new Error('superseded');
+    const again = applyNotification(resolved.next, snapshot([alert('api-1')]), { groupId: 'g1', notificationId: 602, now: T0 + 2000, cfg: CFG });
+    if ('superseded' in again) throw new Error('superseded');
+    expect(again.intents).toEqual([{ kind: 'post' }]);
+    expect(again.next).toMatchObject({ epoch: 2, stormId: null, messageKey: null });
+  });
+});
