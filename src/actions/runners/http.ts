@@ -1,5 +1,5 @@
 import { redactUrl } from '../../core/redact.ts';
-import { fillTemplate, type ParamValue, type ParamValues } from '../params.ts';
+import { fillTemplate, templateParams, type ParamValue, type ParamValues } from '../params.ts';
 import { envRefs, type HttpSpec } from '../runner-config.ts';
 
 export interface HttpRunOptions {
@@ -36,6 +36,21 @@ const encodeBody: Record<HttpSpec['bodyEncoding'], (v: ParamValue) => string> = 
   form: (v) => encodeURIComponent(String(v)),
   text: (v) => String(v),
 };
+
+/**
+ * Why a value may not go into the URL, or null: `.` and `..` (also percent-encoded: URL parsers
+ * resolve them) would move the request up the path, and `/` or `\\` would add segments, so a
+ * parameter could reach another endpoint than the one the config names.
+ */
+export function urlParamProblem(spec: Pick<HttpSpec, 'url'>, params: ParamValues): string | null {
+  // The path only: in the query a `/` is just a character.
+  for (const name of templateParams(spec.url.split(/[?#]/)[0] ?? '')) {
+    const value = params[name];
+    if (typeof value !== 'string') continue;
+    if (/[/\\]/.test(value) || /^(\.|%2e){1,2}$/i.test(value)) return `${name} ${JSON.stringify(value)} would change the URL's path; nothing was sent`;
+  }
+  return null;
+}
 
 /** The URL, headers and body a request would send with these values; null header = missing env. */
 export function buildRequest(

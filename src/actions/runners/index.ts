@@ -5,7 +5,7 @@ import { explainParamsError, paramsSchemaFor, type ParamValues } from '../params
 import { ALWAYS_PASSED_ENV, type ExecSpec, type RunnerSpec } from '../runner-config.ts';
 import { checkBuiltinTarget, runBuiltin, type BuiltinDeps } from './builtins.ts';
 import { execArgv, runExec, type ExecResult } from './exec.ts';
-import { buildRequest, runHttp } from './http.ts';
+import { buildRequest, runHttp, urlParamProblem } from './http.ts';
 
 export type { ActionOutcome } from '../definition.ts';
 export type { BuiltinDeps } from './builtins.ts';
@@ -58,6 +58,9 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
     }
 
     if (spec.kind === 'http') {
+      // Checked when it was requested; again here, where it would be sent.
+      const unsafe = urlParamProblem(spec, params);
+      if (unsafe) return { ok: false, summary: `Refused: ${unsafe}.`, output: '' };
       const r = await runHttp(spec, params, { env: deps.env, signal: ctx.signal, timeoutMs: spec.timeoutMs, outputCapBytes: spec.outputCapBytes, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
       const summary = r.status === null ? `${r.request}: ${r.output}` : `${r.request} answered ${r.status}.`;
       return {
@@ -80,6 +83,7 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
  * (The runner checks again at run time.)
  */
 export async function checkTarget(spec: RunnerSpec, params: ParamValues, deps: BuiltinDeps): Promise<string | null> {
+  if (spec.kind === 'http') return urlParamProblem(spec, params);
   return spec.kind === 'builtin' ? checkBuiltinTarget(spec.builtin, params, deps) : null;
 }
 
