@@ -121,9 +121,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, retry) },
       });
       worker.on('error', distinctErrorLogger(log, 'slack outbox worker: error', 'error').onError);
-      worker.on('failed', (job, err) =>
-        log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: describeError(err) }, 'slack outbox: delivery attempt failed'),
-      );
+      // Retried every few seconds through an outage: said on the first attempts and then ever more
+      // rarely, and always when it is given up on, rather than once per retry.
+      worker.on('failed', (job, err) => {
+        const made = job?.attemptsMade ?? 0;
+        const last = made >= retry.attempts;
+        const line = { jobId: job?.id, attemptsMade: made, err: describeError(err) };
+        if (last) log.error(line, 'slack outbox: delivery given up after its last attempt');
+        else if (made <= 2 || Number.isInteger(Math.log2(made))) log.warn(line, 'slack outbox: delivery attempt failed; retrying');
+        else log.debug(line, 'slack outbox: delivery attempt failed; retrying');
+      });
       // Not awaited: with Redis down at start the worker connects when Redis returns, and the bot
       // must start and answer meanwhile rather than wait for it.
       worker.waitUntilReady().catch((err: unknown) => log.warn({ err: describeError(err) }, 'slack outbox worker: not ready'));

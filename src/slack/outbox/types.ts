@@ -53,8 +53,9 @@ export interface OutboxRetry {
 
 // Slack allows about 1 chat.postMessage per second per channel with short bursts: stay under it.
 export const DEFAULT_PACE: OutboxPace = { perSecond: 0.9, burst: 3 };
-// 1 s, 2 s, 4 s … capped at 60 s: about 17 minutes of trying before a message is given up.
-export const DEFAULT_RETRY: OutboxRetry = { attempts: 20, baseDelayMs: 1000, maxDelayMs: 60_000 };
+// 1 s, 2 s, 4 s, then every 5 s at most, so delivery resumes within seconds of Slack recovering;
+// 300 attempts keep trying for about 19 minutes (12 at the least, with jitter) before giving up.
+export const DEFAULT_RETRY: OutboxRetry = { attempts: 300, baseDelayMs: 1000, maxDelayMs: 5000 };
 
 /** Where a message is delivered once its turn comes; also the `method` label of the write metric. */
 export type SlackWriteMethod = 'chat.postMessage' | 'chat.update';

@@ -20,3 +20,14 @@ describe('retryDelayMs', () => {
     expect(delays.size).toBeGreaterThan(40);
   });
 });
+
+describe('the default retry', () => {
+  it('resumes within 5 s of Slack recovering, and still tries for at least 12 minutes', async () => {
+    const { DEFAULT_RETRY } = await import('../../../../src/slack/outbox/types.ts');
+    const longest = Math.max(...Array.from({ length: DEFAULT_RETRY.attempts }, (_, i) => retryDelayMs(i + 1, DEFAULT_RETRY, () => 1)));
+    expect(longest).toBeLessThanOrEqual(5000);
+    // The shortest it can be with jitter (each wait half its step).
+    const least = Array.from({ length: DEFAULT_RETRY.attempts - 1 }, (_, i) => retryDelayMs(i + 1, DEFAULT_RETRY, () => 0)).reduce((a, b) => a + b, 0);
+    expect(least).toBeGreaterThanOrEqual(12 * 60_000);
+  });
+});
