@@ -85,6 +85,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     handlers: [suggestionHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
     onRun: (run) => infra.metrics.recordInteraction(run),
     logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
+    explainError: infra.explainError,
   });
 
   // Infrastructure's own workers (the outbox) start first and stop last: features rely on them.

@@ -1,5 +1,5 @@
 import type { Invoker } from './command.ts';
-import { describeError, isAppError } from './errors.ts';
+import { describeError, isAppError, type AppError } from './errors.ts';
 import type { Button, Reply, RichText } from './reply.ts';
 import { elapsedMs } from './timeout.ts';
 
@@ -107,6 +107,8 @@ export interface InteractionDispatcherDeps {
   handlers: readonly InteractionHandler[];
   onRun?: (run: InteractionRun) => void;
   logError?: (message: string, run: InteractionRun) => void;
+  /** A Postgres or Redis failure in words (which, where, why); null for anything else. */
+  explainError?: (err: unknown) => AppError | null;
 }
 
 /** Clicks reach their handler the way slash commands reach their command. */
@@ -137,6 +139,10 @@ export function createInteractionDispatcher(d: InteractionDispatcherDeps): Inter
         if (isAppError(err)) return finish({ reply: notice(err.code === 'stale' ? 'info' : 'fail', err.userMessage) }, err.code === 'stale' ? 'stale' : 'error');
         const run = { handler: handler.id, kind: interaction.kind, invoker: interaction.invoker, outcome: 'error' as const, durationMs: elapsedMs(start) };
         d.logError?.(describeError(err), run);
+        // A dependency down: say which and why. Clicks change state in one transaction, so a
+        // failure means nothing was recorded (fail closed), and the same click can be tried again.
+        const explained = d.explainError?.(err);
+        if (explained) return finish({ reply: notice('fail', `Cannot handle this click now: ${explained.userMessage} Nothing was recorded; try again once it is back.`) }, 'error');
         return finish({ reply: notice('fail', 'Something went wrong handling this click. The error was logged.') }, 'error');
       }
     },

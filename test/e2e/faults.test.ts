@@ -8,7 +8,7 @@ import { startAlertsBot, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, type AlertsB
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { startFaultProxy, type FaultProxy, type LinkFault } from '../support/fault-proxy.ts';
-import { postSigned, signedSlashCommand } from '../support/slack-requests.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 let world: BotWorld;
@@ -163,6 +163,46 @@ describe('Redis link silent under the BullMQ connections (outbox)', () => {
     console.info(`fault redis silent (outbox): alert acked during the silence, in Slack ${deliveredMs} ms after the link came back`);
     expect(deliveredMs).toBeLessThan(30_000);
   }, 60_000);
+});
+
+describe('Postgres refusing when someone clicks', () => {
+  it('an Acknowledge says which dependency is down and that nothing was recorded, not "something went wrong"', async () => {
+    const name = `AckPgDown${Date.now()}`;
+    const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
+      body: JSON.stringify({
+        receiver: 'vigil',
+        status: 'firing',
+        alerts: [{ status: 'firing', labels: { alertname: name, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-1` }],
+        groupLabels: { alertname: name },
+        commonLabels: { alertname: name, severity: 'critical' },
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager.example.com:9093',
+        version: '4',
+        groupKey: `{}:{alertname="${name}"}`,
+        truncatedAlerts: 0,
+      }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 10_000, what: 'the alert in Slack' });
+    const message = world.slack.topLevel('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes(name));
+    const ack = (message?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+      .find((e) => e.action_id?.startsWith('alerts.ack#'));
+    await pgProxy.set('refuse');
+    try {
+      const click = blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: 'U0GREG', userName: 'greg', channelId: 'C0ALERTS', messageTs: message?.ts, responseUrl: world.slack.responseUrl() });
+      expect((await postSigned(`${bot.baseUrl}/slack/events`, signBody(click, { signingSecret: ALERT_SIGNING_SECRET }))).status).toBe(200);
+      await waitFor(() => world.slack.responses.some((r) => JSON.stringify(r.body).includes('Cannot handle this click now: Postgres at')), { timeoutMs: 10_000, what: 'the fail-closed answer' });
+      const answer = JSON.stringify(world.slack.responses.find((r) => JSON.stringify(r.body).includes('Cannot handle this click now'))?.body);
+      expect(answer).toContain(`Postgres at ${pgProxy.address} refused the connection`);
+      expect(answer).toContain('Nothing was recorded; try again once it is back.');
+      expect(answer).not.toContain('Something went wrong');
+    } finally {
+      await pgProxy.set('pass');
+    }
+  }, 30_000);
 });
 
 describe('stopping while Redis is silent', () => {
