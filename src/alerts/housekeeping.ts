@@ -10,6 +10,7 @@ import { escalateOverdue } from './escalation.ts';
 import type { AlertProcessor } from './processor.ts';
 import type { AlertsConfig } from './routing.ts';
 import { refreshStorms } from './storm.ts';
+import { pruneNotifications } from './store.ts';
 import type { AlertmanagerReader } from './alertmanager-api.ts';
 import { syncSilences } from './silence-sync.ts';
 
@@ -74,6 +75,7 @@ export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor
   if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
   if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
   if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);
+  parts.push(['notification pruning', () => pruneNotifications(pool, cfg.keepNotificationsDays, now)]);
   for (const [what, part] of parts) {
     await part().catch((err: unknown) => deps.log.warn({ err: describeError(err) }, `alerts: ${what} check failed; trying again next tick`));
   }

@@ -149,6 +149,23 @@ export async function saveGroup(db: Queryable, g: AlertGroup): Promise<void> {
   );
 }
 
+// Deleted per statement: a first prune of a long-running install must not hold a lock for long.
+const PRUNE_BATCH = 5000;
+
+/**
+ * Delete notifications applied more than `keepDays` ago, a batch at a time (housekeeping runs
+ * again in seconds). Never one that is still to be applied. Returns how many went.
+ */
+export async function pruneNotifications(db: Queryable, keepDays: number, now: number): Promise<number> {
+  const { rows } = await db.query(
+    `DELETE FROM ${TABLES.notifications} WHERE id IN (
+       SELECT id FROM ${TABLES.notifications} WHERE processed_at IS NOT NULL AND processed_at < $1 ORDER BY processed_at LIMIT ${PRUNE_BATCH})
+     RETURNING id`,
+    [new Date(now - keepDays * 86_400_000)],
+  );
+  return rows.length;
+}
+
 /** Serialise every change of one group (processor, clicks) for the rest of the transaction. */
 export async function lockGroup(db: Queryable, groupId: string): Promise<void> {
   await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`vigil.alert_group:${groupId}`]);

@@ -100,6 +100,11 @@ const alerts = z
       .record(z.string(), z.number().int().min(0).max(86_400))
       .default({ critical: 60, warning: 300, default: 300 }),
     /**
+     * Applied notifications (`vigil.alert_notifications`, a few KB each) are deleted this many days
+     * after they were applied; the groups they built stay. Unapplied ones are never deleted.
+     */
+    keepNotificationsDays: z.number().int().min(1).max(3650).default(14),
+    /**
      * Storm mode: past `perMinute` new alert messages in a channel within a minute, further new
      * groups are counted in one summary message for that channel (updated at most every
      * `summaryEverySeconds`) instead of posting each; normal again once a minute stays under.

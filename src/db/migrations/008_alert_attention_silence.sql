@@ -20,3 +20,6 @@ CREATE TABLE alert_silences (
 );
 
 CREATE INDEX alert_silences_active_idx ON alert_silences (ends_at) WHERE expired_at IS NULL;
+
+-- Applied notifications are pruned by age (alerts.keepNotificationsDays): found by this index.
+CREATE INDEX alert_notifications_processed_idx ON alert_notifications (processed_at) WHERE processed_at IS NOT NULL;

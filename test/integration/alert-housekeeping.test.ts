@@ -1,6 +1,7 @@
 /**
- * When a channel's storm ends, on the real Postgres: decided from the last minute's arrivals at the
- * moment a group is about to be posted, not only by the housekeeping tick.
+ * Alert housekeeping on the real Postgres: when a channel's storm ends (decided from the last
+ * minute's arrivals at the moment a group is about to be posted, not only by the tick), and the
+ * pruning of applied notifications.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
@@ -58,5 +59,22 @@ describe('a storm', () => {
     // A minute later, with nothing new, the start-up sweep ends it.
     expect(await endCalmStorms(pool, STORM, now + 61_000, 'C0WINDY')).toBe(1);
     expect(await endedAt(id)).toEqual(new Date(now + 61_000));
+  });
+});
+
+describe('applied notifications', () => {
+  it('are pruned once older than the retention; unapplied ones never', async () => {
+    const { pruneNotifications, storeNotification } = await import('../../src/alerts/store.ts');
+    const now = Date.now();
+    const old = await storeNotification(pool, snapshot([alert('p-1')], { groupKey: '{}:{prune="old"}' }));
+    const recent = await storeNotification(pool, snapshot([alert('p-2')], { groupKey: '{}:{prune="recent"}' }));
+    const pending = await storeNotification(pool, snapshot([alert('p-3')], { groupKey: '{}:{prune="pending"}' }));
+    await pool.query("UPDATE vigil.alert_notifications SET processed_at = now() - interval '15 days' WHERE id = $1", [old.id]);
+    await pool.query("UPDATE vigil.alert_notifications SET processed_at = now() - interval '13 days' WHERE id = $1", [recent.id]);
+    await pool.query("UPDATE vigil.alert_notifications SET received_at = now() - interval '30 days' WHERE id = $1", [pending.id]);
+    expect(await pruneNotifications(pool, 14, now)).toBe(1);
+    const { rows } = await pool.query<{ id: string }>('SELECT id FROM vigil.alert_notifications WHERE id = ANY($1::bigint[]) ORDER BY id', [[old.id, recent.id, pending.id]]);
+    expect(rows.map((r) => Number(r.id))).toEqual([recent.id, pending.id]);
+    expect(await pruneNotifications(pool, 14, now)).toBe(0);
   });
 });
