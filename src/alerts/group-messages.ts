@@ -35,6 +35,22 @@ export function escalationReply(minutes: number, escalationChannel: string, ment
   return { text: [...(mention ? [{ userGroup: mention }, ' '] : []), `⏰ Not acknowledged after ${minutes} min: escalated to `, { channel: escalationChannel }, '.'] };
 }
 
+/**
+ * One escalation for a storm's overdue groups (they have no messages of their own to copy): how
+ * many, where, since when, with the mention once.
+ */
+export function stormEscalationMessage(o: { groups: number; minutes: number; channel: string; since: number; mention: string | undefined }): ChannelMessage {
+  const since = new Date(o.since).toISOString().slice(11, 16);
+  return {
+    text: [
+      ...(o.mention ? [{ userGroup: o.mention }, ' '] : []),
+      `⏰ Escalated: ${o.groups} alert group(s) counted in the alert storm in `,
+      { channel: o.channel },
+      ` (since ${since} UTC) were not acknowledged after ${o.minutes} min. The storm's summary lists them; /alerts lists every firing group.`,
+    ],
+  };
+}
+
 /** The escalation copy's banner: why it is here, and where the group's own message is. */
 export function escalationBanner(minutes: number, groupChannel: string | null): RichText {
   return [`⏰ Escalated: not acknowledged after ${minutes} min`, ...(groupChannel === null ? [] : [' (in ', { channel: groupChannel }, ')']), '.'];

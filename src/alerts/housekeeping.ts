@@ -72,7 +72,7 @@ export async function housekeep(deps: Pick<HousekeepingDeps, 'pool' | 'processor
   const parts: Array<[string, () => Promise<unknown>]> = [];
   // Before escalation: a silence made a moment ago keeps its group from being escalated.
   parts.push(['silences', () => syncSilences(pool, processor, alertmanager, now)]);
-  if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, escalation, now)]);
+  if (escalation) parts.push(['escalation', () => escalateOverdue(pool, processor, outbox, escalation, now)]);
   if (deadman) parts.push(['dead-man switch', async () => (await checkDeadman(pool, deadman, now)) && processor.kick()]);
   if (outbox) parts.push(['storm summaries', () => refreshStorms(pool, outbox, cfg.storm, now)]);
   parts.push(['notification pruning', () => pruneNotifications(pool, cfg.keepNotificationsDays, now)]);

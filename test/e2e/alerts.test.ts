@@ -373,6 +373,29 @@ describe('escalation', () => {
   }, 30_000);
 });
 
+describe('escalation in a storm', () => {
+  it('escalates the groups counted in a storm summary with one message and one mention, not one each', async () => {
+    const STORMCH = 'C0ESCSTORM';
+    const ESC = 'C0ESCSTORMCOPY';
+    await startBot({ ...alertsYaml, channels: { critical: STORMCH, default: OTHER }, storm: { perMinute: 3, summaryEverySeconds: 5 }, escalation: { channel: ESC, afterMinutes: 0.05, mention: 'S0ESCAL' } });
+    const names = Array.from({ length: 7 }, (_, i) => `Torrent${i}`);
+    for (const name of names) await postAlert(notification([{ name, instance: 'x' }]));
+    await settled('three posts', () => top(STORMCH).filter((m) => !shown(m).includes('Alert storm')).length === 3);
+    const own = top(STORMCH).filter((m) => !shown(m).includes('Alert storm'));
+    await waitFor(() => top(ESC).length >= 4, { timeoutMs: 15_000, what: 'the escalations' });
+    await new Promise((r) => setTimeout(r, 5500)); // one more housekeeping tick: nothing more
+    const mentions = top(ESC).filter((m) => m.text.includes('<!subteam^S0ESCAL>'));
+    expect(mentions).toHaveLength(4);
+    const stormEscalations = top(ESC).filter((m) => m.text.includes('counted in the alert storm'));
+    expect(stormEscalations).toHaveLength(1);
+    expect(stormEscalations[0]?.text).toContain(`⏰ Escalated: 4 alert group(s) counted in the alert storm in <#${STORMCH}>`);
+    // The groups with messages of their own are escalated one by one, as outside a storm.
+    expect(top(ESC).filter((m) => own.some((o) => names.some((n) => shown(o).includes(n) && shown(m).includes(n))))).toHaveLength(3);
+    const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM vigil.alert_groups WHERE channel = $1 AND escalated_at IS NULL AND status = 'firing'", [STORMCH]);
+    expect(rows[0]?.n).toBe(0);
+  }, 40_000);
+});
+
 describe("dead-man's switch", () => {
   it('raises a critical alert when the Watchdog goes quiet and resolves it when it is back', async () => {
     const DEAD = 'C0DEADMAN';

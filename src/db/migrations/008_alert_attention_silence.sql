@@ -23,3 +23,6 @@ CREATE INDEX alert_silences_active_idx ON alert_silences (ends_at) WHERE expired
 
 -- Applied notifications are pruned by age (alerts.keepNotificationsDays): found by this index.
 CREATE INDEX alert_notifications_processed_idx ON alert_notifications (processed_at) WHERE processed_at IS NOT NULL;
+
+-- A storm's overdue groups are escalated together: one message, one mention, set once.
+ALTER TABLE alert_storms ADD COLUMN escalated_at timestamptz;
