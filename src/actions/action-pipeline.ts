@@ -16,6 +16,7 @@ import { paramHelp, paramsSchemaFor } from './params.ts';
 import { checkTarget, createRunner, previewRun, type RunnerDeps } from './runners/index.ts';
 import { createActionService } from './service.ts';
 import { createActionQueue } from './worker.ts';
+import { resolveRunAs } from './runners/run-as.ts';
 import { ownSilencesIn } from '../alerts/vigil-silences.ts';
 
 // Expiries, interrupted runs and lost jobs are looked for this often (one replica per tick).
@@ -38,12 +39,16 @@ export interface ActionPipeline {
 export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, redisUrl: string): ActionPipeline {
   const { config, log } = infra;
   const connection = createQueueConnection(redisUrl, log);
+  const execAs = resolveRunAs(cfg.runAs);
+  if ('error' in execAs) log.error({ runAs: cfg.runAs }, `actions: ${execAs.error}`);
+  else if (execAs.runAs) infra.announce(`Actions: exec actions run as ${execAs.runAs.user} (uid ${execAs.runAs.uid}), not as root`);
   const runnerDeps: RunnerDeps = {
     bullmq: { connection, prefix: config.file.bullmq.prefix },
     alertmanagerUrl: config.env.ALERTMANAGER_URL ?? null,
     db: infra.probeDb,
     ownSilences: infra.state.pool ? ownSilencesIn(infra.state.pool, config.file.alerts) : null,
     env: config.processEnv,
+    execAs,
   };
   const definitions = new Map<string, ActionDefinition>(Object.entries(cfg.catalog).map(([id, a]) => [id, definitionOf(id, a, runnerDeps)]));
   const metrics = createActionMetrics(infra.metrics.registry, [...definitions.keys()]);

@@ -69,6 +69,11 @@ export const actionsConfigSchema = z
   .object({
     /** Where approval messages go (Approve / Deny, results in the thread). */
     approvalChannel: channelId,
+    /**
+     * When Vigil runs as root, exec actions run as this user, so they cannot read Vigil's secrets
+     * from its environment or files. `root` keeps them root (not recommended).
+     */
+    runAs: z.string().min(1).max(32).default('nobody'),
     catalog: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,60}$/, 'action ids are lower-case letters, digits and dashes'), actionConfig).default({}),
   })
   .strict();

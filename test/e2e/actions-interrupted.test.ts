@@ -30,6 +30,9 @@ let runsFile: string;
 
 const catalog = () => ({
   approvalChannel: APPROVALS,
+  // Its script and runs file live in the test's 0700 temp dir: run as root on purpose (the
+  // default, nobody, is tested in action-run-as.test.ts).
+  runAs: 'root',
   catalog: { slow: { title: 'A slow job', risk: 'high', exec: ['node', script, runsFile], approvers: { users: ['U0BOSS'] }, timeout: '2m' } },
 });
 

@@ -79,6 +79,9 @@ async function startBot(): Promise<AlertsBot> {
 
       actions: {
         approvalChannel: APPROVALS,
+        // The action restarts a process this (root) test started, with files in its 0700 work dir:
+        // run as root on purpose. The default, nobody, is tested in action-run-as.test.ts.
+        runAs: 'root',
         catalog: {
           'restart-svc': { title: 'Restart the test service', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 1 },
           'restart-two': { title: 'Restart, four eyes', risk: 'high', exec, params: { service: { enum: ['svc-a'] } }, approvers, approvals: 2 },

@@ -10,6 +10,8 @@ export interface ExecOptions {
   /** Vigil's environment, as the composition root hands it over. */
   env: Readonly<Record<string, string | undefined>>;
   cwd?: string;
+  /** Run as this user (Vigil as root); the child then starts in `/` unless `cwd` is given. */
+  runAs?: { uid: number; gid: number } | null;
   signal: AbortSignal;
   /** Between SIGTERM and SIGKILL to the process group (default 5 s). */
   killGraceMs?: number;
@@ -92,7 +94,9 @@ export function runExec(argvTemplate: readonly string[], params: ParamValues, op
       detached: true, // its own process group: killing -pid reaches its children too
       stdio: ['ignore', 'pipe', 'pipe'],
       env: childEnv(opts.envAllow, opts.env),
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      // Vigil's own working directory may be closed to that user.
+      ...(opts.cwd ? { cwd: opts.cwd } : opts.runAs ? { cwd: '/' } : {}),
+      ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
     });
     child.stdout.on('data', capture);
     child.stderr.on('data', capture);

@@ -6,6 +6,7 @@ import { ALWAYS_PASSED_ENV, type ExecSpec, type RunnerSpec } from '../runner-con
 import { checkBuiltinTarget, runBuiltin, type BuiltinDeps } from './builtins.ts';
 import { execArgv, runExec, type ExecResult } from './exec.ts';
 import { buildRequest, runHttp, urlParamProblem } from './http.ts';
+import type { RunAs } from './run-as.ts';
 
 export type { ActionOutcome } from '../definition.ts';
 export type { BuiltinDeps } from './builtins.ts';
@@ -13,6 +14,8 @@ export type { BuiltinDeps } from './builtins.ts';
 export interface RunnerDeps extends BuiltinDeps {
   /** Vigil's environment: exec passes the allow-listed names, http headers read `${env:NAME}`. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Exec actions run as this user (Vigil as root, `actions.runAs`), or refused with this reason. */
+  execAs?: { runAs: RunAs | null } | { error: string };
 }
 
 export interface RunContext {
@@ -39,7 +42,10 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
     const params = parsed.data;
 
     if (spec.kind === 'exec') {
+      if (deps.execAs && 'error' in deps.execAs) return { ok: false, summary: `Refused: ${deps.execAs.error}. Nothing ran.`, output: '' };
+      const runAs = deps.execAs && 'runAs' in deps.execAs ? deps.execAs.runAs : null;
       const r = await runExec(spec.argv, params, {
+        runAs,
         timeoutMs: spec.timeoutMs,
         outputCapBytes: spec.outputCapBytes,
         envAllow: spec.envAllow,
