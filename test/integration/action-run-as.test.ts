@@ -52,3 +52,15 @@ describe('who an exec action runs as', () => {
     expect(refused).toMatchObject({ ok: false, summary: `Refused: actions.runAs: there is no user "vigil-runner" in ${passwd}; exec actions are refused rather than run as root. Nothing ran.` });
   });
 });
+
+describe("Vigil's own secrets in what an action prints", () => {
+  it('are masked raw, URL-encoded and base64-encoded, and so are database URL passwords', async () => {
+    const signing = 'sig+secret/with=chars-1234567890';
+    const env = { ...baseDeps.env, SLACK_SIGNING_SECRET: signing, ALERT_WEBHOOK_TOKEN: 'webhook-token-abcdef', DATABASE_URL: 'postgres://vigil:db%2Fpass-xyz@db:5432/app' };
+    const b64 = Buffer.from(signing).toString('base64');
+    const printed = [signing, encodeURIComponent(signing), b64, b64.replace(/=+$/, ''), Buffer.from(signing).toString('base64url'), 'webhook-token-abcdef', 'db/pass-xyz', 'db%2Fpass-xyz'];
+    const outcome = await createRunner(runnerFor(['printf', '%s\\n', ...printed]), { ...baseDeps, env })({}, ctx());
+    expect(outcome.output.split('\n').filter(Boolean)).toEqual(printed.map(() => '***'));
+    expect(JSON.stringify(outcome)).not.toContain('pass-xyz');
+  });
+});

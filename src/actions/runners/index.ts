@@ -36,6 +36,8 @@ const MIN_SECRET_LENGTH = 4;
  */
 export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
   const schema = paramsSchemaFor(spec.params);
+  // Defence in depth behind runAs: whatever an action prints, Vigil's own secrets are masked.
+  const own = vigilSecrets(deps.env);
   return async (raw, ctx) => {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) return { ok: false, summary: `Refused: ${explainParamsError(parsed.error)}. Nothing ran.`, output: '' };
@@ -53,7 +55,7 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
         signal: ctx.signal,
         ...(spec.cwd ? { cwd: spec.cwd } : {}),
       });
-      const secrets = spec.envAllow.filter((n) => !(ALWAYS_PASSED_ENV as readonly string[]).includes(n)).map((n) => deps.env[n] ?? '');
+      const secrets = [...own, ...secretForms(spec.envAllow.filter((n) => !(ALWAYS_PASSED_ENV as readonly string[]).includes(n)).map((n) => deps.env[n] ?? ''))];
       const summary = execSummary(r, spec);
       return {
         ok: r.ok,
@@ -71,8 +73,8 @@ export function createRunner(spec: RunnerSpec, deps: RunnerDeps): ActionRunner {
       const summary = r.status === null ? `${r.request}: ${r.output}` : `${r.request} answered ${r.status}.`;
       return {
         ok: r.ok,
-        summary: redactValues(summary, r.secretValues),
-        output: r.status === null ? '' : redactValues(r.output, r.secretValues),
+        summary: redactValues(summary, [...own, ...secretForms(r.secretValues)]),
+        output: r.status === null ? '' : redactValues(r.output, [...own, ...secretForms(r.secretValues)]),
         details: { request: r.request, status: r.status, durationMs: r.durationMs, truncated: r.truncated },
       };
     }
@@ -117,6 +119,32 @@ function execSummary(r: ExecResult, spec: ExecSpec): string {
   if (r.aborted) return 'Aborted (Vigil is shutting down); its process group was killed.';
   if (r.signal) return `Killed by ${r.signal} after ${took}.`;
   return `Exited with code ${r.exitCode} after ${took}.`;
+}
+
+// Vigil's own secrets, by env name: tokens whole, URLs by their password.
+const SECRET_ENV = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ALERT_WEBHOOK_TOKEN', 'VIGIL_AUDIT_KEY'];
+const URL_ENV = ['DATABASE_URL', 'VIGIL_DATABASE_URL', 'REDIS_URL', 'ALERTMANAGER_URL'];
+
+/** Vigil's own secret values in every form they are likely to leak in (see secretForms). */
+export function vigilSecrets(env: Readonly<Record<string, string | undefined>>): string[] {
+  const values = SECRET_ENV.flatMap((n) => env[n] ?? []);
+  for (const n of URL_ENV) {
+    const raw = env[n];
+    if (raw && URL.canParse(raw)) {
+      const password = new URL(raw).password;
+      if (password) values.push(password, decodeURIComponent(password));
+    }
+  }
+  return secretForms(values);
+}
+
+/** A value as printed, URL-encoded and base64-encoded (`echo -n $X | base64`, standard and URL-safe, padded or not). */
+export function secretForms(values: readonly string[]): string[] {
+  return values.flatMap((v) => {
+    if (v.length < MIN_SECRET_LENGTH) return [];
+    const b64 = Buffer.from(v).toString('base64');
+    return [v, encodeURIComponent(v), b64, b64.replace(/=+$/, ''), Buffer.from(v).toString('base64url')];
+  });
 }
 
 function quoteForDisplay(arg: string): string {
