@@ -15,6 +15,7 @@ import { createProbeServices } from './probes/probe-services.ts';
 import { createMessageRefs, messageLink } from './slack/outbox/refs.ts';
 import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
+import { databaseIdentity, spoolDirFor, spoolsElsewhere } from './audit/spool-place.ts';
 import { commandRunEvent } from './audit/command-log.ts';
 import { describeError, type AppError } from './core/errors.ts';
 import { endpointOf, explainDependencyError, type Endpoints } from './core/dependency-errors.ts';
@@ -66,12 +67,19 @@ export interface ContainerOptions {
 export async function createContainer(config: Config, opts: ContainerOptions): Promise<Container> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
-  const { infra, background: infraBackground } = await buildInfrastructure(config, opts, stops);
+  const { infra, background: infraBackground, stateIdentity } = await buildInfrastructure(config, opts, stops);
 
   const features: Feature[] = [];
   for (const factory of opts.features ?? defaultFeatures) features.push(await factory(infra));
 
-  const audit = createAuditWriter({ state: infra.state, log, registry: infra.metrics.registry, spool: openAuditSpool(join(config.dataDir, 'audit-spool')) });
+  const spoolDir = spoolDirFor(config.dataDir, stateIdentity);
+  for (const other of spoolsElsewhere(config.dataDir, spoolDir)) {
+    log.warn(
+      { dir: other.dir, database: other.database, bytes: other.bytes },
+      'audit events spooled for another database wait on disk; they are replayed only by a Vigil using that database',
+    );
+  }
+  const audit = createAuditWriter({ state: infra.state, log, registry: infra.metrics.registry, spool: openAuditSpool(spoolDir) });
   const commands = createDispatcher({
     commands: features.flatMap((f) => f.commands ?? []),
     onRun: (run) => {
@@ -123,7 +131,7 @@ async function buildInfrastructure(
   config: Config,
   opts: ContainerOptions,
   stops: Array<() => Promise<void>>,
-): Promise<{ infra: Infrastructure; background: Runnable[] }> {
+): Promise<{ infra: Infrastructure; background: Runnable[]; stateIdentity: string }> {
   const { log, announce } = opts;
   const missing: Infrastructure['missing'] = {};
   const onIdleError = (err: Error) => log.warn({ err: describeError(err) }, 'postgres idle client error');
@@ -221,7 +229,10 @@ async function buildInfrastructure(
       });
     }
   }
-  return { infra, background };
+  // Which database the audit spool belongs to (credentials left out): see src/audit/spool-place.ts.
+  const configuredState = config.env.VIGIL_DATABASE_URL ?? config.env.DATABASE_URL;
+  const stateIdentity = configuredState && URL.canParse(configuredState) ? databaseIdentity(configuredState) : `embedded ${pgDataDir}`;
+  return { infra, background, stateIdentity };
 }
 
 /**
