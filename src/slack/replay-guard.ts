@@ -47,9 +47,12 @@ export function createReplayGuard(opts: ReplayGuardOptions): ReplayGuard {
       const inMemory = memory.remember(signature, at + ttlMs, at);
       let first = inMemory;
       let store: 'redis' | 'memory' = 'memory';
-      if (opts.redis) {
+      redis: if (opts.redis) {
         try {
           const set = await withTimeout(opts.redis.set(`${opts.keyPrefix}:slack-seen:${signature}`, '1', 'PX', ttlMs, 'NX'), opts.redisTimeoutMs ?? 250, 'Redis');
+          // Memory is the authority for what this replica saw: Redis restarted without
+          // persistence (or flushed) forgets, and must not turn a replay into a first sight.
+          if (!inMemory) break redis;
           first = set === 'OK';
           store = 'redis';
         } catch {

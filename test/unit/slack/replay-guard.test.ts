@@ -31,6 +31,13 @@ const TS = NOW / 1000;
 const sig = (n: number) => `v0=${n.toString(16).padStart(64, '0')}`;
 
 describe('replay guard', () => {
+  it('still refuses a replay to the same replica after Redis lost its keys (restarted without persistence)', async () => {
+    const replica = createReplayGuard({ redis, keyPrefix: prefix, now: () => NOW });
+    expect(await replica.firstSeen(sig(7), TS)).toBe(true);
+    await deleteKeysUnder(redis, prefix);
+    expect(await replica.firstSeen(sig(7), TS)).toBe(false);
+  });
+
   it('lets a signature through once; the same signature again, from any replica, is a replay', async () => {
     const registry = new Registry();
     const replicaA = createReplayGuard({ redis, keyPrefix: prefix, registry, now: () => NOW });
@@ -39,7 +46,12 @@ describe('replay guard', () => {
     expect(await replicaA.firstSeen(sig(1), TS)).toBe(false);
     expect(await replicaB.firstSeen(sig(1), TS)).toBe(false);
     expect(await replicaB.firstSeen(sig(2), TS)).toBe(true);
-    expect(await registry.metrics()).toMatch(/^vigil_slack_replays_total\{store="redis"\} 1$/m);
+    // Replica A (the one counting) recognised its own replay in memory, before asking Redis.
+    expect(await registry.metrics()).toMatch(/^vigil_slack_replays_total\{store="memory"\} 1$/m);
+    const registryC = new Registry();
+    const replicaC = createReplayGuard({ redis, keyPrefix: prefix, registry: registryC, now: () => NOW });
+    expect(await replicaC.firstSeen(sig(2), TS)).toBe(false);
+    expect(await registryC.metrics()).toMatch(/^vigil_slack_replays_total\{store="redis"\} 1$/m);
   });
 
   it('remembers a signature exactly as long as its timestamp could still be accepted', async () => {
