@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { describeError } from '../core/errors.ts';
+import { distinctErrorLogger } from '../db/redis-clients.ts';
 import { withTimeout } from '../core/timeout.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Runnable } from '../core/runnable.ts';
@@ -70,6 +71,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   let wanted = false;
   let stopped = true;
   let idle: Array<() => void> = [];
+  const readFailure = distinctErrorLogger(log, 'alerts: cannot read stored notifications; trying again every second (said again when the error changes)');
 
   async function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup> {
     const outbox = deps.outbox;
@@ -203,8 +205,10 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         wanted = false;
         if (!(await processOne()) && !wanted) break;
       }
+      readFailure.reset();
     } catch (err) {
-      log.warn({ err: describeError(err) }, 'alerts: cannot read stored notifications; trying again shortly');
+      // Polled every second by each loop while Postgres is away: one line per kind of failure.
+      readFailure.onError(err instanceof Error ? err : new Error(String(err)));
     } finally {
       running -= 1;
       if (running === 0) for (const resolve of idle.splice(0)) resolve();

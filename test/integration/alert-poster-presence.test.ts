@@ -95,3 +95,20 @@ describe('a replica that cannot post', () => {
     expect(ranOn).toEqual(['bot']);
   });
 });
+
+describe('a processor whose Postgres is away', () => {
+  it('says so once, not once a second per loop', async () => {
+    const lines: string[] = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const away = createPool('postgres://postgres@127.0.0.1:1/nowhere', { name: 'away', max: 2, onIdleError: () => undefined });
+    const cfg = alertsConfig();
+    const processor = createAlertProcessor({ pool: away, outbox: null, cfg, log: capture, metrics: createAlertMetrics(new Registry(), Object.keys(cfg.channels)), pollMs: 200 });
+    await processor.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    await processor.stop();
+    await away.end();
+    const said = lines.filter((l) => l.includes('cannot read stored notifications'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('ECONNREFUSED');
+  });
+});
