@@ -144,9 +144,11 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           expiresInMs: def.expiresAfterMs,
           ...(selfService ? { decidedBy: selfService } : {}),
         });
+        // The outbox first: the audit append takes the chain lock, held until commit, which must
+        // never wait on Redis (it would hold every other replica's audit writes with it).
+        await publish(db, created);
         const details = { params, preview: created.preview, reason, ...(selfService ? { selfService } : {}) };
         await deps.audit(db, [{ ...actor(invoker), kind: 'action.request', subject: def.id, requestId: created.id, outcome: created.state, details }]);
-        await publish(db, created);
         return created;
       });
       metrics.requested(def.id, req.state === 'approved' ? 'auto_approved' : 'requested');
@@ -204,9 +206,10 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           await deps.audit(db, [{ ...actor(invoker), kind: `action.${decision}`, subject: def.id, requestId, outcome: `refused:${why.kind}`, details: { state: now2.state } }]);
           return { changed: null, message: explainRefusal(why, now2) };
         }
-        await deps.audit(db, [{ ...actor(invoker), kind: `action.${decision}`, subject: def.id, requestId, outcome: changed.state, details: { approvals: changed.approvals.length, needed: changed.approvalsNeeded } }]);
         const thread = decision === 'deny' ? { text: `⛔ Denied by ${invoker.userName ?? invoker.userId}: nothing will run.` } : undefined;
+        // Published before the audit append, which holds the chain lock until commit.
         await publish(db, changed, thread);
+        await deps.audit(db, [{ ...actor(invoker), kind: `action.${decision}`, subject: def.id, requestId, outcome: changed.state, details: { approvals: changed.approvals.length, needed: changed.approvalsNeeded } }]);
         return { changed, message: '' };
       });
 

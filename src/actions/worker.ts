@@ -78,8 +78,9 @@ export function createActionQueue(deps: ActionWorkerDeps): ActionQueue {
     const started = await inTransaction(db, async (tx) => {
       const req = await startRun(tx, id);
       if (!req) return null;
-      await deps.audit(tx, [{ actorId: 'vigil', kind: 'action.start', subject: req.action, requestId: id, outcome: 'running', details: { preview: req.preview } }]);
+      // Published before the audit append, which holds the chain lock until commit.
       await deps.service.publish(tx, req);
+      await deps.audit(tx, [{ actorId: 'vigil', kind: 'action.start', subject: req.action, requestId: id, outcome: 'running', details: { preview: req.preview } }]);
       return req;
     });
     if (!started) return 'not approved (already run, denied or expired)';

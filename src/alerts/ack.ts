@@ -55,6 +55,9 @@ function groupClickHandler(
         if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
         const at = now();
         const decided = decide(group, Number(epochText), invoker.userId, at);
+        // The message first: the audit append takes the chain lock, held until commit, which must
+        // never wait on the outbox (Redis), or every replica's audit writes wait with it.
+        if (decided.next) await saveGroup(client, await deps.processor.sendIntents(client, decided.next, [{ kind: 'update' }], at));
         await appendAuditEvents(client, [
           {
             actorId: invoker.userId,
@@ -66,7 +69,6 @@ function groupClickHandler(
             details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
           },
         ]);
-        if (decided.next) await saveGroup(client, await deps.processor.sendIntents(client, decided.next, [{ kind: 'update' }], at));
         return { reply: { title: 'Alert', status: decided.ok ? 'ok' : 'info', summary: decided.summary } };
       });
     },

@@ -205,6 +205,49 @@ describe('Postgres refusing when someone clicks', () => {
   }, 30_000);
 });
 
+describe('an Acknowledge while Redis is silent', () => {
+  it("does not hold up anyone else's audit writes while its message waits for the outbox", async () => {
+    const name = `AckRedisSilent${Date.now()}`;
+    const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
+      body: JSON.stringify({
+        receiver: 'vigil',
+        status: 'firing',
+        alerts: [{ status: 'firing', labels: { alertname: name, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-1` }],
+        groupLabels: { alertname: name },
+        commonLabels: { alertname: name, severity: 'critical' },
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager.example.com:9093',
+        version: '4',
+        groupKey: `{}:{alertname="${name}"}`,
+        truncatedAlerts: 0,
+      }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 10_000, what: 'the alert in Slack' });
+    const message = world.slack.topLevel('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes(name));
+    const ack = (message?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+      .find((e) => e.action_id?.startsWith('alerts.ack#'));
+    await redisProxy.set('silent');
+    try {
+      const click = blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: 'U0HANK', userName: 'hank', channelId: 'C0ALERTS', messageTs: message?.ts, responseUrl: world.slack.responseUrl() });
+      expect((await postSigned(`${bot.baseUrl}/slack/events`, signBody(click, { signingSecret: ALERT_SIGNING_SECRET }))).status).toBe(200);
+      await sleep(300); // the click's handler is now waiting on the outbox
+      const tag = `during-ack-${Date.now()}`;
+      const started = Date.now();
+      await burst(tag, 5, 5);
+      await waitFor(async () => (await rowsTagged(tag)) === 5, { timeoutMs: 15_000, intervalMs: 100, what: 'the audit rows of commands run meanwhile' });
+      const writtenMs = Date.now() - started;
+      console.info(`fault redis silent (ack): 5 command audit rows written ${writtenMs} ms after, while an ack waited on the outbox`);
+      expect(writtenMs).toBeLessThan(5000);
+    } finally {
+      await redisProxy.set('pass');
+    }
+  }, 60_000);
+});
+
 describe('stopping while Redis is silent', () => {
   it('takes seconds, not a socket timeout per connection', async () => {
     await redisProxy.set('silent');
