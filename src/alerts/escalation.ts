@@ -5,9 +5,9 @@ import type { AlertProcessor } from './processor.ts';
 import type { AlertsConfig } from './routing.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { stormEscalationMessage } from './group-messages.ts';
+import { claimStormEscalation } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
-import { STATE_SCHEMA } from '../db/migrate.ts';
 
 type EscalationConfig = NonNullable<AlertsConfig['escalation']>;
 
@@ -52,17 +52,13 @@ export async function escalateOverdue(pool: pg.Pool, processor: AlertProcessor, 
  * transaction, so a rollback frees it again and the outbox key keeps a retry from posting twice).
  */
 async function escalateStorm(db: Queryable, outbox: Outbox | null, stormId: number, cfg: EscalationConfig, now: number): Promise<void> {
-  const { rows } = await db.query(
-    `UPDATE ${STATE_SCHEMA}.alert_storms SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL RETURNING channel, started_at`,
-    [stormId, new Date(now)],
-  );
-  const storm = rows[0] as { channel: string; started_at: Date } | undefined;
+  const storm = await claimStormEscalation(db, stormId, now);
   if (!storm || !outbox) return;
   const counted = await db.query(`SELECT count(*)::int AS n FROM ${TABLES.groups} WHERE storm_id = $1 AND status = 'firing' AND acked_at IS NULL AND severity = ANY($2)`, [
     stormId,
     cfg.severities,
   ]);
   const groups = (counted.rows[0] as { n: number } | undefined)?.n ?? 1;
-  const message = stormEscalationMessage({ groups, minutes: Math.round(cfg.afterMinutes), channel: storm.channel, since: storm.started_at.getTime(), mention: cfg.mention });
+  const message = stormEscalationMessage({ groups, minutes: Math.round(cfg.afterMinutes), channel: storm.channel, since: storm.startedAt, mention: cfg.mention });
   await outbox.send({ op: 'post', key: `alert-storm:${stormId}:escalation`, channel: cfg.channel, message, kind: 'alert', originAt: now });
 }

@@ -1,9 +1,8 @@
 import { builtinActionFor } from '../actions/buttons.ts';
 import type { ActionConfig } from '../actions/catalog-config.ts';
 import { requestFormWithChoice, type VariantOption } from '../actions/request-form.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, describeError } from '../core/errors.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
-import { describeError } from '../core/errors.ts';
 import { formatMatchers, MAX_MATCHERS } from '../core/label-matchers.ts';
 import type { RichText } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';

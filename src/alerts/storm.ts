@@ -74,6 +74,13 @@ export async function endCalmStorms(db: Queryable, cfg: StormConfig, now: number
   return rows.length;
 }
 
+/** The storm's one escalation, claimed once (in the caller's transaction): its channel and start, or null when taken already. */
+export async function claimStormEscalation(db: Queryable, stormId: number, now: number): Promise<{ channel: string; startedAt: number } | null> {
+  const { rows } = await db.query(`UPDATE ${STORMS} SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL RETURNING channel, started_at`, [stormId, new Date(now)]);
+  const row = z.object({ channel: z.string(), started_at: z.date() }).safeParse(rows[0]);
+  return row.success ? { channel: row.data.channel, startedAt: row.data.started_at.getTime() } : null;
+}
+
 /** A group counted in the storm changed: the summary is sent again at its next turn. */
 export async function markStormDirty(db: Queryable, stormId: number): Promise<void> {
   await db.query(`UPDATE ${STORMS} SET dirty = true WHERE id = $1 AND closed_at IS NULL`, [stormId]);
