@@ -44,8 +44,12 @@ export interface AlertProcessor extends Runnable {
   kick(): void;
   /** Apply every notification due now; resolves when none is left (tests, shutdown). */
   drain(): Promise<number>;
-  /** Send a group's changed message under its lock (acknowledge, escalation). */
-  sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup>;
+  /**
+   * Send a group's changed message under its lock (acknowledge, escalation, silences), bounded:
+   * with Redis away the outbox would wait forever while the caller holds a connection and the
+   * group's lock; past the send timeout it rejects (an AppError 'timeout') and sends no more.
+   */
+  sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -73,7 +77,18 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   let idle: Array<() => void> = [];
   const readFailure = distinctErrorLogger(log, 'alerts: cannot read stored notifications; trying again every second (said again when the error changes)');
 
-  async function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup> {
+  function sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup> {
+    // Once given up on, the abandoned send must not touch the caller's connection again.
+    const abandon = new AbortController();
+    const sending = sendUnbounded(db, g, intents, originAt, abandon.signal);
+    return withTimeout(sending, deps.sendTimeoutMs ?? SEND_TIMEOUT_MS, 'the Slack outbox').catch((err: unknown) => {
+      abandon.abort();
+      sending.catch(() => undefined);
+      throw err;
+    });
+  }
+
+  async function sendUnbounded(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number, signal?: AbortSignal): Promise<AlertGroup> {
     const outbox = deps.outbox;
     if (!outbox || intents.length === 0) return g;
     let next = g;
@@ -168,14 +183,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           deps.metrics.applied('superseded');
         } else {
           // Bounded: with Redis away the outbox would wait for it forever, holding this transaction.
-          // Once given up on, the abandoned send must not touch this connection again.
-          const abandon = new AbortController();
-          const sending = sendIntents(client, applied.next, applied.intents, row.received_at.getTime(), abandon.signal);
-          const next = await withTimeout(sending, deps.sendTimeoutMs ?? SEND_TIMEOUT_MS, 'the Slack outbox').catch((err: unknown) => {
-            abandon.abort();
-            sending.catch(() => undefined);
-            throw err;
-          });
+          const next = await sendIntents(client, applied.next, applied.intents, row.received_at.getTime());
           await saveGroup(client, next);
           deps.metrics.applied(applied.changed ? 'changed' : 'unchanged');
         }

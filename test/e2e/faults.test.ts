@@ -245,6 +245,9 @@ describe('an Acknowledge while Redis is silent', () => {
     } finally {
       await redisProxy.set('pass');
     }
+    // The click itself ends either way (its outbox hand-off is bounded): acknowledged once the link
+    // is back, or told the outbox did not answer, with nothing recorded.
+    await waitFor(() => world.slack.responses.some((r) => /Acknowledged \d|Slack outbox did not answer/.test(JSON.stringify(r.body))), { timeoutMs: 20_000, what: "the click's answer" });
   }, 60_000);
 });
 
