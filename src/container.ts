@@ -15,6 +15,7 @@ import { createProbeServices } from './probes/probe-services.ts';
 import { createMessageRefs, messageLink } from './slack/outbox/refs.ts';
 import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
+import { buildOutbox, buildRelayOutbox } from './slack/outbox/build.ts';
 import { databaseIdentity, spoolDirFor, spoolsElsewhere } from './audit/spool-place.ts';
 import { commandRunEvent } from './audit/command-log.ts';
 import { describeError, type AppError } from './core/errors.ts';
@@ -22,9 +23,7 @@ import { endpointOf, explainDependencyError, type Endpoints } from './core/depen
 import { withTimeout } from './core/timeout.ts';
 import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
-import { closeRedis, connectProbeRedis, createQueueConnection, lastLinkError } from './db/redis-clients.ts';
-import type { UserGroupReader } from './slack/user-groups.ts';
-import type { Outbox } from './slack/outbox/outbox.ts';
+import { closeRedis, connectProbeRedis, lastLinkError } from './db/redis-clients.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
 import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
@@ -233,42 +232,6 @@ async function buildInfrastructure(
   const configuredState = config.env.VIGIL_DATABASE_URL ?? config.env.DATABASE_URL;
   const stateIdentity = configuredState && URL.canParse(configuredState) ? databaseIdentity(configuredState) : `embedded ${pgDataDir}`;
   return { infra, background, stateIdentity };
-}
-
-/**
- * The Slack outbox, on a BullMQ connection of Vigil's own and a Web API client that leaves 429s
- * and retries to it. Null without Slack (shell mode has no channel to post to).
- */
-async function buildOutbox(
-  config: Config,
-  log: Logger,
-  metrics: Metrics,
-  state: StateStore,
-  redisUrl: string | null,
-): Promise<{ outbox: Outbox; connection: Redis } | { missing: string } | null> {
-  if (config.slack.kind === 'none') return null;
-  if (!redisUrl) return { missing: 'no Redis' };
-  const statePool = state.pool;
-  const status = state.status();
-  if (!statePool || status.kind === 'off') return { missing: `state is off${status.kind === 'off' ? `: ${status.why}` : ''}` };
-  const [{ createSlackClient }, { createOutbox }] = await Promise.all([import('./slack/client.ts'), import('./slack/outbox/outbox.ts')]);
-  const connection = createQueueConnection(redisUrl, log);
-  const client = createSlackClient({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
-  const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client, pace: config.file.slack.outbox, metrics: metrics.registry, log });
-  return { outbox, connection };
-}
-
-/**
- * An enqueue-only outbox for a replica without Slack of its own (no worker, no client): what it
- * sends waits in Redis for a bot's worker. Null without Redis or state.
- */
-async function buildRelayOutbox(config: Config, log: Logger, metrics: Metrics, state: StateStore, redisUrl: string | null): Promise<{ outbox: Outbox; connection: Redis } | null> {
-  const statePool = state.pool;
-  if (!redisUrl || !statePool || state.status().kind === 'off') return null;
-  const { createOutbox } = await import('./slack/outbox/outbox.ts');
-  const connection = createQueueConnection(redisUrl, log);
-  const outbox = createOutbox({ connection, prefix: config.file.state.queuePrefix, db: statePool, client: null, pace: config.file.slack.outbox, metrics: metrics.registry, log });
-  return { outbox, connection };
 }
 
 /** Not ready while audit writes have failed for a while: events wait in memory or on disk. */

@@ -1,17 +1,12 @@
-import { AppError } from '../core/errors.ts';
-import { inTransaction } from '../db/transaction.ts';
-import { appendAuditEvents } from '../audit/chain.ts';
 import type { Interaction, InteractionHandler } from '../core/interactions.ts';
 import type { RichText } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';
-import type { Queryable } from '../db/queryable.ts';
 import { duration, type AlertGroup } from './group.ts';
 import { applyAck, applyUnack } from './group-transitions.ts';
 import { ACK_HANDLER, UNACK_HANDLER } from './message.ts';
 import type { AlertProcessor } from './processor.ts';
-import { loadGroup, lockGroup, saveGroup } from './store.ts';
-
-const VALUE = /^([0-9a-f]{24}):(\d{1,9})$/;
+import { withClickedGroup } from './group-click.ts';
+import { saveGroup } from './store.ts';
 
 interface AckDeps {
   state: StateStore;
@@ -41,37 +36,16 @@ function groupClickHandler(
   const now = deps.now ?? Date.now;
   return {
     id,
-    async handle(interaction: Interaction) {
-      const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
-      if (!match) throw new AppError('stale', 'This button does not name an alert group.');
-      const [, groupId = '', epochText = '0'] = match;
-      const state = await deps.state.ready();
-      if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record this now: ${state.why}.`);
-      const { invoker } = interaction;
-
-      return inTransaction(state.pool, async (client: Queryable) => {
-        await lockGroup(client, groupId);
-        const group = await loadGroup(client, groupId);
-        if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
+    handle: (interaction: Interaction) =>
+      withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const at = now();
-        const decided = decide(group, Number(epochText), invoker.userId, at);
+        const decided = decide(group, epoch, invoker.userId, at);
         // The message first: the audit append takes the chain lock, held until commit, which must
         // never wait on the outbox (Redis), or every replica's audit writes wait with it.
         if (decided.next) await saveGroup(client, await deps.processor.sendIntents(client, decided.next, [{ kind: 'update' }], at));
-        await appendAuditEvents(client, [
-          {
-            actorId: invoker.userId,
-            ...(invoker.userName ? { actorName: invoker.userName } : {}),
-            ...(invoker.channelId ? { channel: invoker.channelId } : {}),
-            kind: auditKind,
-            subject: groupId,
-            outcome: decided.outcome,
-            details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
-          },
-        ]);
+        await audit(auditKind, decided.outcome);
         return { reply: { title: 'Alert', status: decided.ok ? 'ok' : 'info', summary: decided.summary } };
-      });
-    },
+      }),
   };
 }
 

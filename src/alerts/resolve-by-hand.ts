@@ -1,17 +1,13 @@
 import type { Redis } from 'ioredis';
-import { appendAuditEvents } from '../audit/chain.ts';
-import { AppError } from '../core/errors.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { StateStore } from '../db/state.ts';
-import { inTransaction } from '../db/transaction.ts';
 import type { AlertGroup } from './group.ts';
 import { RESOLVE_HANDLER, RESOLVED_BY } from './message.ts';
 import type { Notification } from './notification.ts';
 import { ruleNameOf } from './rules/rule-group-key.ts';
 import { forgetRule } from './rules/rule-state-store.ts';
-import { loadGroup, lockGroup, storeNotification } from './store.ts';
-
-const VALUE = /^([0-9a-f]{24}):(\d{1,9})$/;
+import { storeNotification } from './store.ts';
+import { withClickedGroup } from './group-click.ts';
 
 export interface ResolveDeps {
   state: StateStore;
@@ -34,31 +30,11 @@ export function resolveHandler(deps: ResolveDeps): InteractionHandler {
   return {
     id: RESOLVE_HANDLER,
     async handle(interaction) {
-      const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
-      if (!match) throw new AppError('stale', 'This button does not name an alert group.');
-      const [, groupId = '', epochText = '0'] = match;
-      const state = await deps.state.ready();
-      if (state.kind !== 'ready') throw new AppError('dependency_unavailable', `Cannot record this now: ${state.why}.`);
-      const { invoker } = interaction;
-
-      const outcome = await inTransaction(state.pool, async (client) => {
-        await lockGroup(client, groupId);
-        const group = await loadGroup(client, groupId);
-        if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
+      const outcome = await withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const rule = ruleNameOf(group.groupKey);
-        const verdict = group.epoch !== Number(epochText) ? 'other_epoch' : group.status === 'resolved' ? 'resolved' : rule === null ? 'not_a_rule' : 'resolving';
-        await appendAuditEvents(client, [
-          {
-            actorId: invoker.userId,
-            ...(invoker.userName ? { actorName: invoker.userName } : {}),
-            ...(invoker.channelId ? { channel: invoker.channelId } : {}),
-            kind: 'alert.resolve',
-            subject: groupId,
-            outcome: verdict,
-            details: { epoch: Number(epochText), severity: group.severity, alertname: group.view.commonLabels.alertname ?? null },
-          },
-        ]);
+        const verdict = group.epoch !== epoch ? 'other_epoch' : group.status === 'resolved' ? 'resolved' : rule === null ? 'not_a_rule' : 'resolving';
         if (verdict === 'resolving') await storeNotification(client, resolvedByHand(group, invoker.userId, now()));
+        await audit('alert.resolve', verdict);
         return { verdict, rule };
       });
       let afresh = true;

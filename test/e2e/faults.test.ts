@@ -45,6 +45,38 @@ afterAll(async () => {
   await world?.close();
 });
 
+/** Alertmanager's webhook body for one critical alert named `name`. */
+function criticalAlert(name: string) {
+  return {
+    receiver: 'vigil',
+    status: 'firing',
+    alerts: [{ status: 'firing', labels: { alertname: name, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-1` }],
+    groupLabels: { alertname: name },
+    commonLabels: { alertname: name, severity: 'critical' },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.example.com:9093',
+    version: '4',
+    groupKey: `{}:{alertname="${name}"}`,
+    truncatedAlerts: 0,
+  };
+}
+
+/** Post `name` as a critical alert, wait for its message, and return it with its Acknowledge button. */
+async function postedWithAck(name: string) {
+  const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
+    body: JSON.stringify(criticalAlert(name)),
+  });
+  expect(res.status).toBe(200);
+  await waitFor(() => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 10_000, what: 'the alert in Slack' });
+  const message = world.slack.topLevel('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes(name));
+  const ack = (message?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e) => e.action_id?.startsWith('alerts.ack#'));
+  return { message, ack };
+}
+
 /** Send `count` signed /health commands, `inFlight` at a time, tagged so their rows can be counted. */
 async function burst(tag: string, count: number, inFlight = 20): Promise<{ acked: number; answered: number }> {
   let next = 0;
@@ -168,28 +200,7 @@ describe('Redis link silent under the BullMQ connections (outbox)', () => {
 describe('Postgres refusing when someone clicks', () => {
   it('an Acknowledge says which dependency is down and that nothing was recorded, not "something went wrong"', async () => {
     const name = `AckPgDown${Date.now()}`;
-    const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
-      body: JSON.stringify({
-        receiver: 'vigil',
-        status: 'firing',
-        alerts: [{ status: 'firing', labels: { alertname: name, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-1` }],
-        groupLabels: { alertname: name },
-        commonLabels: { alertname: name, severity: 'critical' },
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager.example.com:9093',
-        version: '4',
-        groupKey: `{}:{alertname="${name}"}`,
-        truncatedAlerts: 0,
-      }),
-    });
-    expect(res.status).toBe(200);
-    await waitFor(() => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 10_000, what: 'the alert in Slack' });
-    const message = world.slack.topLevel('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes(name));
-    const ack = (message?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
-      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
-      .find((e) => e.action_id?.startsWith('alerts.ack#'));
+    const { message, ack } = await postedWithAck(name);
     await pgProxy.set('refuse');
     try {
       const click = blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: 'U0GREG', userName: 'greg', channelId: 'C0ALERTS', messageTs: message?.ts, responseUrl: world.slack.responseUrl() });
@@ -208,28 +219,7 @@ describe('Postgres refusing when someone clicks', () => {
 describe('an Acknowledge while Redis is silent', () => {
   it("does not hold up anyone else's audit writes while its message waits for the outbox", async () => {
     const name = `AckRedisSilent${Date.now()}`;
-    const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
-      body: JSON.stringify({
-        receiver: 'vigil',
-        status: 'firing',
-        alerts: [{ status: 'firing', labels: { alertname: name, severity: 'critical' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-1` }],
-        groupLabels: { alertname: name },
-        commonLabels: { alertname: name, severity: 'critical' },
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager.example.com:9093',
-        version: '4',
-        groupKey: `{}:{alertname="${name}"}`,
-        truncatedAlerts: 0,
-      }),
-    });
-    expect(res.status).toBe(200);
-    await waitFor(() => world.slack.messages('C0ALERTS').some((m) => JSON.stringify(m.blocks).includes(name)), { timeoutMs: 10_000, what: 'the alert in Slack' });
-    const message = world.slack.topLevel('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes(name));
-    const ack = (message?.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>)
-      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
-      .find((e) => e.action_id?.startsWith('alerts.ack#'));
+    const { message, ack } = await postedWithAck(name);
     await redisProxy.set('silent');
     try {
       const click = blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: 'U0HANK', userName: 'hank', channelId: 'C0ALERTS', messageTs: message?.ts, responseUrl: world.slack.responseUrl() });
