@@ -296,9 +296,10 @@ describe('approved actions', () => {
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain(`waiting for 1 approval(s) in #${APPROVALS}`);
-    await waitFor(() => slack.topLevel(APPROVALS).length > before, { timeoutMs: 10_000, what: 'the approval message, posted by the bot' });
-    const message = slack.topLevel(APPROVALS)[before] as StoredMessage;
-    expect(blockText(message.blocks)).toContain('restart from the terminal');
+    // Found by its reason: an earlier test's approval message may still be arriving.
+    const mine = () => slack.topLevel(APPROVALS).slice(before).find((m) => blockText(m.blocks).includes('restart from the terminal'));
+    await waitFor(() => mine() !== undefined, { timeoutMs: 10_000, what: 'the approval message, posted by the bot' });
+    const message = mine() as StoredMessage;
     expect((await click(BOSS, message, 'Approve')).status).toBe(200);
     await waitFor(() => runs() === ranBefore + 1 && blockText(message.blocks).includes('Succeeded'), { timeoutMs: 10_000, what: 'the run' });
   });
