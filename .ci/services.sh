@@ -16,16 +16,30 @@ if ! pg_up; then
   wait_for pg_up || { echo "services: PostgreSQL did not start" >&2; exit 1; }
 fi
 
+# pg_stat_statements is server-wide and keeps 5000 statements by default: a full test run's
+# databases fill it, and it then evicts the least-called entries, such as a test's own statement
+# run once. 20000 keeps every test's statements for a whole run (both need a restart).
+STATEMENTS_MAX=20000
+restart_pg_now() {
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION_DIR" main restart
+  wait_for pg_up || { echo "services: PostgreSQL did not come back" >&2; exit 1; }
+}
 if ! pg "SHOW shared_preload_libraries" | grep -q pg_stat_statements; then
   echo "services: preloading pg_stat_statements (ALTER SYSTEM + restart)"
   current=$(pg "SHOW shared_preload_libraries")
   libs=${current:+$current,}pg_stat_statements
   pg "ALTER SYSTEM SET shared_preload_libraries = '$libs'"
-  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION_DIR" main restart
-  wait_for pg_up || { echo "services: PostgreSQL did not come back" >&2; exit 1; }
+  # The library's settings are known (and settable) only once it is loaded.
+  restart_pg_now
+fi
+max=$(pg "SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.max'" || true)
+if [ -z "$max" ] || [ "$max" -lt "$STATEMENTS_MAX" ]; then
+  echo "services: pg_stat_statements.max ${max:-unset} -> $STATEMENTS_MAX"
+  pg "ALTER SYSTEM SET pg_stat_statements.max = $STATEMENTS_MAX"
+  restart_pg_now
 fi
 pg "SHOW shared_preload_libraries" | grep -q pg_stat_statements
-echo "services: PostgreSQL $(pg 'SHOW server_version') with $(pg 'SHOW shared_preload_libraries')"
+echo "services: PostgreSQL $(pg 'SHOW server_version') with $(pg 'SHOW shared_preload_libraries') (max $(pg 'SHOW pg_stat_statements.max') statements)"
 
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
 if ! redis_up; then
