@@ -6,6 +6,7 @@ import { CLI_TOOLS } from './cli/tools.ts';
 import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
 import { loadConfigOrReport, type Config } from './config/load.ts';
 import { createContainer } from './container.ts';
+import { terminalInvoker, terminalUser } from './access/terminal-user.ts';
 import { EXIT } from './core/exit-codes.ts';
 import type { BorrowResult } from './embedded/borrow.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -48,8 +49,8 @@ export async function runCli(argv: string[]): Promise<number> {
   // Never embedded: what is neither configured nor borrowed is reported as not configured.
   const container = await createContainer(borrowed, { log, announce: (line) => log.debug(line), embedded: false, role: 'cli' });
   try {
-    const user = userInfo().username;
-    const { reply, flags, run } = await container.commands.dispatch('/vigil', route.text, { surface: 'cli', userId: user, userName: user });
+    const user = terminalUser(config.file.access, config.env.VIGIL_USER, userInfo().username);
+    const { reply, flags, run } = await container.commands.dispatch('/vigil', route.text, terminalInvoker('cli', user));
     // A command bound by a feature but missing from the registry (a test keeps them equal): still the CLI's help.
     const shown: Reply = run.outcome === 'unknown_command' ? cliHelpReply(allCommands, CLI_TOOLS, `Unknown command "${route.name}".`) : reply;
     process.stdout.write(`${flags.json ? renderJson(shown) : renderText(shown)}\n`);

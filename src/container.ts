@@ -29,6 +29,11 @@ import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
 import type { Route } from './http/route.ts';
 import { resolveEndpoint } from './embedded/resolve-endpoint.ts';
 import { features as defaultFeatures } from './features/index.ts';
+import { createMemberDirectory } from './access/members.ts';
+import { createAccessPolicy } from './access/policy.ts';
+import { createAccessMetrics } from './access/metrics.ts';
+import { clickRefusedEvent } from './audit/command-log.ts';
+import { lazyUserGroupReader } from './slack/lazy-user-groups.ts';
 
 export interface Container {
   infra: Infrastructure;
@@ -70,6 +75,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
 
   const features: Feature[] = [];
   for (const factory of opts.features ?? defaultFeatures) features.push(await factory(infra));
+  const boundCommands = features.flatMap((f) => f.commands ?? []);
+  const accessMetrics = createAccessMetrics(infra.metrics.registry);
 
   const spoolDir = spoolDirFor(config.dataDir, stateIdentity);
   for (const other of spoolsElsewhere(config.dataDir, spoolDir)) {
@@ -80,17 +87,26 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
   }
   const audit = createAuditWriter({ state: infra.state, log, registry: infra.metrics.registry, spool: openAuditSpool(spoolDir) });
   const commands = createDispatcher({
-    commands: features.flatMap((f) => f.commands ?? []),
+    commands: boundCommands,
     onRun: (run) => {
       infra.metrics.recordRun(run);
+      if (run.outcome === 'refused') accessMetrics.refused('command', run.command, run.invoker.surface);
       audit.record(commandRunEvent(run));
     },
+    authorize: (name, invoker, asPublic) => infra.access.check({ kind: 'command', name, public: asPublic }, invoker),
     logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
     explainError: infra.explainError,
   });
   const interactions = createInteractionDispatcher({
     handlers: [suggestionHandler(commands), openLinkHandler, ...features.flatMap((f) => f.interactions ?? [])],
-    onRun: (run) => infra.metrics.recordInteraction(run),
+    onRun: (run) => {
+      infra.metrics.recordInteraction(run);
+      if (run.outcome !== 'refused') return;
+      accessMetrics.refused('click', run.handler, run.invoker.surface);
+      // Refused by a handler's `access` (a request button's refusal is audited with its action).
+      if (run.refusal) audit.record(clickRefusedEvent(run));
+    },
+    authorize: (name, invoker) => infra.access.capability(name, invoker),
     logError: (message, run) => log.error({ handler: run.handler, surface: run.invoker.surface }, message),
     explainError: infra.explainError,
   });
@@ -178,10 +194,9 @@ async function buildInfrastructure(
   // The process metrics (CPU, heap, event-loop lag) are for the bot's /metrics; a CLI run has none.
   const metrics = createMetrics({ processMetrics: opts.role === 'bot' });
   const redisUrl = 'url' in redisEndpoint ? redisEndpoint.url : null;
-  const userGroups =
-    opts.role === 'bot' && config.slack.kind !== 'none'
-      ? (await import('./slack/user-groups.ts')).createUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log })
-      : null;
+  // The CLI too (`vigil approve` by a member of an approver group), loaded on first use only.
+  const userGroups = config.slack.kind !== 'none' ? lazyUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log }) : null;
+  const members = createMemberDirectory(userGroups, log);
   const endpoints: Endpoints = { postgres: endpointOf(inspectedUrl, 5432), redis: endpointOf(redisUrl, 6379) };
   const explainError = (err: unknown) => explainDependencyError(err, endpoints, () => (probeRedis ? lastLinkError(probeRedis) : undefined));
   const probes = createProbeServices({ config, probeDb, probeRedis, missing, explainError });
@@ -202,6 +217,8 @@ async function buildInfrastructure(
     announce,
     redisUrl,
     userGroups,
+    members,
+    access: createAccessPolicy(config.file.access, members),
     explainError,
     probes,
     messageLink: messageLinkOf,

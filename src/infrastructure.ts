@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import type { MemberDirectory } from './access/members.ts';
+import type { AccessPolicy } from './access/policy.ts';
 import type { Config } from './config/load.ts';
 import type { AppError } from './core/errors.ts';
 import type { Logger } from './log.ts';
@@ -38,8 +40,12 @@ export interface Infrastructure {
   announce: (line: string) => void;
   /** The Redis in use (configured or embedded), for a feature's own BullMQ connection; null without one. */
   redisUrl: string | null;
-  /** Members of Slack user groups (bot only, with Slack), e.g. for approver groups. */
+  /** Members of Slack user groups (with Slack configured), e.g. for approver groups. */
   userGroups: UserGroupReader | null;
+  /** Who is in which user group, cached: approvers, requesters, access rules. */
+  members: MemberDirectory;
+  /** `access:` in the config: who may run which command, act on alert messages, request which action. */
+  access: AccessPolicy;
   /** A Postgres or Redis failure as "which, where (host:port), why"; null for anything else. */
   explainError: (err: unknown) => AppError | null;
   /** /health, /queue and the alert rules read these: built once, shared. */

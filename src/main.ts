@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { foreignCheckoutProblem } from './config/foreign-checkout.mjs';
 import { loadConfigOrReport } from './config/load.ts';
+import { terminalUser } from './access/terminal-user.ts';
 import { createLogger, type Logger } from './log.ts';
 import { runShell } from './shell/repl.ts';
 import { createTerminalOutput } from './shell/terminal-output.ts';
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
     interactions: vigil.interactions,
     input: process.stdin,
     output: process.stdout,
-    userName: userInfo().username,
+    user: terminalUser(config.file.access, config.env.VIGIL_USER, userInfo().username),
     // A prompt, echo and history only when a person types: a pipe gets answers and nothing else.
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
     completion: vigil.container.features.flatMap((f) => f.commands ?? []),

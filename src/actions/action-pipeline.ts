@@ -7,7 +7,6 @@ import type { Invoker } from '../core/command.ts';
 import { closeRedis, createQueueConnection } from '../db/redis-clients.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { createSchedule } from '../schedules/schedule.ts';
-import { createApproverDirectory } from './approvers.ts';
 import type { ActionConfig, ActionsConfig } from './catalog-config.ts';
 import type { ActionDefinition } from './definition.ts';
 import { actionHandlers } from './handlers.ts';
@@ -59,7 +58,8 @@ export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, 
     outbox: infra.outbox ?? infra.relayOutbox,
     approvalChannel: cfg.approvalChannel,
     catalog: definitions,
-    directory: createApproverDirectory(infra.userGroups, log),
+    directory: infra.members,
+    access: infra.access,
     audit: appendAuditEvents,
     enqueue: (id) => enqueue(id),
     metrics,
@@ -99,6 +99,7 @@ function definitionOf(id: string, a: ActionConfig, deps: RunnerDeps): ActionDefi
     title: a.title,
     risk: a.risk,
     policy: a.policy,
+    requesters: a.requesters,
     expiresAfterMs: a.expiresAfterMs,
     params: paramsSchemaFor(a.runner.params),
     paramHelp: paramHelp(a.runner.params),

@@ -4,6 +4,9 @@ import { parseDuration } from './params.ts';
 import { refineRunner, runnerShape, runnerSpecOf } from './runner-config.ts';
 
 const DEFAULT_EXPIRY = '15m';
+
+/** Slack users and user groups (members resolved through Slack, cached). */
+const people = z.object({ users: z.array(userId).default([]), groups: z.array(userGroupId).default([]) }).strict();
 const MAX_EXPIRY_MS = 24 * 3600_000;
 
 /**
@@ -15,7 +18,9 @@ const actionConfig = z
     title: z.string().min(1).max(100),
     risk: z.enum(['low', 'high']),
     ...runnerShape,
-    approvers: z.object({ users: z.array(userId).default([]), groups: z.array(userGroupId).default([]) }).strict().default({ users: [], groups: [] }),
+    approvers: people.default({ users: [], groups: [] }),
+    /** Who may ask for it (unset: anyone who may run /run); approvers stay who may approve. */
+    requesters: people.refine((p) => p.users.length + p.groups.length > 0, 'names nobody: list users or groups, or drop requesters').optional(),
     /** Distinct approvers needed; 2 for four eyes. */
     approvals: z.number().int().min(1).max(5).default(1),
     /** `none` runs on request: only for low-risk actions. */
@@ -57,6 +62,7 @@ const actionConfig = z
       a.approval === 'none'
         ? null
         : { users: a.approvers.users, groups: a.approvers.groups, approvals: a.approvals, allowSelfApproval: a.allowSelfApproval },
+    requesters: a.requesters ?? null,
     expiresAfterMs: parseDuration(a.expiresAfter) ?? 15 * 60_000,
     reasonRequired: a.reasonRequired || a.builtin === 'alertmanager.silence',
     selfServiceUpToMs: a.selfServiceUpTo === undefined ? null : parseDuration(a.selfServiceUpTo),

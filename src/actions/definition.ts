@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { People } from '../access/members.ts';
 import type { ApprovalPolicy } from './policy.ts';
 
 /** What an action's run reports back (output already redacted and capped by its runner). */
@@ -18,6 +19,8 @@ export interface ActionDefinition {
   risk: 'low' | 'high';
   /** Null when the policy needs no approval (low-risk actions only). */
   policy: ApprovalPolicy | null;
+  /** Who may ask for it (`requesters`); null: anyone who may run /run. */
+  requesters: People | null;
   expiresAfterMs: number;
   /** Strict: unknown parameters and values outside their enum are refused. */
   params: z.ZodType<Record<string, string | number>>;

@@ -12,7 +12,10 @@ import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../log.ts';
 import type { ChannelMessage } from '../core/channel-message.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
-import type { ApproverDirectory } from './approvers.ts';
+import type { MemberDirectory } from '../access/members.ts';
+import type { AccessPolicy } from '../access/policy.ts';
+import type { Refusal } from '../core/refusal.ts';
+import { richTextString } from '../core/reply.ts';
 import type { ActionDefinition } from './definition.ts';
 import { approvalReply, resultText } from './messages.ts';
 import type { ActionMetrics } from './metrics.ts';
@@ -33,7 +36,9 @@ export interface ActionServiceDeps {
   outbox: Outbox | null;
   approvalChannel: string;
   catalog: ReadonlyMap<string, ActionDefinition>;
-  directory: ApproverDirectory;
+  directory: MemberDirectory;
+  /** The access policy: who may request which action (its `requesters`). */
+  access: Pick<AccessPolicy, 'check'>;
   audit: AuditAppend;
   /** Hand an approved request to the worker queue (idempotent: the job id derives from the request). */
   enqueue(requestId: string): Promise<void>;
@@ -103,6 +108,15 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     return approver ? `self-service: a silence of up to ${formatDuration(upTo / 1000)} asked by an approver` : null;
   }
 
+  /** Audited (the state database must take it, or the refusal fails like any request would), then thrown. */
+  async function refuseRequest(def: ActionDefinition, refusal: Refusal, invoker: Invoker): Promise<never> {
+    const pool = await statePool('request an action');
+    await inTransaction(pool, (db) =>
+      deps.audit(db, [{ ...actor(invoker), kind: 'action.request', subject: def.id, outcome: 'refused', details: { rule: refusal.rule } }]),
+    );
+    throw new AppError('forbidden', richTextString(refusal.message), refusal.message);
+  }
+
   const actor = (i: Invoker) => ({ actorId: i.userId, ...(i.userName ? { actorName: i.userName } : {}), ...(i.channelId ? { channel: i.channelId } : {}) });
 
   return {
@@ -112,6 +126,12 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     async request(actionId, raw, reason, invoker) {
       const def = catalog.get(actionId);
       if (!def) throw new AppError('bad_args', `Unknown action "${actionId}". /run lists the actions you can request.`);
+      // Before anything else: a refused requester learns nothing about the parameters either.
+      const refusal = await deps.access.check({ kind: 'action.request', action: def.id, requesters: def.requesters }, invoker);
+      if (refusal) {
+        metrics.requested(actionId, 'refused');
+        await refuseRequest(def, refusal, invoker);
+      }
       // A silence's comment is its reason: `--reason` fills it unless given on its own.
       const withReason = def.reasonParam && reason && raw[def.reasonParam] === undefined ? { ...raw, [def.reasonParam]: reason } : raw;
       const parsed = def.params.safeParse(withReason);

@@ -3,7 +3,7 @@ import type { RichText } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';
 import { duration, type AlertGroup } from './group.ts';
 import { applyAck, applyUnack } from './group-transitions.ts';
-import { ACK_HANDLER, UNACK_HANDLER } from './message.ts';
+import { ACK_HANDLER, ALERT_MESSAGE_ACCESS, UNACK_HANDLER } from './message.ts';
 import type { AlertProcessor } from './processor.ts';
 import { withClickedGroup } from './group-click.ts';
 import { saveGroup } from './store.ts';
@@ -36,6 +36,7 @@ function groupClickHandler(
   const now = deps.now ?? Date.now;
   return {
     id,
+    access: ALERT_MESSAGE_ACCESS,
     handle: (interaction: Interaction) =>
       withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const at = now();

@@ -3,6 +3,12 @@ import { alertLabel, duration, type AlertGroup } from './group.ts';
 import { ruleNameOf } from './rules/rule-group-key.ts';
 import type { AlertInstance } from './notification.ts';
 
+/**
+ * The access policy's name for acting on an alert's message (acknowledge, unacknowledge, silence,
+ * resolve by hand): `access.alerts.acknowledge` in the config.
+ */
+export const ALERT_MESSAGE_ACCESS = 'alerts.acknowledge';
+
 /** The interaction handlers behind the Acknowledge and Unacknowledge buttons. */
 export const ACK_HANDLER = 'alerts.ack';
 export const UNACK_HANDLER = 'alerts.unack';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { StateStore } from '../db/state.ts';
 import type { AlertGroup } from './group.ts';
-import { RESOLVE_HANDLER, RESOLVED_BY } from './message.ts';
+import { ALERT_MESSAGE_ACCESS, RESOLVE_HANDLER, RESOLVED_BY } from './message.ts';
 import type { Notification } from './notification.ts';
 import { ruleNameOf } from './rules/rule-group-key.ts';
 import { forgetRule } from './rules/rule-state-store.ts';
@@ -29,6 +29,7 @@ export function resolveHandler(deps: ResolveDeps): InteractionHandler {
   const now = deps.now ?? Date.now;
   return {
     id: RESOLVE_HANDLER,
+    access: ALERT_MESSAGE_ACCESS,
     async handle(interaction) {
       const outcome = await withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const rule = ruleNameOf(group.groupKey);

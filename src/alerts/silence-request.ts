@@ -9,6 +9,7 @@ import type { StateStore } from '../db/state.ts';
 import type { AlertmanagerReader } from './alertmanager-api.ts';
 import { alertLabel, type AlertGroup } from './group.ts';
 import type { AlertInstance } from './notification.ts';
+import { ALERT_MESSAGE_ACCESS } from './message.ts';
 import { loadGroup } from './store.ts';
 
 /** The interaction handler behind Silence 1h / 4h / 24h on a group's message. */
@@ -57,6 +58,7 @@ export interface SilenceRequestDeps {
 export function silenceHandler(deps: SilenceRequestDeps): InteractionHandler {
   return {
     id: SILENCE_HANDLER,
+    access: ALERT_MESSAGE_ACCESS,
     async handle(interaction) {
       const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
       if (!match) throw new AppError('stale', 'This button does not name an alert group to silence.');

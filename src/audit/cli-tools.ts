@@ -11,6 +11,7 @@ import { EXIT } from '../core/exit-codes.ts';
 import { elapsedMs } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
 import { canonicalJson, listAuditEvents, recordAuditEvents, verifyAuditChain, type AuditFilter, type AuditRow } from './chain.ts';
+import { terminalInvoker, terminalUser } from '../access/terminal-user.ts';
 import { commandRunEvent } from './command-log.ts';
 
 const noArgs = z.array(z.string()).max(0, 'takes no arguments besides the options');
@@ -76,8 +77,8 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
         [outcome, code] = ['chain_broken', EXIT_BROKEN];
       }
     }
-    const user = userInfo().username;
-    const run = { command: 'audit', text: [tool, ...argv].join(' '), invoker: { surface: 'cli' as const, userId: user, userName: user }, outcome: 'ok' as const, durationMs: elapsedMs(start) };
+    const invoker = terminalInvoker('cli', terminalUser(config.file.access, config.env.VIGIL_USER, userInfo().username));
+    const run = { command: 'audit', text: [tool, ...argv].join(' '), invoker, outcome: 'ok' as const, durationMs: elapsedMs(start) };
     await recordAuditEvents(state.pool, [{ ...commandRunEvent(run), outcome }]).catch((err: unknown) => {
       process.stderr.write(`vigil audit ${tool}: could not record this run in the audit trail: ${describeError(err)}\n`);
     });

@@ -1,4 +1,5 @@
 import type { CommandRun } from '../core/dispatch.ts';
+import type { InteractionRun } from '../core/interactions.ts';
 import type { AuditEvent } from './chain.ts';
 
 /** The arguments as typed, cut so one pasted wall of text cannot bloat the trail. */
@@ -23,6 +24,21 @@ export function commandRunEvent(run: CommandRun): AuditEvent {
       ...(i.teamId !== undefined ? { team: i.teamId } : {}),
       durationMs: Math.round(run.durationMs * 1000) / 1000,
       ...(run.error !== undefined ? { error: run.error } : {}),
+      ...(run.refusedBy !== undefined ? { rule: run.refusedBy } : {}),
     },
+  };
+}
+
+/** A click or form the access policy refused, as an audit event of kind `click`, outcome `refused`. */
+export function clickRefusedEvent(run: InteractionRun): AuditEvent {
+  const i = run.invoker;
+  return {
+    actorId: i.userId,
+    ...(i.userName !== undefined ? { actorName: i.userName } : {}),
+    ...(i.channelId !== undefined ? { channel: i.channelId } : {}),
+    kind: 'click',
+    subject: run.handler,
+    outcome: 'refused',
+    details: { surface: i.surface, kind: run.kind, ...(run.refusal ? { rule: run.refusal.rule, message: run.refusal.message } : {}) },
   };
 }

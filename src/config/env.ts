@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { terminalUserName } from '../access/access-config.ts';
 
 const url = (protocols: string[], example: string) =>
   z.string().refine(
@@ -23,6 +24,8 @@ export const envSchema = z.object({
   // Address the HTTP server listens on; unset: loopback only, unless Slack over HTTP needs it reachable.
   HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, like 0.0.0.0, 127.0.0.1 or ::').optional(),
   VIGIL_CONFIG: z.string().min(1).optional(),
+  // Who is at the terminal (shell, CLI) when not the OS login; mapped to Slack in access.terminalUsers.
+  VIGIL_USER: terminalUserName.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

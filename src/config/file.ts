@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { actionsConfigSchema } from '../actions/catalog-config.ts';
+import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
 import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from '../http/intake-limits.ts';
 
@@ -201,6 +202,8 @@ export const fileSchema = z
     http: intakeLimits,
     alerts: alerts.optional(),
     actions: actionsConfigSchema.optional(),
+    /** Who may run which command, act on alert messages, request which action; terminal users. */
+    access: accessConfigSchema.default(NO_ACCESS_RULES),
     bullmq: z
       .object({
         prefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('bull'),

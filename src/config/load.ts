@@ -6,6 +6,8 @@ import { readDotenv, withDotenv, type Dotenv } from './dotenv.ts';
 import { dropEmpty, envSchema, type Env } from './env.ts';
 import { fileSchema, type FileConfig } from './file.ts';
 import { dropPlaceholders } from './placeholders.ts';
+import { allCommands } from '../../commands/index.ts';
+import { unknownCommandRules } from '../access/policy.ts';
 
 export type SlackMode =
   | { kind: 'http'; botToken: string; signingSecret: string }
@@ -98,6 +100,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   }
   const fileResult = fileSchema.safeParse(raw);
   if (!fileResult.success) problems.push(...describe(fileResult.error, `${path}: `));
+  // A rule for a command Vigil does not have is a typo that leaves the real command open.
+  if (fileResult.success) problems.push(...unknownCommandRules(fileResult.data.access, allCommands.map((c) => c.name)).map((p) => `${path}: ${p}`));
 
   const env = envResult.data;
   const slack = env ? slackMode(env, problems) : { kind: 'none' as const };

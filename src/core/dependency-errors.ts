@@ -60,7 +60,7 @@ export function explainDependencyError(err: unknown, where: Endpoints, redisLink
   const cause = link ? classify(link, where) : null;
   if (cause?.dependency === 'Redis') found = cause;
   const at = found.dependency === 'Postgres' ? where.postgres : where.redis;
-  return new AppError('dependency_unavailable', `${found.dependency}${at ? ` at ${at}` : ''} ${found.words}.`, { cause: err });
+  return new AppError('dependency_unavailable', `${found.dependency}${at ? ` at ${at}` : ''} ${found.words}.`, undefined, { cause: err });
 }
 
 function classify(err: unknown, where: Endpoints): { dependency: Dependency; words: string } | null {

@@ -3,9 +3,10 @@ import { parseCommandArgs, tokenize } from './args.ts';
 import { describeError, isAppError, type AppError, type ErrorCode } from './errors.ts';
 import { elapsedMs } from './timeout.ts';
 import { helpReply, usageReply } from './help.ts';
-import type { Reply } from './reply.ts';
+import { richTextString, type Reply } from './reply.ts';
+import type { Refusal } from './refusal.ts';
 
-export type Outcome = 'ok' | 'bad_args' | 'unknown_command' | 'not_found' | 'unavailable' | 'error';
+export type Outcome = 'ok' | 'bad_args' | 'unknown_command' | 'not_found' | 'unavailable' | 'error' | 'refused';
 
 /** Flags every command understands; the dispatcher takes them out before the command parses. */
 export interface GlobalFlags {
@@ -21,6 +22,8 @@ export interface CommandRun {
   durationMs: number;
   /** Safe error text for the audit row (never a secret: AppError messages are user-safe). */
   error?: string;
+  /** The access rule that refused the run (outcome `refused`). */
+  refusedBy?: string;
 }
 
 export interface DispatchResult {
@@ -36,6 +39,11 @@ export interface DispatcherDeps {
   logError?: (message: string, run: CommandRun) => void;
   /** A dependency's failure (Postgres refused, Redis not connected) as a clear error; null for Vigil's own bugs. */
   explainError?: (err: unknown) => AppError | null;
+  /**
+   * The access policy: why `invoker` may not run `command` here (with `--public`), or null. Asked
+   * before the command parses or runs anything, so a refusal shows nothing of its answer.
+   */
+  authorize?: (command: string, invoker: Invoker, asPublic: boolean) => Promise<Refusal | null>;
 }
 
 export interface Dispatcher {
@@ -50,6 +58,7 @@ const OUTCOME_BY_CODE: Partial<Record<ErrorCode, Outcome>> = {
   dependency_unavailable: 'unavailable',
   timeout: 'unavailable',
   not_found: 'not_found',
+  forbidden: 'refused',
 };
 
 export function createDispatcher(d: DispatcherDeps): Dispatcher {
@@ -84,32 +93,47 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     // `/vigil health …` reaches the same command as `/health …`.
     if (name === UMBRELLA) name = (words.shift() ?? 'help').toLowerCase();
     const command = byName.get(name);
-    const finish = (reply: Reply, outcome: Outcome, error?: string): DispatchResult => {
-      const run: CommandRun = { command: command?.name ?? name, text, invoker, outcome, durationMs: elapsedMs(start), ...(error ? { error } : {}) };
+    const finish = (reply: Reply, outcome: Outcome, error?: string, refusedBy?: string): DispatchResult => {
+      const run: CommandRun = { command: command?.name ?? name, text, invoker, outcome, durationMs: elapsedMs(start), ...(error ? { error } : {}), ...(refusedBy ? { refusedBy } : {}) };
       d.onRun?.(run);
-      return { reply: flags.public ? { ...reply, visibility: 'channel' } : reply, flags, run };
+      // A refusal is for the person who asked, whatever --public said.
+      return { reply: flags.public && outcome !== 'refused' ? { ...reply, visibility: 'channel' } : reply, flags, run };
     };
-
-    if (name === 'help' || (!command && name === '')) return finish(help, 'ok');
-    if (!command) return finish(helpReply(d.commands, `Unknown command "${name}".`), 'unknown_command');
-    if (flags.help) return finish(usageReply(command), 'ok');
-    try {
-      return finish(await command.run(argsFor(command, words), invoker), 'ok');
-    } catch (thrown) {
+    /** A thrown error as the answer: the person's mistake, a dependency down, or Vigil's bug (logged). */
+    const failed = (thrown: unknown): DispatchResult => {
       const err = isAppError(thrown) ? thrown : (d.explainError?.(thrown) ?? thrown);
-      if (isAppError(err) && err.code === 'bad_args') return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
-      if (isAppError(err)) {
-        const outcome = OUTCOME_BY_CODE[err.code] ?? 'error';
-        return finish({ title: `/${command.name}`, status: 'fail', summary: err.userMessage }, outcome, err.userMessage);
-      }
-      const result = finish(
-        { title: `/${command.name}`, status: 'fail', summary: 'Something went wrong running this command. The error was logged.' },
-        'error',
-        describeError(err),
-      );
+      if (isAppError(err) && err.code === 'bad_args' && command) return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
+      if (isAppError(err)) return finish({ title: `/${name}`, status: 'fail', summary: err.richMessage }, OUTCOME_BY_CODE[err.code] ?? 'error', err.userMessage);
+      const result = finish({ title: `/${name}`, status: 'fail', summary: 'Something went wrong running this command. The error was logged.' }, 'error', describeError(err));
       d.logError?.(describeError(err), result.run);
       return result;
+    };
+
+    try {
+      if (name === 'help' || (!command && name === '')) return finish(await helpFor(invoker), 'ok');
+      if (!command) return finish(await helpFor(invoker, `Unknown command "${name}".`), 'unknown_command');
+      // Before parsing or running anything: a refusal shows nothing of the answer, not even usage.
+      const refusal = await d.authorize?.(command.name, invoker, flags.public);
+      if (refusal) return finish({ title: `/${command.name}`, status: 'fail', summary: refusal.message }, 'refused', richTextString(refusal.message), refusal.rule);
+      if (flags.help) return finish(usageReply(command), 'ok');
+      return finish(await command.run(argsFor(command, words), invoker), 'ok');
+    } catch (thrown) {
+      // A policy that cannot be asked fails closed here too: nothing ran.
+      return failed(thrown);
     }
+  }
+
+  /** Help lists the commands this person may run; those a policy keeps from them are counted. */
+  async function helpFor(invoker: Invoker, problem?: string): Promise<Reply> {
+    const authorize = d.authorize;
+    const all = problem ? helpReply(d.commands, problem) : help;
+    if (!authorize) return all;
+    const allowed = await Promise.all(d.commands.map(async (c) => (await authorize(c.name, invoker, false)) === null));
+    const open = d.commands.filter((_, i) => allowed[i]);
+    if (open.length === d.commands.length) return all;
+    const hidden = d.commands.length - open.length;
+    const reply = helpReply(open, problem);
+    return { ...reply, notes: [...(reply.notes ?? []), `${hidden} more command${hidden === 1 ? ' is' : 's are'} for other people or channels (see access in the config).`] };
   }
 
   return { dispatch };

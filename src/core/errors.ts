@@ -1,3 +1,5 @@
+import type { RichText } from './reply.ts';
+
 /**
  * Typed errors with a stable code and a message that is safe to show a user. Handled at exactly
  * three boundaries (listener, HTTP server, worker); anything else is a bug and gets a generic reply.
@@ -8,13 +10,17 @@ export type ErrorCode =
   | 'timeout'
   | 'not_found'
   /** A button or form that no longer applies (already decided, expired, from an old message). */
-  | 'stale';
+  | 'stale'
+  /** The access policy refused who asked (the message names who may). */
+  | 'forbidden';
 
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     /** Safe to show to the person who asked: no secrets, no stack. */
     readonly userMessage: string,
+    /** The same message with references a transport draws (`@sre`, `#ops`), when it has any. */
+    readonly richMessage: RichText = userMessage,
     options?: { cause?: unknown },
   ) {
     super(userMessage, options);

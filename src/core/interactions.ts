@@ -1,6 +1,7 @@
 import type { Invoker } from './command.ts';
 import { describeError, isAppError, type AppError } from './errors.ts';
-import type { Button, Reply, RichText } from './reply.ts';
+import { richTextString, type Button, type Reply, type RichText } from './reply.ts';
+import type { Refusal } from './refusal.ts';
 import { elapsedMs } from './timeout.ts';
 
 /** The built-in handler behind every suggestion: run the suggested command for whoever clicked. */
@@ -85,10 +86,15 @@ export interface InteractionAnswer {
 
 export interface InteractionHandler {
   id: string;
+  /**
+   * What the access policy calls this click (`alerts.acknowledge`), checked before it is handled;
+   * unset for clicks that check for themselves (a request button: its action's requesters).
+   */
+  access?: string;
   handle(interaction: Interaction): Promise<InteractionAnswer>;
 }
 
-export type InteractionOutcome = 'ok' | 'stale' | 'error';
+export type InteractionOutcome = 'ok' | 'stale' | 'error' | 'refused';
 
 export interface InteractionRun {
   handler: string;
@@ -96,6 +102,8 @@ export interface InteractionRun {
   invoker: Invoker;
   outcome: InteractionOutcome;
   durationMs: number;
+  /** Outcome `refused`: the access rule that refused, and what the person was told. */
+  refusal?: { rule: string; message: string };
 }
 
 export interface InteractionDispatcher {
@@ -109,6 +117,8 @@ export interface InteractionDispatcherDeps {
   logError?: (message: string, run: InteractionRun) => void;
   /** A Postgres or Redis failure in words (which, where, why); null for anything else. */
   explainError?: (err: unknown) => AppError | null;
+  /** The access policy for handlers that name an `access`: why the clicker may not, or null. */
+  authorize?: (access: string, invoker: Invoker) => Promise<Refusal | null>;
 }
 
 /** Clicks reach their handler the way slash commands reach their command. */
@@ -123,8 +133,9 @@ export function createInteractionDispatcher(d: InteractionDispatcherDeps): Inter
   return {
     async dispatch(interaction) {
       const start = performance.now();
-      const finish = (answer: InteractionAnswer, outcome: InteractionOutcome): InteractionAnswer => {
-        const run = { handler: interaction.handler, kind: interaction.kind, invoker: interaction.invoker, outcome, durationMs: elapsedMs(start) };
+      const finish = (answer: InteractionAnswer, outcome: InteractionOutcome, refusal?: Refusal): InteractionAnswer => {
+        const run: InteractionRun = { handler: interaction.handler, kind: interaction.kind, invoker: interaction.invoker, outcome, durationMs: elapsedMs(start) };
+        if (refusal) run.refusal = { rule: refusal.rule, message: richTextString(refusal.message) };
         d.onRun?.(run);
         return answer;
       };
@@ -134,9 +145,12 @@ export function createInteractionDispatcher(d: InteractionDispatcherDeps): Inter
         return finish({ reply: notice('info', `${what} is no longer handled by Vigil; it may come from an older message. Run the command again for a fresh one.`) }, 'stale');
       }
       try {
+        // An old or forwarded message grants nothing: the clicker is checked now, as themselves.
+        const refusal = handler.access && d.authorize ? await d.authorize(handler.access, interaction.invoker) : null;
+        if (refusal) return finish({ reply: notice('fail', refusal.message) }, 'refused', refusal);
         return finish(await handler.handle(interaction), 'ok');
       } catch (err) {
-        if (isAppError(err)) return finish({ reply: notice(err.code === 'stale' ? 'info' : 'fail', err.userMessage) }, err.code === 'stale' ? 'stale' : 'error');
+        if (isAppError(err)) return finish({ reply: notice(err.code === 'stale' ? 'info' : 'fail', err.richMessage) }, err.code === 'stale' ? 'stale' : err.code === 'forbidden' ? 'refused' : 'error');
         const run = { handler: handler.id, kind: interaction.kind, invoker: interaction.invoker, outcome: 'error' as const, durationMs: elapsedMs(start) };
         d.logError?.(describeError(err), run);
         // A dependency down: say which and why. Clicks change state in one transaction, so a
@@ -149,7 +163,7 @@ export function createInteractionDispatcher(d: InteractionDispatcherDeps): Inter
   };
 }
 
-function notice(status: Reply['status'], summary: string): Reply {
+function notice(status: Reply['status'], summary: RichText): Reply {
   return { title: 'Vigil', status, summary };
 }
 

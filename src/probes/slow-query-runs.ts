@@ -29,7 +29,7 @@ export interface SlowQueryRuns {
 }
 
 export function busyError(cause?: unknown): AppError {
-  return new AppError('timeout', BUSY_MESSAGE, cause === undefined ? undefined : { cause });
+  return new AppError('timeout', BUSY_MESSAGE, undefined, cause === undefined ? undefined : { cause });
 }
 
 /**

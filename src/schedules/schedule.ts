@@ -233,7 +233,7 @@ export function createSchedule(opts: ScheduleOptions): Schedule {
       try {
         return await attempt(new Date(), false);
       } catch (err) {
-        throw new AppError('dependency_unavailable', `Redis did not answer; schedule ${name} was not run.`, { cause: err });
+        throw new AppError('dependency_unavailable', `Redis did not answer; schedule ${name} was not run.`, undefined, { cause: err });
       }
     },
     stats: () => ({ ...stats }),

@@ -1,5 +1,6 @@
 import { clearScreenDown, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { terminalInvoker, type TerminalUser } from '../access/terminal-user.ts';
 import type { Invoker } from '../core/command.ts';
 import type { Dispatcher } from '../core/dispatch.ts';
 import { replyButtons, type Form, type FormOption, type InteractionDispatcher } from '../core/interactions.ts';
@@ -14,7 +15,8 @@ export interface ShellOptions {
   interactions: InteractionDispatcher;
   input: Readable;
   output: Writable;
-  userName: string;
+  /** Who types: see src/access/terminal-user.ts. */
+  user: TerminalUser;
   /** A terminal: prompt, line editing, completion, history, Ctrl-C. Otherwise (a pipe) lines are read silently. */
   interactive: boolean;
   /** The commands Tab completes, with their flags (interactive only). */
@@ -34,7 +36,7 @@ export interface ShellOptions {
 export function runShell(opts: ShellOptions): Promise<void> {
   const write = (text: string) => opts.output.write(`${text}\n`);
   const rl = opts.interactive ? openTerminal(opts, write) : createInterface({ input: opts.input, terminal: false });
-  const invoker: Invoker = { surface: 'shell', userId: opts.userName, userName: opts.userName };
+  const invoker: Invoker = terminalInvoker('shell', opts.user);
   let choices: Button[] = [];
   let confirming: Button | null = null;
   // A form being filled in: one line answers one field, in order.

@@ -58,7 +58,7 @@ async function shell(lines: string[]): Promise<{ out: string; submitted: FormSub
   const output = new PassThrough();
   let out = '';
   output.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const done = runShell({ commands: createDispatcher({ commands: bindCommands([alert], null) }), interactions, input, output, userName: 'alice', interactive: false });
+  const done = runShell({ commands: createDispatcher({ commands: bindCommands([alert], null) }), interactions, input, output, user: { userId: 'alice', userName: 'alice' }, interactive: false });
   input.end(lines.map((l) => `${l}\n`).join(''));
   await done;
   return { out, submitted };
