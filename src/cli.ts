@@ -55,6 +55,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const shown: Reply = run.outcome === 'unknown_command' ? cliHelpReply(allCommands, CLI_TOOLS, `Unknown command "${route.name}".`) : reply;
     process.stdout.write(`${flags.json ? renderJson(shown) : renderText(shown)}\n`);
     if (run.outcome === 'bad_args' || run.outcome === 'unknown_command') return EXIT.USAGE;
+    if (run.outcome === 'refused') return EXIT.NOPERM;
     return EXIT_BY_STATUS[reply.status];
   } finally {
     await container.close();

@@ -1,4 +1,7 @@
 import type { ActionSummary } from '../../commands/run.ts';
+import type { DecideCommandDeps } from '../../commands/approve.ts';
+import { AppError } from '../core/errors.ts';
+import { pendingRequests } from './store.ts';
 import { appendAuditEvents } from '../audit/chain.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
@@ -24,6 +27,8 @@ const SWEEP_CRON = '*/5 * * * * *';
 export interface ActionPipeline {
   /** What /run lists and requests through. */
   actions: { list(): ActionSummary[]; request(actionId: string, params: Record<string, unknown>, reason: string | null, invoker: Invoker): Promise<Reply> };
+  /** What /approve and /deny decide through (the service the buttons use). */
+  decisions: DecideCommandDeps['actions'] & object;
   interactions: InteractionHandler[];
   workers: Runnable[];
   schedules: Runnable[];
@@ -82,6 +87,26 @@ export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, 
   }));
   return {
     actions: { list: () => summaries, request: (id, params, reason, invoker) => service.request(id, params, reason, invoker) },
+    decisions: {
+      async decide(decision, id, invoker) {
+        const { reply, refused } = await service.decide(decision, id, invoker);
+        // A refused decision is a refusal at the command's edge too (audited, exit 77 in the CLI).
+        if (refused) throw new AppError('forbidden', typeof reply.summary === 'string' ? reply.summary : 'Not allowed.');
+        return reply;
+      },
+      async pending() {
+        const s = await infra.state.ready();
+        if (s.kind !== 'ready') throw new AppError('dependency_unavailable', `Vigil's state database is not available: ${s.why}.`);
+        return (await pendingRequests(s.pool, 50)).map((r) => ({
+          id: r.id,
+          action: r.action,
+          preview: r.preview,
+          requestedBy: r.requestedByName ?? r.requestedBy,
+          approvals: `${r.approvals.length} of ${r.approvalsNeeded}`,
+          expiresAt: r.expiresAt,
+        }));
+      },
+    },
     interactions: actionHandlers(service, definitions),
     workers: [queue],
     schedules: sweeper ? [sweeper] : [],

@@ -38,7 +38,10 @@ export function approvalReply(req: ActionRequest, title: string): Reply {
     ...(req.reason ? [{ label: 'Reason', value: req.reason }] : []),
     ...(req.decidedBy && req.state !== 'requested' ? [{ label: req.state === 'denied' ? 'Denied by' : 'Decided by', value: req.decidedBy }] : []),
   ];
-  const notes = [`Request ${req.id}.`, ...(req.summary ? [req.summary] : [])];
+  const notes = [
+    req.state === 'requested' ? `Request ${req.id}; from a terminal: npx vigil approve ${req.id} (or deny).` : `Request ${req.id}.`,
+    ...(req.summary ? [req.summary] : []),
+  ];
   const buttons: Button[] =
     req.state === 'requested'
       ? [

@@ -4,7 +4,6 @@ import type { Invoker } from '../core/command.ts';
 import { AppError, describeError } from '../core/errors.ts';
 import { withTimeout } from '../core/timeout.ts';
 import { formatDuration } from '../core/format.ts';
-import type { InteractionAnswer } from '../core/interactions.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Queryable } from '../db/queryable.ts';
 import type { StateStore } from '../db/state.ts';
@@ -48,7 +47,8 @@ export interface ActionServiceDeps {
 
 export interface ActionService {
   request(actionId: string, params: Record<string, unknown>, reason: string | null, invoker: Invoker): Promise<Reply>;
-  decide(decision: 'approve' | 'deny', requestId: string, invoker: Invoker): Promise<InteractionAnswer>;
+  /** `refused`: not decided (not an approver, own request, expired, decided already), said in the reply. */
+  decide(decision: 'approve' | 'deny', requestId: string, invoker: Invoker): Promise<{ reply: Reply; refused: boolean }>;
   /** Post a new version of the approval message and, optionally, a reply in its thread. */
   publish(db: Queryable, req: ActionRequest, thread?: ChannelMessage): Promise<void>;
   definition(actionId: string): ActionDefinition | undefined;
@@ -235,7 +235,7 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
 
       if (!outcome.changed) {
         metrics.decided(def.id, 'refused');
-        return { reply: { title: 'Not allowed', status: 'info', summary: outcome.message } };
+        return { reply: { title: 'Not allowed', status: 'info', summary: outcome.message }, refused: true };
       }
       const changed = outcome.changed;
       metrics.decided(def.id, decision);
@@ -248,7 +248,7 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
           : changed.state === 'denied'
             ? `Denied: ${def.id} will not run.`
             : `Your approval is recorded (${changed.approvals.length} of ${changed.approvalsNeeded}); it still needs someone else.`;
-      return { reply: { title: 'Request', status: 'ok', summary } };
+      return { reply: { title: 'Request', status: 'ok', summary }, refused: false };
     },
   };
 }

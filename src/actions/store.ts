@@ -83,6 +83,12 @@ export async function recordDenial(db: Queryable, id: string, userId: string, na
   return one(rows);
 }
 
+/** Requests waiting for a decision, oldest first (expired ones the sweep has not marked yet left out). */
+export async function pendingRequests(db: Queryable, limit: number): Promise<ActionRequest[]> {
+  const { rows } = await db.query(`SELECT * FROM ${T} WHERE state = 'requested' AND expires_at > now() ORDER BY created_at LIMIT $1`, [limit]);
+  return rows.map(requestFromRow);
+}
+
 /** Requests nobody decided in time. */
 export async function expireOverdue(db: Queryable): Promise<ActionRequest[]> {
   const { rows } = await db.query(`UPDATE ${T} SET state = 'expired', version = version + 1 WHERE state = 'requested' AND expires_at <= now() RETURNING *`);

@@ -23,6 +23,8 @@ export const EXIT = {
   USAGE: 64,
   /** EX_DATAERR: an input file named on the command line is invalid (`npm run manifest -- --config`). */
   DATA_ERROR: 65,
+  /** EX_NOPERM: the access policy refused this person (or an approval was refused: not an approver, own request). */
+  NOPERM: 77,
   /** EX_CONFIG: the configuration (env, `.env`, the VIGIL_CONFIG YAML) is invalid or cannot be read. */
   CONFIG: 78,
 } as const;
@@ -36,5 +38,6 @@ export const EXIT_CODES: readonly { code: ExitCode; meaning: string }[] = [
   { code: EXIT.UNHEALTHY, meaning: 'unhealthy (a check fails), or `audit verify` found the chain broken' },
   { code: EXIT.NOTHING_TO_CHECK, meaning: 'nothing to check: no DATABASE_URL or REDIS_URL, and no running bot to borrow its embedded servers from' },
   { code: EXIT.USAGE, meaning: 'bad usage: unknown command, bad arguments, `migrate` without a database URL' },
+  { code: EXIT.NOPERM, meaning: 'refused: the access policy does not let this person run it here, or a decision was refused (not an approver, their own request, expired)' },
   { code: EXIT.CONFIG, meaning: 'bad configuration: an invalid env value, `.env` or VIGIL_CONFIG file invalid, missing or unreadable' },
 ];

@@ -1,4 +1,6 @@
 import { runCommand, type RunCommandDeps } from '../../commands/run.ts';
+import { commands } from '../../commands/index.ts';
+import type { DecideCommandDeps } from '../../commands/approve.ts';
 import { bindCommands } from '../core/command.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { Feature } from './feature.ts';
@@ -16,7 +18,11 @@ export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
   const catalog = cfg ? Object.values(cfg.catalog) : [];
   // /run takes the catalog's parameters as options (`--service api`).
   const run = runCommand([...new Set(catalog.flatMap((a) => Object.keys(a.runner.params)))]);
-  const off = (missing: string): Feature => ({ name: 'actions', commands: bindCommands<RunCommandDeps>([run], { actions: null, missing }) });
+  const decisions = [commands.approve, commands.deny];
+  const off = (missing: string): Feature => ({
+    name: 'actions',
+    commands: [...bindCommands<RunCommandDeps>([run], { actions: null, missing }), ...bindCommands<DecideCommandDeps>(decisions, { actions: null, missing, now: Date.now })],
+  });
   if (!cfg || catalog.length === 0) return off('no actions are configured (actions.catalog in manifests/vigil.yaml)');
   if (!infra.redisUrl) return off(`actions need Redis for their queue (${infra.missing.redis ?? 'none'})`);
 
@@ -25,7 +31,10 @@ export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
   infra.announce(`Actions: ${catalog.length} in the catalog, approvals in ${cfg.approvalChannel}${infra.outbox ? '' : ' (no Slack: requests are kept, nothing is posted)'}`);
   return {
     name: 'actions',
-    commands: bindCommands([run], { actions: pipeline.actions, missing: undefined }),
+    commands: [
+      ...bindCommands([run], { actions: pipeline.actions, missing: undefined }),
+      ...bindCommands<DecideCommandDeps>(decisions, { actions: pipeline.decisions, missing: undefined, now: Date.now }),
+    ],
     interactions: pipeline.interactions,
     workers: pipeline.workers,
     schedules: pipeline.schedules,
