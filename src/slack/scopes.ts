@@ -2,24 +2,26 @@ import type { FileConfig } from '../config/file.ts';
 
 /**
  * What Vigil does in Slack that a bot scope can gate. `commands` is always on; the rest follow
- * manifests/vigil.yaml: `alerts` and `actions` are its sections, `approverGroups` is an action
- * whose approvers include a user group.
+ * manifests/vigil.yaml: `alerts` and `actions` are its sections, `userGroups` is a user group
+ * named anywhere who is listed: approvers, requesters, access rules.
  */
-export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'approverGroups';
+export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'userGroups';
 
 export type FeatureSet = Readonly<Record<SlackFeature, boolean>>;
 
 /** When nobody says which features are on (no `--config`): all of them, so none is missing a scope. */
-export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, approverGroups: true };
+export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, userGroups: true };
 
 /** The features a parsed configuration turns on. */
-export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions'>): FeatureSet {
+export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access'>): FeatureSet {
   const catalog = Object.values(file.actions?.catalog ?? {});
+  const accessRules = [...Object.values(file.access.commands), ...(file.access.alerts.acknowledge ? [file.access.alerts.acknowledge] : [])];
   return {
     commands: true,
     alerts: file.alerts !== undefined,
     actions: file.actions !== undefined,
-    approverGroups: catalog.some((a) => (a.policy?.groups.length ?? 0) > 0),
+    userGroups:
+      catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) || accessRules.some((r) => r.groups.length > 0),
   };
 }
 
@@ -52,7 +54,7 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: 'chat.postMessage', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: approval messages and their thread replies, through the outbox' },
   { method: 'chat.update', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: the approval message as a request moves on' },
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
-  { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'approverGroups', where: 'src/slack/user-groups.ts: members of an approver group' },
+  { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },
   // Socket Mode opens its WebSocket with the app-level token (xapp-…, connections:write): no bot scope.
   { method: 'apps.connections.open', scope: null, feature: 'commands', where: 'Bolt SocketModeReceiver (src/slack/app.ts), with SLACK_APP_TOKEN' },
 ];

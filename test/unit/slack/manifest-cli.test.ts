@@ -74,20 +74,26 @@ describe('npm run manifest: the command line', () => {
 
 describe('npm run manifest: scopes from --config', () => {
   it('a configuration without alerts or actions needs only `commands`', () => {
-    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, approverGroups: false });
+    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, userGroups: false });
     expect(featuresFromConfigFile(configFile('empty.yaml', ''))).toMatchObject({ alerts: false, actions: false });
   });
 
   it('alerts and actions turn on chat:write; an approver group turns on usergroups:read', () => {
-    expect(featuresFromConfigFile(configFile('alerts.yaml', 'alerts:\n  channels:\n    default: C0ALERTS\n'))).toMatchObject({ alerts: true, actions: false, approverGroups: false });
+    expect(featuresFromConfigFile(configFile('alerts.yaml', 'alerts:\n  channels:\n    default: C0ALERTS\n'))).toMatchObject({ alerts: true, actions: false, userGroups: false });
     const users = configFile('users.yaml', `actions:\n  approvalChannel: C0APPROVE\n  catalog:${action('{ users: [U0ALICE] }')}\n`);
-    expect(featuresFromConfigFile(users)).toMatchObject({ actions: true, approverGroups: false });
+    expect(featuresFromConfigFile(users)).toMatchObject({ actions: true, userGroups: false });
     const groups = configFile('groups.yaml', `actions:\n  approvalChannel: C0APPROVE\n  catalog:${action('{ groups: [S0ONCALL] }')}\n`);
-    expect(featuresFromConfigFile(groups)).toMatchObject({ actions: true, approverGroups: true });
+    expect(featuresFromConfigFile(groups)).toMatchObject({ actions: true, userGroups: true });
+    const requesters = configFile('requesters.yaml', `actions:\n  approvalChannel: C0APPROVE\n  catalog:${action('{ users: [U0ALICE] }')}\n      requesters: { groups: [S0DEV] }\n`);
+    expect(featuresFromConfigFile(requesters)).toMatchObject({ userGroups: true });
+    const access = configFile('access.yaml', 'access:\n  commands:\n    audit: { groups: [S0SRE] }\n');
+    expect(featuresFromConfigFile(access)).toMatchObject({ userGroups: true });
+    const channelsOnly = configFile('channels.yaml', 'access:\n  commands:\n    audit: { channels: [C0OPS] }\n');
+    expect(featuresFromConfigFile(channelsOnly)).toMatchObject({ userGroups: false });
   });
 
   it('the example configuration enables everything', () => {
-    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, approverGroups: true });
+    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, userGroups: true });
   });
 
   it('a missing, unreadable or invalid configuration is refused, naming the key', () => {
