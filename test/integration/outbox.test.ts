@@ -180,13 +180,11 @@ describe('Slack outbox', () => {
     await sleep(200);
     expect(texts(posted(channel))).toEqual(Array.from({ length: n + 5 }, (_, i) => `r${i}`));
     expect(violationsIn(channel)).toEqual([]);
-    const byReplica = [
-      await metricValue(a.registry, 'vigil_slack_writes_total', { outcome: 'ok' }),
-      await metricValue(b.registry, 'vigil_slack_writes_total', { outcome: 'ok' }),
-    ];
+    const byA = await metricValue(a.registry, 'vigil_slack_writes_total', { outcome: 'ok' });
+    const byB = await metricValue(b.registry, 'vigil_slack_writes_total', { outcome: 'ok' });
     // Once each across both, and the second one delivered (at least what only it could).
-    expect(byReplica[0] + byReplica[1]).toBe(n + 5);
-    expect(byReplica[1]).toBeGreaterThanOrEqual(5);
+    expect(byA + byB).toBe(n + 5);
+    expect(byB).toBeGreaterThanOrEqual(5);
   });
 
   it('posts a key once however often it is sent, even after its job is gone', async () => {
