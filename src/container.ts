@@ -165,11 +165,11 @@ async function buildInfrastructure(
   );
   const inspectedUrl = 'url' in postgres ? postgres.url : null;
   if ('missing' in postgres) missing.postgres = postgres.missing;
-  const probeDb = inspectedUrl ? createPool(inspectedUrl, { name: 'vigil-probes', max: 10, readOnly: true, onIdleError }) : null;
+  const probeDb = inspectedUrl ? createPool(inspectedUrl, { name: 'vigil-probes', max: config.file.probes.poolMax, readOnly: true, onIdleError }) : null;
 
   // Vigil's own state: where VIGIL_DATABASE_URL says, else beside what it inspects (schema vigil).
   const stateUrl = config.env.VIGIL_DATABASE_URL ?? inspectedUrl;
-  const statePool = stateUrl ? createPool(stateUrl, { name: 'vigil-state', max: 10, onIdleError }) : null;
+  const statePool = stateUrl ? createPool(stateUrl, { name: 'vigil-state', max: config.file.state.poolMax, onIdleError }) : null;
   const state = createStateStore(statePool, missing.postgres ?? 'no database');
   const where = config.env.VIGIL_DATABASE_URL ? `VIGIL_DATABASE_URL ${redactUrl(config.env.VIGIL_DATABASE_URL)}` : 'the inspected database';
   // Migrated here, once, before anything is served; said once, whatever the outcome.

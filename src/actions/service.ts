@@ -86,12 +86,12 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     if (req.messageKey === null) {
       // The database first: a send given up on (timeout) must not touch the connection afterwards.
       await setMessageKey(db, req.id, postKey);
-      await outbox.send({ op: 'post', key: postKey, channel: deps.approvalChannel, message, kind: 'approval' });
+      await outbox.send({ op: 'post', key: postKey, channel: deps.approvalChannel, message, kind: 'approval' }, db);
     } else {
-      await outbox.send({ op: 'update', key: `${postKey}:v${req.version}`, ref: req.messageKey, message, kind: 'approval' });
+      await outbox.send({ op: 'update', key: `${postKey}:v${req.version}`, ref: req.messageKey, message, kind: 'approval' }, db);
     }
     if (thread) {
-      await outbox.send({ op: 'post', key: `${postKey}:r${req.version}`, channel: deps.approvalChannel, threadOf: postKey, message: thread, kind: 'approval' });
+      await outbox.send({ op: 'post', key: `${postKey}:r${req.version}`, channel: deps.approvalChannel, threadOf: postKey, message: thread, kind: 'approval' }, db);
     }
   }
 

@@ -60,5 +60,5 @@ async function escalateStorm(db: Queryable, outbox: Outbox | null, stormId: numb
   ]);
   const groups = (counted.rows[0] as { n: number } | undefined)?.n ?? 1;
   const message = stormEscalationMessage({ groups, minutes: Math.round(cfg.afterMinutes), channel: storm.channel, since: storm.startedAt, mention: cfg.mention });
-  await outbox.send({ op: 'post', key: `alert-storm:${stormId}:escalation`, channel: cfg.channel, message, kind: 'alert', originAt: now });
+  await outbox.send({ op: 'post', key: `alert-storm:${stormId}:escalation`, channel: cfg.channel, message, kind: 'alert', originAt: now }, db);
 }

@@ -94,7 +94,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
     let next = g;
     const common = { kind: 'alert', originAt } as const;
     const send = async (req: OutboxRequest, kind: Parameters<AlertMetrics['slackWrite']>[0]) => {
-      await outbox.send({ ...req, ...common });
+      await outbox.send({ ...req, ...common }, db);
       deps.metrics.slackWrite(kind);
     };
     let replyCount = 0;

@@ -119,8 +119,8 @@ function sendSummary(pool: pg.Pool, outbox: Outbox, id: number, now: number): Pr
     const version = storm.summary_version + 1;
     const message = { reply: stormReply(storm.started_at.getTime(), storm.ended_at?.getTime() ?? null, groups, now) };
     // Keys carry the summary's version: a retry after a failed commit is delivered once.
-    if (version === 1) await outbox.send({ op: 'post', key: stormKeys.post(id), channel: storm.channel, message, kind: 'alert' });
-    else await outbox.send({ op: 'update', key: stormKeys.update(id, version), ref: stormKeys.post(id), message, kind: 'alert' });
+    if (version === 1) await outbox.send({ op: 'post', key: stormKeys.post(id), channel: storm.channel, message, kind: 'alert' }, client);
+    else await outbox.send({ op: 'update', key: stormKeys.update(id, version), ref: stormKeys.post(id), message, kind: 'alert' }, client);
     const allResolved = groups.every((g) => g.status === 'resolved');
     await client.query(
       `UPDATE ${STORMS} SET dirty = false, summary_version = $2, last_summary_at = $3::timestamptz,

@@ -189,16 +189,20 @@ export const fileSchema = z
       .object({
         /** Key prefix of Vigil's own BullMQ queues (outbox, actions): never the prefix it inspects. */
         queuePrefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('vigil'),
+        /** Connections to Vigil's state database per replica (requests, clicks, alerts, audit). */
+        poolMax: z.number().int().min(2).max(200).default(10),
       })
       .strict()
-      .default({ queuePrefix: 'vigil' }),
+      .default({ queuePrefix: 'vigil', poolMax: 10 }),
     probes: z
       .object({
         timeoutMs: z.number().int().min(50).max(2500).default(1000),
         http: z.array(httpTarget).default([]),
+        /** Read-only connections to the inspected database per replica (probes, /slowqueries). */
+        poolMax: z.number().int().min(1).max(200).default(10),
       })
       .strict()
-      .default({ timeoutMs: 1000, http: [] }),
+      .default({ timeoutMs: 1000, http: [], poolMax: 10 }),
     http: intakeLimits,
     alerts: alerts.optional(),
     actions: actionsConfigSchema.optional(),

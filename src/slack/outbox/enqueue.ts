@@ -6,7 +6,7 @@ import { BACKOFF_TYPE } from './backoff.ts';
 import type { ChannelGate } from './gate.ts';
 import { jobIdFor, type OutboxKeys } from './keys.ts';
 import type { OutboxMetrics } from './metrics.ts';
-import type { MessageRefs } from './refs.ts';
+import { createMessageRefs, type MessageRefs } from './refs.ts';
 import { renderChannelMessage } from '../channel-message.ts';
 import { outboxJobSchema, type Outbox, type OutboxRetry } from './types.ts';
 
@@ -36,34 +36,38 @@ export interface EnqueueDeps {
 export function createEnqueue(deps: EnqueueDeps): Outbox['send'] {
   const { queue, refs, gate } = deps;
 
-  /** The channel of a message sent earlier through the outbox: posted (Postgres) or still queued. */
-  async function channelOf(key: string): Promise<string | null> {
-    const ref = await refs.find(key);
-    if (ref) return ref.channel;
+  /** The channel of a message sent earlier through the outbox and still queued (not posted yet). */
+  async function queuedChannelOf(key: string): Promise<string | null> {
     const parsed = outboxJobSchema.safeParse((await queue.getJob(jobIdFor(key)))?.data);
     return parsed.success ? parsed.data.channel : null;
   }
 
   /**
-   * Already in the queue (in any state), delivered within the done-marker TTL, or posted for good.
-   * Two concurrent sends of one key may both pass: BullMQ's job id then keeps a single job (both
-   * answer `duplicate: false`), and the line keeps the first position (ZADD NX).
+   * Already in the queue (in any state), delivered within the done-marker TTL, or posted for good
+   * (`posted`, read before). Two concurrent sends of one key may both pass: BullMQ's job id then
+   * keeps a single job (both answer `duplicate: false`), and the line keeps the first position (ZADD NX).
    */
-  async function seenBefore(key: string, jobId: string, op: 'post' | 'update'): Promise<boolean> {
+  async function seenBefore(jobId: string, posted: boolean): Promise<boolean> {
+    if (posted) return true;
     if (await queue.getJob(jobId)) return true;
-    if (await gate.isDone(jobId)) return true;
-    return op === 'post' && (await refs.find(key)) !== null;
+    return gate.isDone(jobId);
   }
 
-  return async function send(req) {
+  return async function send(req, db) {
     const jobId = jobIdFor(req.key);
-    if (await seenBefore(req.key, jobId, req.op)) {
+    // Postgres first, all of it, through the caller's connection when given (a caller holding a
+    // transaction must not need a second connection from the same pool), and nothing of it after
+    // the first Redis call: a send given up on while Redis is slow must never touch that
+    // connection again, once the caller has rolled back and released it.
+    const refs = db ? createMessageRefs(db) : deps.refs;
+    const target = req.op === 'update' ? req.ref : req.threadOf;
+    const [posted, targetRef] = [req.op === 'post' && (await refs.find(req.key)) !== null, target === undefined ? null : await refs.find(target)];
+    if (await seenBefore(jobId, posted)) {
       deps.metrics.duplicate('enqueue');
       return { jobId, duplicate: true };
     }
     // An update and a thread reply wait in the line of the channel their message is in, behind it.
-    const target = req.op === 'update' ? req.ref : req.threadOf;
-    const targetChannel = target === undefined ? null : await channelOf(target);
+    const targetChannel = target === undefined ? null : (targetRef?.channel ?? (await queuedChannelOf(target)));
     if (target !== undefined && targetChannel === null) {
       throw new AppError('not_found', `No Slack message with key ${target} was sent through the outbox`);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChannelMessage } from '../../core/channel-message.ts';
 import type { Block } from '../blocks.ts';
+import type { Queryable } from '../../db/queryable.ts';
 
 /** A message as Slack takes it (rendered by the outbox from a ChannelMessage); `text` is the notification fallback. */
 export interface OutboxMessage {
@@ -29,7 +30,11 @@ export interface MessageRef {
 }
 
 export interface Outbox {
-  send(req: OutboxRequest): Promise<{ jobId: string; duplicate: boolean }>;
+  /**
+   * Put a message in line. `db`: the caller's connection (in its transaction) for the outbox's
+   * Postgres lookups, so a caller holding a connection never asks the pool for a second one.
+   */
+  send(req: OutboxRequest, db?: Queryable): Promise<{ jobId: string; duplicate: boolean }>;
   /** The (channel, ts) of a posted message, or null. */
   messageRef(key: string): Promise<MessageRef | null>;
   /** Only the bot starts workers; the CLI only enqueues. */
