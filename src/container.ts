@@ -232,6 +232,12 @@ async function buildInfrastructure(
     const { outbox, connection } = built;
     infra.outbox = outbox;
     background.push({ name: 'slack-outbox', start: () => outbox.startWorker(), stop: () => outbox.close() });
+    // Postgres holds every message; what Redis lost (a restart without persistence) is put back in line.
+    if (probeRedis) {
+      const { createSchedule } = await import('./schedules/schedule.ts');
+      const run = async () => void (await outbox.reconcile());
+      background.push(createSchedule({ name: 'slack-outbox-reconcile', cron: '*/10 * * * * *', redis: probeRedis, keyPrefix: config.file.state.queuePrefix, log, run, runOnStart: true }));
+    }
     // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
     stops.push(() => closeRedis(connection));
   }

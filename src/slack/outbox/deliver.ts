@@ -9,6 +9,10 @@ import type { OutboxKeys } from './keys.ts';
 import type { OutboxMetrics } from './metrics.ts';
 import type { MessageRefs } from './refs.ts';
 import { classifySlackError } from './slack-errors.ts';
+import type { Queryable } from '../../db/queryable.ts';
+import type { Wake } from './enqueue.ts';
+import { jobIdFor } from './keys.ts';
+import { finishOutboxRow, openOutboxRow } from './rows.ts';
 import { outboxJobSchema, type OutboxJob, type OutboxPace, type SlackWriteMethod } from './types.ts';
 
 export interface DeliverDeps {
@@ -17,6 +21,10 @@ export interface DeliverDeps {
   keys: OutboxKeys;
   gate: ChannelGate;
   refs: MessageRefs;
+  /** Vigil's state pool: the outbox rows. */
+  db: Queryable;
+  /** Put a recorded message back in line (a parent whose job Redis lost). */
+  wake: Wake;
   client: WebClient;
   metrics: OutboxMetrics;
   pace: OutboxPace;
@@ -46,6 +54,14 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
   const { gate, refs, metrics, log } = deps;
   const intervalMs = 1000 / deps.pace.perSecond;
 
+  /**
+   * Nothing more to send: the row is closed. Should Postgres not take it now, the reconciler
+   * closes it later (it finds the job finished), so the delivery still counts as done.
+   */
+  async function closeRow(key: string): Promise<void> {
+    await finishOutboxRow(deps.db, key).catch((err: unknown) => log.warn({ key, err: describeError(err) }, 'slack outbox: could not close the row; the reconciler will'));
+  }
+
   async function delay(job: Job, token: string | undefined, ms: number): Promise<never> {
     await job.moveToDelayed(Date.now() + Math.ceil(ms), token);
     throw new DelayedError();
@@ -54,6 +70,7 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
   /** Leave the line and wake the next message, which may be sleeping in "delayed". */
   async function leave(data: OutboxJob, jobId: string, delivered: boolean): Promise<void> {
     const next = await gate.finish(data.channel, jobId, delivered);
+    await closeRow(data.key);
     if (next === null) return;
     const nextJob = await deps.queue.getJob(next);
     // Best effort: a next job that is waiting or running now looks for its turn by itself soon.
@@ -100,6 +117,7 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
 
     if ((await waitForTurn(job, jobId, data, token)) === 'done') {
       metrics.duplicate('worker');
+      await closeRow(data.key);
       return { skipped: 'already_delivered' };
     }
     // Posted by an earlier run that stopped before leaving the line (so this job is still its
@@ -122,7 +140,17 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
     // Looked up only now, at the head of the line: the parent was ahead of us and is posted by now.
     const target = data.op === 'update' ? data.ref : data.threadOf;
     const targetRef = target === undefined ? null : await refs.find(target);
-    if (target !== undefined && targetRef === null) return giveUp(data, jobId, data.op === 'update' ? 'ref_not_posted' : 'parent_not_posted');
+    if (target !== undefined && targetRef === null) {
+      // Recorded but its job lost with Redis (this one was sent after the loss): put the parent
+      // back in line, ahead of this one by its older seq, and let it go first.
+      const parent = await openOutboxRow(deps.db, target);
+      if (parent && (await deps.queue.getJobState(jobIdFor(target))) === 'unknown') {
+        await deps.wake(parent);
+        log.warn({ key: data.key, parent: target }, 'slack outbox: the message this one follows was lost from Redis; put back in line first');
+        return delay(job, token, intervalMs);
+      }
+      return giveUp(data, jobId, data.op === 'update' ? 'ref_not_posted' : 'parent_not_posted');
+    }
 
     const method: SlackWriteMethod = data.op === 'post' ? 'chat.postMessage' : 'chat.update';
     const content = { text: data.message.text, ...(data.message.blocks && { blocks: data.message.blocks }) };

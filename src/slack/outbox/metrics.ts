@@ -13,6 +13,8 @@ export interface OutboxMetrics {
   latency(kind: string, seconds: number): void;
   /** A message not delivered again because it already was (at enqueue, or when a job re-runs). */
   duplicate(stage: 'enqueue' | 'worker' | 'superseded'): void;
+  /** Recorded messages whose job Redis had lost, put back in line by the reconciler. */
+  requeued(count: number): void;
 }
 
 /** Read at scrape time, so the numbers are Redis's, not this replica's view. */
@@ -67,7 +69,13 @@ export function createOutboxMetrics(registry: Registry, gauges: OutboxGauges, lo
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900],
     registers: [registry],
   });
+  const requeued = new Counter({
+    name: 'vigil_slack_outbox_requeued_total',
+    help: 'Messages recorded in Postgres whose job Redis had lost (a restart without persistence, a failover), put back in line',
+    registers: [registry],
+  });
   return {
+    requeued: (count) => requeued.inc(count),
     write: (method, kind, outcome) => writes.inc({ method, kind, outcome }),
     latency: (kind, seconds) => latency.observe({ kind }, Math.max(0, seconds)),
     duplicate: (stage) => duplicates.inc({ stage }),

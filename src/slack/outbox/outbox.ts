@@ -9,6 +9,7 @@ import type { Logger } from '../../log.ts';
 import { retryDelayMs } from './backoff.ts';
 import { createDeliver } from './deliver.ts';
 import { createEnqueue } from './enqueue.ts';
+import { createReconciler } from './reconcile.ts';
 import { createChannelGate } from './gate.ts';
 import { outboxKeys, QUEUE_NAME } from './keys.ts';
 import { createOutboxMetrics } from './metrics.ts';
@@ -91,29 +92,31 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     log,
   );
 
-  const send = createEnqueue({
+  const { send, wake } = createEnqueue({
     queue,
     redis: connection,
     keys,
     gate,
-    refs,
+    db: deps.db,
     retry,
     metrics,
     keepCompletedMs: KEEP_COMPLETED_MS,
     keepCompletedCount: KEEP_COMPLETED_COUNT,
     keepFailedMs: KEEP_FAILED_MS,
   });
+  const reconcile = createReconciler({ queue, db: deps.db, wake, metrics, log });
   let worker: Worker | null = null;
   let closing: Promise<void> | null = null;
 
   return {
     send,
     messageRef: (key) => refs.find(key),
+    reconcile,
     async startWorker() {
       if (closing) throw new Error('slack outbox: closed, cannot start a worker');
       if (worker) return;
       if (!deps.client) throw new Error('slack outbox: this replica only enqueues (no Slack client); a bot delivers');
-      const deliver = createDeliver({ queue, redis: connection, keys, gate, refs, client: deps.client, metrics, pace: deps.pace, log });
+      const deliver = createDeliver({ queue, redis: connection, keys, gate, refs, db: deps.db, wake, client: deps.client, metrics, pace: deps.pace, log });
       worker = new Worker(QUEUE_NAME, deliver, {
         connection,
         prefix,

@@ -37,6 +37,11 @@ export interface Outbox {
   send(req: OutboxRequest, db?: Queryable): Promise<{ jobId: string; duplicate: boolean }>;
   /** The (channel, ts) of a posted message, or null. */
   messageRef(key: string): Promise<MessageRef | null>;
+  /**
+   * Compare the recorded messages with Redis: put back in line what Redis lost, close what
+   * finished. Only rows older than `olderThanMs` (default 10 s) are looked at.
+   */
+  reconcile(olderThanMs?: number): Promise<{ requeued: number; finished: number; pruned: number }>;
   /** Only the bot starts workers; the CLI only enqueues. */
   startWorker(): Promise<void>;
   /** Stops the worker gracefully (active deliveries finish), closes the queue; the connection stays open. */
