@@ -81,7 +81,12 @@ export function createAccessPolicy(cfg: AccessConfig, members: MemberDirectory):
           return rule ? checkRule(rule, 'access.alerts.acknowledge', 'Acting on alert messages', invoker, false) : null;
         }
         case 'action.request': {
-          if (!subject.requesters) return null;
+          if (!subject.requesters) {
+            // Unset: whoever may run /run, also from a button (runbook, Retry failed) or a form that
+            // requests without /run. Who, not where: such a button sits outside /run's channels.
+            const run = Object.hasOwn(cfg.commands, 'run') ? cfg.commands.run : undefined;
+            return run ? checkRule({ users: run.users, groups: run.groups, channels: [] }, 'access.commands.run', `Requesting ${subject.action}`, invoker, false) : null;
+          }
           const rule: AccessRule = { ...subject.requesters, users: [...subject.requesters.users], groups: [...subject.requesters.groups], channels: [] };
           return checkRule(rule, `actions.catalog.${subject.action}.requesters`, `Requesting ${subject.action}`, invoker, false);
         }

@@ -114,7 +114,8 @@ export function createActionService(deps: ActionServiceDeps): ActionService {
     await inTransaction(pool, (db) =>
       deps.audit(db, [{ ...actor(invoker), kind: 'action.request', subject: def.id, outcome: 'refused', details: { rule: refusal.rule } }]),
     );
-    throw new AppError('forbidden', richTextString(refusal.message), refusal.message);
+    // The refusal rides along as the cause: the dispatcher puts its rule on the command's audit row.
+    throw new AppError('forbidden', richTextString(refusal.message), refusal.message, { cause: refusal });
   }
 
   const actor = (i: Invoker) => ({ actorId: i.userId, ...(i.userName ? { actorName: i.userName } : {}), ...(i.channelId ? { channel: i.channelId } : {}) });

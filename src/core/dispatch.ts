@@ -103,7 +103,7 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     const failed = (thrown: unknown): DispatchResult => {
       const err = isAppError(thrown) ? thrown : (d.explainError?.(thrown) ?? thrown);
       if (isAppError(err) && err.code === 'bad_args' && command) return finish(usageReply(command, err.userMessage), 'bad_args', err.userMessage);
-      if (isAppError(err)) return finish({ title: `/${name}`, status: 'fail', summary: err.richMessage }, OUTCOME_BY_CODE[err.code] ?? 'error', err.userMessage);
+      if (isAppError(err)) return finish({ title: `/${name}`, status: 'fail', summary: err.richMessage }, OUTCOME_BY_CODE[err.code] ?? 'error', err.userMessage, refusedRule(err));
       const result = finish({ title: `/${name}`, status: 'fail', summary: 'Something went wrong running this command. The error was logged.' }, 'error', describeError(err));
       d.logError?.(describeError(err), result.run);
       return result;
@@ -159,4 +159,10 @@ export function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
   return value;
+}
+
+/** The rule behind a refusal thrown from deeper down (an action's requesters), for the audit row. */
+function refusedRule(err: AppError): string | undefined {
+  const cause: unknown = err.cause;
+  return err.code === 'forbidden' && typeof cause === 'object' && cause !== null && 'rule' in cause && typeof cause.rule === 'string' ? cause.rule : undefined;
 }

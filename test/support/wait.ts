@@ -13,3 +13,10 @@ export async function waitFor<T>(check: () => Promise<T> | T, opts: { timeoutMs?
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** `waitFor` for a value that is there once the condition holds: the value itself, never undefined. */
+export async function waitForValue<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs?: number): Promise<T> {
+  const value = await waitFor(check, { what, ...(timeoutMs ? { timeoutMs } : {}) });
+  if (value === undefined) throw new Error(`no ${what}`);
+  return value;
+}
