@@ -14,14 +14,12 @@ export interface AccessPolicy {
   /** Null when allowed. */
   check(subject: AccessSubject, invoker: Invoker): Promise<Refusal | null>;
   /**
-   * A click's `access` name checked for the clicker: `alerts.acknowledge`, or `command:<name>` for
-   * a button that stands for a command. An unknown name is a bug and throws.
+   * A click's `access` name (`alerts.acknowledge`) checked for the clicker. Buttons that request an
+   * action need none: the request itself checks who may ask (`requesters`, else /run's rule).
+   * An unknown name is a bug and throws.
    */
   capability(name: string, invoker: Invoker): Promise<Refusal | null>;
 }
-
-/** The `access` of a button that stands for a command: `command:run`. */
-export const COMMAND_ACCESS = 'command:';
 
 /** Rules for commands Vigil does not have: a typo there would leave the real command open. */
 export function unknownCommandRules(cfg: AccessConfig, commandNames: readonly string[]): string[] {
@@ -66,8 +64,6 @@ export function createAccessPolicy(cfg: AccessConfig, members: MemberDirectory):
   const policy: AccessPolicy = {
     async capability(name, invoker) {
       if (name === 'alerts.acknowledge') return policy.check({ kind: 'alerts.acknowledge' }, invoker);
-      // A button standing for a command (a request button for /run, Approve for /approve).
-      if (name.startsWith(COMMAND_ACCESS)) return policy.check({ kind: 'command', name: name.slice(COMMAND_ACCESS.length), public: false }, invoker);
       throw new Error(`No access rule is known as "${name}"`);
     },
     async check(subject, invoker) {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { COMMAND_ACCESS } from '../access/policy.ts';
 import { AppError } from '../core/errors.ts';
 import type { InteractionAnswer, InteractionHandler } from '../core/interactions.ts';
 import type { ActionDefinition } from './definition.ts';
@@ -19,8 +18,6 @@ const requestValue = z.object({ action: z.string().max(61), params: z.record(z.s
 export function actionHandlers(service: ActionService, definitions: ReadonlyMap<string, ActionDefinition>): InteractionHandler[] {
   const decide = (decision: 'approve' | 'deny'): InteractionHandler => ({
     id: decision === 'approve' ? APPROVE_HANDLER : DENY_HANDLER,
-    // The button stands for /approve and /deny: their access rules apply to it.
-    access: `${COMMAND_ACCESS}${decision}`,
     async handle(interaction) {
       if (interaction.kind !== 'button' || !REQUEST_ID.test(interaction.value)) throw new AppError('stale', 'This button does not name an action request.');
       return service.decide(decision, interaction.value, interaction.invoker);
@@ -29,8 +26,6 @@ export function actionHandlers(service: ActionService, definitions: ReadonlyMap<
   // An action that needs a reason asks for it in a form first, whose submission makes the request.
   const requestButton: InteractionHandler = {
     id: REQUEST_HANDLER,
-    // A request button stands for /run (then the action's requesters are checked as for /run).
-    access: `${COMMAND_ACCESS}run`,
     async handle(interaction) {
       if (interaction.kind !== 'button') throw new AppError('stale', 'This form does not request an action.');
       const parsed = requestValue.safeParse(safeJson(interaction.value));
@@ -44,7 +39,6 @@ export function actionHandlers(service: ActionService, definitions: ReadonlyMap<
   };
   const requestForm: InteractionHandler = {
     id: REQUEST_FORM,
-    access: `${COMMAND_ACCESS}run`,
     async handle(interaction): Promise<InteractionAnswer> {
       const parsed = interaction.kind === 'form' ? requestFormValue.safeParse(safeJson(interaction.privateMetadata)) : null;
       if (!parsed?.success || interaction.kind !== 'form') throw new AppError('stale', 'This form does not name an action to request.');
@@ -58,8 +52,9 @@ export function actionHandlers(service: ActionService, definitions: ReadonlyMap<
       try {
         return { reply: await service.request(parsed.data.action, params, reason.slice(0, 500), interaction.invoker) };
       } catch (err) {
-        // Shown in the form itself, so nothing typed is lost.
-        if (err instanceof AppError) return { errors: { reason: err.userMessage } };
+        // A refusal is answered (and counted) as one; anything else is shown in the form itself,
+        // so nothing typed is lost.
+        if (err instanceof AppError && err.code !== 'forbidden') return { errors: { reason: err.userMessage } };
         throw err;
       }
     },

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
-import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { answerBody, answerText, buttonOn, type Answer } from '../support/slack-answers.ts';
 import { sleep, waitFor, waitForValue } from '../support/wait.ts';
 
@@ -271,6 +271,20 @@ describe('alert messages', () => {
   });
 });
 
+describe('forms', () => {
+  it('a request form submitted by someone who may not ask is answered with the refusal, not as a typo in the form', async () => {
+    const before = await lastRefusalId();
+    const body = viewSubmissionBody({ callbackId: 'actions.request-form#0', values: { reason: 'cache is stale' }, userId: ALICE, privateMetadata: JSON.stringify({ action: 'flush-cache', params: {} }) });
+    const res = await postSigned(`${bot.baseUrl}/slack/events`, signBody(body, { signingSecret: ALERT_SIGNING_SECRET }));
+    expect(res.status).toBe(200);
+    // The modal shows the refusal (response_action update), not field errors to correct.
+    expect(res.json?.response_action).toBe('update');
+    expect(JSON.stringify(res.json?.view)).toContain('Requesting flush-cache is for');
+    await refusalRow({ kind: 'action.request', subject: 'flush-cache', actor_id: ALICE, rule: 'access.commands.run' }, before);
+    expect((await db.query('SELECT 1 FROM vigil.action_requests WHERE requested_by = $1', [ALICE])).rows).toEqual([]);
+  });
+});
+
 describe('counted', () => {
   it('/metrics counts every refusal in vigil_access_refusals_total, as the audit trail has them', async () => {
     const text = await (await fetch(`${bot.baseUrl}/metrics`)).text();
@@ -291,9 +305,12 @@ describe('counted', () => {
     // The runbook button's refusal is audited with its action, counted as a refused click.
     expect(count('click', 'actions.request')).toBe(2);
     expect(audited('action.request', 'restart-api')).toBe(2);
-    expect(audited('action.request', 'flush-cache')).toBe(1);
+    expect(audited('action.request', 'flush-cache')).toBe(2);
+    // …and so is a refused form submission.
+    expect(count('click', 'actions.request-form')).toBe(1);
     // Every refusal names its actor and the rule that refused.
-    expect(rows.every((r) => r.actor_id.startsWith('U0') && r.channel !== null)).toBe(true);
+    // (A form submission has no channel.)
+    expect(rows.every((r) => r.actor_id.startsWith('U0') && (r.channel !== null || r.kind === 'action.request'))).toBe(true);
     expect(rows.filter((r) => r.rule === null)).toEqual([]);
   });
 });
