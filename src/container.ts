@@ -13,19 +13,20 @@ import type { Feature, FeatureFactory } from './features/feature.ts';
 import type { Infrastructure } from './infrastructure.ts';
 import { createProbeServices } from './probes/probe-services.ts';
 import { createMessageRefs, messageLink } from './slack/outbox/refs.ts';
-import { createAuditWriter, type AuditWriter } from './audit/audit-writer.ts';
+import { createAuditWriter } from './audit/audit-writer.ts';
+import { auditChain, auditKeyFrom } from './audit/chain.ts';
+import { auditAnchorPath } from './audit/anchor.ts';
 import { openAuditSpool } from './audit/audit-spool.ts';
 import { buildOutbox, buildRelayOutbox } from './slack/outbox/build.ts';
 import { databaseIdentity, spoolDirFor, spoolsElsewhere } from './audit/spool-place.ts';
 import { commandRunEvent } from './audit/command-log.ts';
 import { describeError, type AppError } from './core/errors.ts';
 import { endpointOf, explainDependencyError, type Endpoints } from './core/dependency-errors.ts';
-import { withTimeout } from './core/timeout.ts';
-import { requireDep } from './core/deps.ts';
 import { createPool } from './db/pools.ts';
 import { closeRedis, connectProbeRedis, lastLinkError } from './db/redis-clients.ts';
 import { createStateStore, describeState, type StateStore } from './db/state.ts';
-import { opsRoutes, type ReadinessCheck } from './http/ops-routes.ts';
+import { opsRoutes } from './http/ops-routes.ts';
+import { auditReadiness, readinessChecks } from './http/readiness.ts';
 import type { Route } from './http/route.ts';
 import { resolveEndpoint } from './embedded/resolve-endpoint.ts';
 import { features as defaultFeatures } from './features/index.ts';
@@ -85,7 +86,7 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
       'audit events spooled for another database wait on disk; they are replayed only by a Vigil using that database',
     );
   }
-  const audit = createAuditWriter({ state: infra.state, log, registry: infra.metrics.registry, spool: openAuditSpool(spoolDir) });
+  const audit = createAuditWriter({ state: infra.state, key: auditKeyFrom(config.env.VIGIL_AUDIT_KEY), log, registry: infra.metrics.registry, spool: openAuditSpool(spoolDir) });
   const commands = createDispatcher({
     commands: boundCommands,
     onRun: (run) => {
@@ -197,6 +198,7 @@ async function buildInfrastructure(
   // The CLI too (`vigil approve` by a member of an approver group), loaded on first use only.
   const userGroups = config.slack.kind !== 'none' ? lazyUserGroupReader({ token: config.slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log }) : null;
   const members = createMemberDirectory(userGroups, log);
+  const auditKey = auditKeyFrom(config.env.VIGIL_AUDIT_KEY);
   const endpoints: Endpoints = { postgres: endpointOf(inspectedUrl, 5432), redis: endpointOf(redisUrl, 6379) };
   const explainError = (err: unknown) => explainDependencyError(err, endpoints, () => (probeRedis ? lastLinkError(probeRedis) : undefined));
   const probes = createProbeServices({ config, probeDb, probeRedis, missing, explainError });
@@ -218,6 +220,8 @@ async function buildInfrastructure(
     redisUrl,
     userGroups,
     members,
+    audit: auditChain(auditKey),
+    auditAnchorPath: stateUrl ? auditAnchorPath(config, databaseIdentity(stateUrl)) : null,
     access: createAccessPolicy(config.file.access, members),
     explainError,
     probes,
@@ -241,6 +245,10 @@ async function buildInfrastructure(
     // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
     stops.push(() => closeRedis(connection));
   }
+  if (opts.role === 'bot' && probeRedis && infra.auditAnchorPath) {
+    // The chain's head, kept outside the database: a cut tail or a rewritten chain shows there.
+    background.push((await import('./audit/anchor-schedule.ts')).auditAnchorSchedule(config, infra.auditAnchorPath, state, probeRedis, log));
+  }
   if (!infra.outbox && config.file.actions) {
     const relay = await buildRelayOutbox(config, log, metrics, state, redisUrl);
     if (relay) {
@@ -255,38 +263,4 @@ async function buildInfrastructure(
   const configuredState = config.env.VIGIL_DATABASE_URL ?? config.env.DATABASE_URL;
   const stateIdentity = configuredState && URL.canParse(configuredState) ? databaseIdentity(configuredState) : `embedded ${pgDataDir}`;
   return { infra, background, stateIdentity };
-}
-
-/** Not ready while audit writes have failed for a while: events wait in memory or on disk. */
-const AUDIT_FAILING_MS = 10_000;
-function auditReadiness(audit: AuditWriter): ReadinessCheck {
-  return {
-    name: 'audit',
-    async check() {
-      const s = audit.status();
-      if (s.failingSince === null || Date.now() - s.failingSince < AUDIT_FAILING_MS) return;
-      const seconds = Math.round((Date.now() - s.failingSince) / 1000);
-      throw new Error(`audit writes failing for ${seconds} s (${s.queued} events waiting in memory, ${s.spooled} on disk): ${s.lastError ?? 'unknown error'}`);
-    },
-  };
-}
-
-/** /readyz: the inspected Postgres, Redis, and a separate state database when there is one. */
-function readinessChecks(infra: Infrastructure): ReadinessCheck[] {
-  const { probeDb, probeRedis, missing } = infra;
-  const checks: ReadinessCheck[] = [
-    { name: 'postgres', check: async () => void (await withTimeout(requireDep(probeDb, 'Postgres', missing.postgres).query('SELECT 1'), 1000, 'Postgres')) },
-    { name: 'redis', check: async () => void (await withTimeout(requireDep(probeRedis, 'Redis', missing.redis).ping(), 1000, 'Redis')) },
-  ];
-  const statePool = infra.state.pool;
-  if (infra.config.env.VIGIL_DATABASE_URL && statePool) {
-    checks.push({ name: 'state', check: async () => void (await withTimeout(statePool.query('SELECT 1'), 1000, 'State database')) });
-  }
-  // Failures said as "Redis at host:port refused the connection", like /health says them.
-  return checks.map((c) => ({
-    name: c.name,
-    check: () => c.check().catch((err: unknown) => {
-      throw infra.explainError(err) ?? err;
-    }),
-  }));
 }

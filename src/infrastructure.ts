@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { MemberDirectory } from './access/members.ts';
 import type { AccessPolicy } from './access/policy.ts';
 import type { Config } from './config/load.ts';
+import type { AuditChain } from './audit/chain.ts';
 import type { AppError } from './core/errors.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -44,6 +45,10 @@ export interface Infrastructure {
   userGroups: UserGroupReader | null;
   /** Who is in which user group, cached: approvers, requesters, access rules. */
   members: MemberDirectory;
+  /** Appends to the audit chain, with VIGIL_AUDIT_KEY when set: every change's events go through it. */
+  audit: AuditChain;
+  /** Where this state database's chain head is anchored, outside it; null without a state database. */
+  auditAnchorPath: string | null;
   /** `access:` in the config: who may run which command, act on alert messages, request which action. */
   access: AccessPolicy;
   /** A Postgres or Redis failure as "which, where (host:port), why"; null for anything else. */

@@ -2,7 +2,6 @@ import type { ActionSummary } from '../../commands/run.ts';
 import type { DecideCommandDeps } from '../../commands/approve.ts';
 import { AppError } from '../core/errors.ts';
 import { pendingRequests } from './store.ts';
-import { appendAuditEvents } from '../audit/chain.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Reply } from '../core/reply.ts';
@@ -65,12 +64,12 @@ export function createActionPipeline(infra: Infrastructure, cfg: ActionsConfig, 
     catalog: definitions,
     directory: infra.members,
     access: infra.access,
-    audit: appendAuditEvents,
+    audit: infra.audit.append,
     enqueue: (id) => enqueue(id),
     metrics,
     log,
   });
-  const queue = createActionQueue({ connection, prefix: config.file.state.queuePrefix, state: infra.state, service, audit: appendAuditEvents, metrics, log });
+  const queue = createActionQueue({ connection, prefix: config.file.state.queuePrefix, state: infra.state, service, audit: infra.audit.append, metrics, log });
   enqueue = (id) => queue.enqueue(id);
   const sweeper = infra.probeRedis
     ? createSchedule({ name: 'actions-sweep', cron: SWEEP_CRON, redis: infra.probeRedis, keyPrefix: config.file.state.queuePrefix, log, run: () => queue.sweep() })

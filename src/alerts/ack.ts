@@ -1,5 +1,6 @@
 import type { Interaction, InteractionHandler } from '../core/interactions.ts';
 import type { RichText } from '../core/reply.ts';
+import type { AuditChain } from '../audit/chain.ts';
 import type { StateStore } from '../db/state.ts';
 import { duration, type AlertGroup } from './group.ts';
 import { applyAck, applyUnack } from './group-transitions.ts';
@@ -10,6 +11,7 @@ import { saveGroup } from './store.ts';
 
 interface AckDeps {
   state: StateStore;
+  audit: AuditChain;
   processor: AlertProcessor;
   now?: () => number;
 }
@@ -38,7 +40,7 @@ function groupClickHandler(
     id,
     access: ALERT_MESSAGE_ACCESS,
     handle: (interaction: Interaction) =>
-      withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
+      withClickedGroup(deps, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const at = now();
         const decided = decide(group, epoch, invoker.userId, at);
         // The message first: the audit append takes the chain lock, held until commit, which must

@@ -93,9 +93,9 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
     routes: [alertmanagerRoute({ token: config.env.ALERT_WEBHOOK_TOKEN, state, metrics, log, heartbeat: cfg.deadman?.alertname, stored: () => processor?.kick() })],
     interactions: processor
       ? [
-          ...ackHandlers({ state, processor }),
+          ...ackHandlers({ state, audit: infra.audit, processor }),
           silenceHandler({ state, catalog, alertmanager }),
-          ...(infra.probeRedis ? [resolveHandler({ state, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : []),
+          ...(infra.probeRedis ? [resolveHandler({ state, audit: infra.audit, redis: infra.probeRedis, keyPrefix, stored: () => processor.kick() })] : []),
         ]
       : [],
     workers: [...(presence ? [presence] : []), ...(processor ? [processor] : [])],

@@ -1,4 +1,4 @@
-import { appendAuditEvents } from '../audit/chain.ts';
+import type { AuditChain } from '../audit/chain.ts';
 import type { Invoker } from '../core/command.ts';
 import { AppError } from '../core/errors.ts';
 import type { Interaction } from '../core/interactions.ts';
@@ -25,7 +25,11 @@ export interface ClickedGroup {
  * Run a click on a group's message in one transaction under the group's lock, against its current
  * state: a click racing an auto-resolve or a newer firing sees what is true now.
  */
-export async function withClickedGroup<T>(state: StateStore, interaction: Interaction, work: (c: ClickedGroup) => Promise<T>): Promise<T> {
+export async function withClickedGroup<T>(
+  { state, audit: chain }: { state: StateStore; audit: AuditChain },
+  interaction: Interaction,
+  work: (c: ClickedGroup) => Promise<T>,
+): Promise<T> {
   const match = interaction.kind === 'button' ? VALUE.exec(interaction.value) : null;
   if (!match) throw new AppError('stale', 'This button does not name an alert group.');
   const [, groupId = '', epochText = '0'] = match;
@@ -38,7 +42,7 @@ export async function withClickedGroup<T>(state: StateStore, interaction: Intera
     const group = await loadGroup(client, groupId);
     if (!group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
     const audit = (kind: string, outcome: string) =>
-      appendAuditEvents(client, [
+      chain.append(client, [
         {
           actorId: invoker.userId,
           ...(invoker.userName ? { actorName: invoker.userName } : {}),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { InteractionHandler } from '../core/interactions.ts';
+import type { AuditChain } from '../audit/chain.ts';
 import type { StateStore } from '../db/state.ts';
 import type { AlertGroup } from './group.ts';
 import { ALERT_MESSAGE_ACCESS, RESOLVE_HANDLER, RESOLVED_BY } from './message.ts';
@@ -11,6 +12,7 @@ import { withClickedGroup } from './group-click.ts';
 
 export interface ResolveDeps {
   state: StateStore;
+  audit: AuditChain;
   /** The rules' state lives here: a resolved rule starts afresh at its next evaluation. */
   redis: Redis;
   keyPrefix: string;
@@ -31,7 +33,7 @@ export function resolveHandler(deps: ResolveDeps): InteractionHandler {
     id: RESOLVE_HANDLER,
     access: ALERT_MESSAGE_ACCESS,
     async handle(interaction) {
-      const outcome = await withClickedGroup(deps.state, interaction, async ({ client, group, epoch, invoker, audit }) => {
+      const outcome = await withClickedGroup(deps, interaction, async ({ client, group, epoch, invoker, audit }) => {
         const rule = ruleNameOf(group.groupKey);
         const verdict = group.epoch !== epoch ? 'other_epoch' : group.status === 'resolved' ? 'resolved' : rule === null ? 'not_a_rule' : 'resolving';
         if (verdict === 'resolving') await storeNotification(client, resolvedByHand(group, invoker.userId, now()));

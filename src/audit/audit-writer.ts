@@ -4,7 +4,7 @@ import { describeError } from '../core/errors.ts';
 import type { StateStore } from '../db/state.ts';
 import type { Logger } from '../log.ts';
 import type { AuditSpool } from './audit-spool.ts';
-import { recordAuditEvents, storedWriteKeys, type AuditEvent } from './chain.ts';
+import { recordAuditEvents, storedWriteKeys, type AuditEvent, type AuditKey } from './chain.ts';
 
 /**
  * Writes audit events that go with no other change (command runs) off the reply's path, and loses
@@ -39,6 +39,8 @@ export interface AuditWriterStatus {
 
 export interface AuditWriterDeps {
   state: StateStore;
+  /** VIGIL_AUDIT_KEY: rows are hashed with it (HMAC) when set. */
+  key?: AuditKey;
   log: Logger;
   registry: Registry;
   /** Null: no disk (tests of memory alone); events past the memory limit are then dropped, counted. */
@@ -112,7 +114,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         // After a failure the last attempt may have committed without us hearing back: skip what it stored.
         const stored = attempt > 0 ? await storedWriteKeys(pool, batch.events.flatMap((e) => (e.writeKey ? [e.writeKey] : []))) : null;
         const unwritten = stored?.size ? batch.events.filter((e) => !e.writeKey || !stored.has(e.writeKey)) : batch.events;
-        await writeIsolating(unwritten, (events) => recordAuditEvents(pool, events));
+        await writeIsolating(unwritten, (events) => recordAuditEvents(pool, events, deps.key ?? null));
         if (batch.from === 'memory') memory = memory.slice(batch.events.length);
         else deps.spool?.consume(batch.events.length);
         metrics.written.inc(batch.events.length);

@@ -1,22 +1,17 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../db/queryable.ts';
 import { inTransaction } from '../db/transaction.ts';
+import { canonicalJson, hashRow, type AuditKey, type HashedRow } from './chain-hash.ts';
+
+export { auditKeyFrom, canonicalJson, hashInput, hashRow, type AuditKey } from './chain-hash.ts';
 
 /**
  * The audit trail: `vigil.audit_events`, append-only (a trigger refuses UPDATE, DELETE, TRUNCATE)
  * and hash-chained, so a row changed or removed behind Vigil's back is found by `verifyAuditChain`.
  *
- * What is hashed. Each row's `hash` is the SHA-256 (lower-case hex) of the UTF-8 text
- *
- *   JSON.stringify(["vigil-audit/1", id, at, actor_id, actor_name, channel, kind, subject,
- *                   request_id, outcome, details, prev_hash])
- *
- * with `id` as a decimal string, `at` as an ISO-8601 UTC string with milliseconds
- * (`Date#toISOString`, the column holds milliseconds only), absent optional columns as null, and
- * `details` with the keys of every object sorted (jsonb keeps no key order). `prev_hash` is the
- * previous row's `hash`, or 64 zeros for row 1. Every column takes part, so changing any of them,
- * or the order of rows, breaks the chain at that row.
+ * What is hashed, and how (SHA-256, or HMAC-SHA256 with VIGIL_AUDIT_KEY): see chain-hash.ts.
+ * Every column takes part, so changing any of them, or the order of rows, breaks the chain at
+ * that row. `prev_hash` is the previous row's `hash`, or 64 zeros for row 1.
  *
  * How rows are appended. Under one transaction-level advisory lock the appender reads the last
  * row, numbers the new rows last id + 1, 2, … (no sequence: a rolled-back transaction would leave
@@ -49,66 +44,23 @@ export interface AuditEvent {
 }
 
 /** One stored row of `vigil.audit_events`. */
-export interface AuditRow {
-  id: number;
-  at: Date;
-  actorId: string;
-  actorName: string | null;
-  channel: string | null;
-  kind: string;
-  subject: string;
-  requestId: string | null;
-  outcome: string;
-  details: Record<string, unknown>;
-  prevHash: string;
+export interface AuditRow extends HashedRow {
+  /** Hashed with VIGIL_AUDIT_KEY (HMAC) rather than plain SHA-256. */
+  keyed: boolean;
   hash: string;
 }
 
 export type ChainCheck =
-  | { ok: true; checked: number; head: { id: number; hash: string } | null }
+  /** `keyedFrom`: the first row hashed with VIGIL_AUDIT_KEY (null: none is). */
+  | { ok: true; checked: number; head: { id: number; hash: string } | null; keyedFrom: number | null }
   | { ok: false; checked: number; brokenId: number; reason: string };
 
 export const AUDIT_TABLE = 'vigil.audit_events';
 export const GENESIS_HASH = '0'.repeat(64);
 /** Columns in the order rows are read and written. */
-export const AUDIT_COLUMNS = 'id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash';
+export const AUDIT_COLUMNS = 'id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash, keyed';
 // "vigilA" in ASCII: one lock for the whole chain, recognisable in pg_locks.
 const CHAIN_LOCK = 0x766967696c41;
-const HASH_VERSION = 'vigil-audit/1';
-
-/** JSON with every object's keys sorted, after JSON's own normalisation (toJSON, undefined dropped). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null)) as unknown));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
-}
-
-/** The exact text a row's hash is computed over (see the module comment). */
-export function hashInput(row: Omit<AuditRow, 'hash'>): string {
-  return canonicalJson([
-    HASH_VERSION,
-    String(row.id),
-    row.at.toISOString(),
-    row.actorId,
-    row.actorName,
-    row.channel,
-    row.kind,
-    row.subject,
-    row.requestId,
-    row.outcome,
-    row.details,
-    row.prevHash,
-  ]);
-}
-
-export function hashRow(row: Omit<AuditRow, 'hash'>): string {
-  return createHash('sha256').update(hashInput(row), 'utf8').digest('hex');
-}
 
 /**
  * Postgres text refuses NUL and jsonb refuses lone surrogates: replace both, so one odd character
@@ -133,7 +85,7 @@ const optional = (text: string | undefined) => (text === undefined ? null : clea
  * commit or roll back together. The chain's lock is held until that transaction ends: append late
  * in it.
  */
-export async function appendAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
+export async function appendAuditEvents(db: Queryable, events: readonly AuditEvent[], key: AuditKey = null): Promise<void> {
   if (events.length === 0) return;
   // A statement of its own: under READ COMMITTED the next statement's snapshot then sees the
   // row the previous lock holder committed.
@@ -151,6 +103,7 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
   const stored = events.map((e): AuditRow => {
     id += 1;
     const row: Omit<AuditRow, 'hash'> = {
+      keyed: key !== null,
       id,
       at,
       actorId: clean(e.actorId),
@@ -164,14 +117,14 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
       details: JSON.parse(canonicalJson(cleanValue(e.details ?? {}))) as Record<string, unknown>,
       prevHash,
     };
-    prevHash = hashRow(row);
+    prevHash = hashRow(row, key) as string; // never null: a keyed row is hashed with its key
     return { ...row, hash: prevHash };
   });
   // One statement shape whatever the batch size: pg_stat_statements keeps one entry for it.
   await db.query(
     `INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}, write_key)
      SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                          $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::uuid[])`,
+                          $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::boolean[], $14::uuid[])`,
     [
       stored.map((r) => String(r.id)),
       stored.map((r) => r.at.toISOString()),
@@ -185,6 +138,7 @@ export async function appendAuditEvents(db: Queryable, events: readonly AuditEve
       stored.map((r) => canonicalJson(r.details)),
       stored.map((r) => r.prevHash),
       stored.map((r) => r.hash),
+      stored.map((r) => r.keyed),
       events.map((e) => e.writeKey ?? null),
     ],
   );
@@ -198,9 +152,21 @@ export async function storedWriteKeys(db: Queryable, keys: readonly string[]): P
 }
 
 /** Append events in a transaction of their own (for events that go with no other change). */
-export async function recordAuditEvents(pool: pg.Pool, events: readonly AuditEvent[]): Promise<void> {
+export async function recordAuditEvents(pool: pg.Pool, events: readonly AuditEvent[], key: AuditKey = null): Promise<void> {
   if (events.length === 0) return;
-  await inTransaction(pool, (client) => appendAuditEvents(client, events));
+  await inTransaction(pool, (client) => appendAuditEvents(client, events, key));
+}
+
+/** The chain as Vigil writes it: with its key (HMAC) when VIGIL_AUDIT_KEY is set. */
+export interface AuditChain {
+  /** In the caller's transaction (see appendAuditEvents). */
+  append(db: Queryable, events: readonly AuditEvent[]): Promise<void>;
+  /** In a transaction of its own. */
+  record(pool: pg.Pool, events: readonly AuditEvent[]): Promise<void>;
+}
+
+export function auditChain(key: AuditKey): AuditChain {
+  return { append: (db, events) => appendAuditEvents(db, events, key), record: (pool, events) => recordAuditEvents(pool, events, key) };
 }
 
 /** A row as node-pg returns it (bigint as string, jsonb parsed, timestamptz as Date). */
@@ -218,21 +184,27 @@ export function toAuditRow(r: Record<string, unknown>): AuditRow {
     details: (r.details as Record<string, unknown> | null) ?? {},
     prevHash: r.prev_hash as string,
     hash: r.hash as string,
+    keyed: r.keyed === true,
   };
 }
 
 /**
  * Walk the whole chain in id order, a page at a time, and stop at the first row that breaks it:
  * ids must run 1, 2, 3 … (a gap means deleted rows), each row's `prev_hash` must be the hash of the
- * row before (64 zeros for the first), and each row's `hash` must match its content. A change to
- * any column of row N is reported at N. Deleting the newest rows cannot be seen from the chain
- * alone: compare the head that verify prints with one kept elsewhere.
+ * row before (64 zeros for the first), and each row's `hash` must match its content: SHA-256 for
+ * unkeyed rows, HMAC with `key` for keyed ones. Once a keyed row appears, every later row must be
+ * keyed (a row added without the key cannot pass as one). `anchor`, a head recorded outside the
+ * database, must still be in the chain with the same hash: the newest rows deleted, or the whole
+ * chain rewritten or emptied, shows there.
  */
-export async function verifyAuditChain(db: Queryable, opts: { pageSize?: number } = {}): Promise<ChainCheck> {
+export async function verifyAuditChain(db: Queryable, opts: { pageSize?: number; key?: AuditKey; anchor?: { id: number; hash: string } | null } = {}): Promise<ChainCheck> {
   const pageSize = opts.pageSize ?? 1000;
+  const key = opts.key ?? null;
+  const anchor = opts.anchor ?? null;
   let checked = 0;
   let expectedId = 1;
   let prevHash = GENESIS_HASH;
+  let keyedFrom: number | null = null;
   for (;;) {
     const { rows } = await db.query(`SELECT ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE} WHERE id >= $1 ORDER BY id LIMIT $2`, [expectedId, pageSize]);
     for (const raw of rows) {
@@ -242,13 +214,23 @@ export async function verifyAuditChain(db: Queryable, opts: { pageSize?: number 
       if (row.prevHash !== prevHash) {
         return broken(expectedId === 1 ? 'the first row does not start from the genesis hash' : `prev_hash does not match the hash of row ${expectedId - 1}`);
       }
-      if (hashRow(row) !== row.hash) return broken('hash mismatch: the row was changed after it was written');
+      if (!row.keyed && keyedFrom !== null) return broken(`an unkeyed row after keyed ones (from id ${keyedFrom}): written without VIGIL_AUDIT_KEY, so not by Vigil`);
+      if (row.keyed) keyedFrom ??= row.id;
+      const hash = hashRow(row, key);
+      if (hash === null) return broken('the row is keyed (HMAC): set VIGIL_AUDIT_KEY to the key Vigil writes with to check it');
+      if (hash !== row.hash) return broken(row.keyed ? 'HMAC mismatch: the row was changed, or written without the key' : 'hash mismatch: the row was changed after it was written');
+      if (anchor && row.id === anchor.id && row.hash !== anchor.hash) return broken(`the anchor recorded row ${anchor.id} with another hash: the chain was rewritten from here or before`);
       checked += 1;
       expectedId += 1;
       prevHash = row.hash;
     }
-    if (rows.length < pageSize) return { ok: true, checked, head: checked === 0 ? null : { id: expectedId - 1, hash: prevHash } };
+    if (rows.length < pageSize) break;
   }
+  const head = checked === 0 ? null : { id: expectedId - 1, hash: prevHash };
+  if (anchor && (head === null || head.id < anchor.id)) {
+    return { ok: false, checked, brokenId: anchor.id, reason: `the chain ends at ${head ? `id ${head.id}` : 'no row at all'}, but the anchor recorded row ${anchor.id}: rows at the end were deleted` };
+  }
+  return { ok: true, checked, head, keyedFrom };
 }
 
 /** What /audit and `vigil audit export` narrow the trail to. */

@@ -10,20 +10,24 @@ import { describeError, isAppError } from '../core/errors.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import { elapsedMs } from '../core/timeout.ts';
 import type { Logger } from '../log.ts';
-import { canonicalJson, listAuditEvents, recordAuditEvents, verifyAuditChain, type AuditFilter, type AuditRow } from './chain.ts';
+import { auditKeyFrom, canonicalJson, listAuditEvents, recordAuditEvents, verifyAuditChain, type AuditFilter, type AuditKey, type AuditRow } from './chain.ts';
+import { readAnchor } from './anchor.ts';
+import { resolve } from 'node:path';
 import { terminalInvoker, terminalUser } from '../access/terminal-user.ts';
 import { commandRunEvent } from './command-log.ts';
 
 const noArgs = z.array(z.string()).max(0, 'takes no arguments besides the options');
-type AuditTool = { tool: 'verify' } | { tool: 'export'; format: 'csv' | 'json'; filter: AuditFilter };
+type AuditTool = { tool: 'verify'; anchor?: string } | { tool: 'export'; format: 'csv' | 'json'; filter: AuditFilter };
 
 /** The audit tools, as `vigil --help` lists them and `runAuditTool` runs them. */
 export const AUDIT_TOOLS = {
   verify: {
-    usage: 'vigil audit verify',
-    summary: "Check the audit trail's HMAC chain end to end; exit 2 naming the first row that does not check out",
-    options: {},
-    args: z.object({ positionals: z.array(z.string()).max(0, 'takes no arguments') }).transform((): AuditTool => ({ tool: 'verify' })),
+    usage: 'vigil audit verify [--anchor FILE]',
+    summary: "Check the audit trail's chain end to end (HMAC with VIGIL_AUDIT_KEY) and that it still holds its anchored head; exit 2 naming the first row that does not check out",
+    options: { anchor: { type: 'string' } },
+    args: z
+      .object({ anchor: z.string().min(1).optional(), positionals: z.array(z.string()).max(0, 'takes no arguments') })
+      .transform(({ anchor }): AuditTool => ({ tool: 'verify', ...(anchor ? { anchor } : {}) })),
   },
   export: {
     usage: 'vigil audit export --format csv|json [--since 24h] [--action X] [--user U]',
@@ -64,22 +68,17 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
       return EXIT.FAILED;
     }
     const start = performance.now();
+    const key = auditKeyFrom(config.env.VIGIL_AUDIT_KEY);
     let outcome = 'ok';
     let code: number = EXIT.OK;
     if (args.tool === 'export') {
       await exportTrail(state.pool, args.format, args.filter);
     } else {
-      const check = await verifyAuditChain(state.pool);
-      if (check.ok) {
-        process.stdout.write(`audit chain ok: ${check.checked} events\n${check.head ? `head: id ${check.head.id}, hash ${check.head.hash}\n` : ''}`);
-      } else {
-        process.stdout.write(`audit chain broken at id ${check.brokenId}: ${check.reason}\n(${check.checked} events before it check out)\n`);
-        [outcome, code] = ['chain_broken', EXIT_BROKEN];
-      }
+      [outcome, code] = await verifyWithAnchor(state.pool, key, args.anchor ? resolve(config.cwd, args.anchor) : container.infra.auditAnchorPath);
     }
     const invoker = terminalInvoker('cli', terminalUser(config.file.access, config.env.VIGIL_USER, userInfo().username));
     const run = { command: 'audit', text: [tool, ...argv].join(' '), invoker, outcome: 'ok' as const, durationMs: elapsedMs(start) };
-    await recordAuditEvents(state.pool, [{ ...commandRunEvent(run), outcome }]).catch((err: unknown) => {
+    await recordAuditEvents(state.pool, [{ ...commandRunEvent(run), outcome }], key).catch((err: unknown) => {
       process.stderr.write(`vigil audit ${tool}: could not record this run in the audit trail: ${describeError(err)}\n`);
     });
     return code;
@@ -89,6 +88,27 @@ export async function runAuditTool(tool: keyof typeof AUDIT_TOOLS, argv: string[
   } finally {
     await container.close();
   }
+}
+
+/** Verify the chain with the key and the anchor at `anchorPath`, print what was found; [outcome, exit code]. */
+async function verifyWithAnchor(pool: pg.Pool, key: AuditKey, anchorPath: string | null): Promise<[string, number]> {
+  const read = anchorPath ? readAnchor(anchorPath, key) : null;
+  if (read && 'problem' in read) {
+    process.stdout.write(`audit anchor refused: ${read.problem}\n`);
+    return ['anchor_refused', EXIT_BROKEN];
+  }
+  const anchor = read?.anchor ?? null;
+  const check = await verifyAuditChain(pool, { key, anchor });
+  if (!check.ok) {
+    process.stdout.write(`audit chain broken at id ${check.brokenId}: ${check.reason}\n(${check.checked} events before it check out)\n`);
+    return ['chain_broken', EXIT_BROKEN];
+  }
+  const keyed = check.keyedFrom === null ? (key ? 'none keyed yet' : 'not keyed: set VIGIL_AUDIT_KEY so rows cannot be forged') : `keyed (HMAC) from id ${check.keyedFrom}`;
+  const lines = [`audit chain ok: ${check.checked} events, ${keyed}`];
+  if (check.head) lines.push(`head: id ${check.head.id}, hash ${check.head.hash}`);
+  lines.push(anchor ? `anchor: id ${anchor.id} (written ${anchor.at}) is in the chain, unchanged` : `no anchor at ${anchorPath ?? '(none)'}: the end of the chain is not checked (the bot writes one every 30 s)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return ['ok', EXIT.OK];
 }
 
 const EXPORT_PAGE = 1000;

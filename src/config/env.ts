@@ -18,6 +18,8 @@ export const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379').optional(),
   // Alertmanager sends it as `Authorization: Bearer …`; long enough not to be guessed.
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)').optional(),
+  // The audit chain's HMAC key (issue 18): never stored in the database, so rows written without it do not check out.
+  VIGIL_AUDIT_KEY: z.string().min(32, 'must be at least 32 characters (generate one: openssl rand -hex 32)').optional(),
   // Alertmanager's API (v2) for the silence actions; credentials in the URL are sent as Basic auth.
   ALERTMANAGER_URL: url(['http:', 'https:'], 'http://alertmanager:9093').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),

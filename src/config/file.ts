@@ -191,6 +191,8 @@ export const fileSchema = z
         queuePrefix: z.string().min(1).regex(/^[^:*?\s]+$/, 'must not contain : * ? or spaces').default('vigil'),
         /** Connections to Vigil's state database per replica (requests, clicks, alerts, audit). */
         poolMax: z.number().int().min(2).max(200).default(10),
+        /** Where the audit chain's head is anchored, outside the database (default `.vigil/audit-anchor.json`). */
+        auditAnchor: z.string().min(1).optional(),
       })
       .strict()
       .default({ queuePrefix: 'vigil', poolMax: 10 }),

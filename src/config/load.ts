@@ -55,6 +55,7 @@ const PLACEHOLDER_KEYS = [
   'REDIS_URL',
   'ALERT_WEBHOOK_TOKEN',
   'ALERTMANAGER_URL',
+  'VIGIL_AUDIT_KEY',
 ] as const;
 
 export interface LoadOptions {

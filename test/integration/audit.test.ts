@@ -119,6 +119,7 @@ describe('the audit hash, by a known answer', () => {
     // Keys deliberately out of order: the canonical form sorts them at every depth.
     details: { b: 1, a: { d: 'é', c: [2, 1] } },
     prevHash: GENESIS_HASH,
+    keyed: false,
     hash: 'bf1d6dc37f1d0aadeb11c69b2e7b0b193326f537b51645dbc415a25073cc7ee7',
   };
   const second: AuditRow = {
@@ -133,6 +134,7 @@ describe('the audit hash, by a known answer', () => {
     outcome: 'running',
     details: {},
     prevHash: first.hash,
+    keyed: false,
     hash: '9037452a55d725edfb647ff607cbbfe08629948d0b97c781fe03875c3e089575',
   };
   const FIRST_TEXT = `["vigil-audit/1","1","2024-05-01T12:34:56.789Z","U0ALICE","alice","C0OPS","action.approve","restart","req-42","approved",{"a":{"c":[2,1],"d":"é"},"b":1},"${GENESIS_HASH}"]`;
@@ -154,7 +156,7 @@ describe('the audit hash, by a known answer', () => {
     const { pool } = await migratedDatabase();
     await insertRow(pool, first);
     await insertRow(pool, second);
-    expect(await verifyAuditChain(pool)).toEqual({ ok: true, checked: 2, head: { id: 2, hash: second.hash } });
+    expect(await verifyAuditChain(pool)).toEqual({ ok: true, checked: 2, head: { id: 2, hash: second.hash }, keyedFrom: null });
   });
 });
 
@@ -176,7 +178,7 @@ describe('appending to the chain', () => {
     });
     // A batch is one transaction: one time for all its rows.
     expect(new Set(rows.slice(1).map((r) => r.at.getTime())).size).toBe(1);
-    expect(await verifyAuditChain(pool)).toEqual({ ok: true, checked: 8, head: { id: 8, hash: rows[7]?.hash } });
+    expect(await verifyAuditChain(pool)).toEqual({ ok: true, checked: 8, head: { id: 8, hash: rows[7]?.hash }, keyedFrom: null });
   });
 
   it('hashes details whatever their key order, and stores odd characters instead of losing the batch', async () => {
@@ -434,7 +436,7 @@ describe('npx vigil audit', () => {
   it('verify exits 0 on an intact chain, then 2 naming the row a superuser changed', async () => {
     const ok = await vigil(['audit', 'verify'], env);
     expect([ok.code, ok.stderr]).toEqual([0, '']);
-    expect(ok.stdout).toMatch(/^audit chain ok: 4 events\nhead: id 4, hash [0-9a-f]{64}\n$/);
+    expect(ok.stdout).toMatch(/^audit chain ok: 4 events, not keyed: set VIGIL_AUDIT_KEY so rows cannot be forged\nhead: id 4, hash [0-9a-f]{64}\nno anchor at \S+: the end of the chain is not checked/);
     // The verify run is itself in the trail.
     const last = (await allRows(pool)).at(-1);
     expect(last).toMatchObject({ id: 5, kind: 'command', subject: 'audit', outcome: 'ok', details: { args: 'verify', surface: 'cli' } });
