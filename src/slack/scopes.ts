@@ -53,6 +53,15 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: 'chat.update', scope: 'chat:write', feature: 'alerts', where: 'alert messages kept current (ack, resolve, storm summary) through the outbox' },
   { method: 'chat.postMessage', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: approval messages and their thread replies, through the outbox' },
   { method: 'chat.update', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: the approval message as a request moves on' },
+  // A post retried after its answer was lost is first looked for by its key (message metadata).
+  { method: 'conversations.history', scope: 'channels:history', feature: 'alerts', where: 'src/slack/outbox/find-posted.ts: a retried post looked for before posting again' },
+  { method: 'conversations.history', scope: 'groups:history', feature: 'alerts', where: 'the same, in private channels' },
+  { method: 'conversations.replies', scope: 'channels:history', feature: 'alerts', where: 'src/slack/outbox/find-posted.ts: a retried thread reply looked for' },
+  { method: 'conversations.replies', scope: 'groups:history', feature: 'alerts', where: 'the same, in private channels' },
+  { method: 'conversations.history', scope: 'channels:history', feature: 'actions', where: 'src/slack/outbox/find-posted.ts: a retried approval message looked for' },
+  { method: 'conversations.history', scope: 'groups:history', feature: 'actions', where: 'the same, in private channels' },
+  { method: 'conversations.replies', scope: 'channels:history', feature: 'actions', where: 'src/slack/outbox/find-posted.ts: a retried thread reply looked for' },
+  { method: 'conversations.replies', scope: 'groups:history', feature: 'actions', where: 'the same, in private channels' },
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
   { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },
   // Socket Mode opens its WebSocket with the app-level token (xapp-…, connections:write): no bot scope.

@@ -57,7 +57,7 @@ describe('npm run manifest -- --url …', () => {
     const m = JSON.parse(text) as Manifest;
     expect(new Set(m.features.slash_commands.map((c) => c.url))).toEqual(new Set(['https://vigil.acme.test/slack/events']));
     expect(m.settings.interactivity.request_url).toBe('https://vigil.acme.test/slack/events');
-    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'usergroups:read']);
+    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
   });
 
   it('writes slack-app.json in the directory it runs in by default', async () => {
@@ -76,8 +76,8 @@ describe('npm run manifest -- --url …', () => {
     const m = JSON.parse(r.stdout) as Manifest;
     expect(m.settings.socket_mode_enabled).toBe(true);
     expect(m.features.slash_commands.every((c) => c.url === undefined)).toBe(true);
-    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write']);
-    expect(r.stderr).toContain('bot scopes commands, chat:write');
+    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
+    expect(r.stderr).toContain('bot scopes commands, chat:write, channels:history, groups:history');
   });
 
   it.each([

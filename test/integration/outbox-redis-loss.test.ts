@@ -121,3 +121,26 @@ describe('the Slack outbox when Redis loses everything', () => {
     expect(server.topLevel(channel)).toHaveLength(1);
   });
 });
+
+describe('the Slack outbox when Slack accepted a post but its answer was lost', () => {
+  it('finds the post by its key before posting again: once each, top level and in a thread, and later updates reach it', { timeout: 30_000 }, async () => {
+    const { outbox } = replica(newPrefix());
+    await outbox.startWorker();
+    const channel = 'C-LOST-ANSWER';
+    // Slack posts it, and the connection drops before the answer: the worker sees a network error.
+    server.inject({ lostAnswer: true, method: 'chat.postMessage', channel, count: 1 });
+    await outbox.send({ op: 'post', key: 'lost:1', channel, message: { text: 'once' } });
+    await waitFor(async () => (await outbox.messageRef('lost:1')) !== null, { timeoutMs: 15_000, what: 'the post recorded' });
+    expect(server.messages(channel).map((m) => m.text)).toEqual(['once']);
+    expect(server.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === channel).map((c) => c.status)).toEqual([0]);
+    expect(await outbox.messageRef('lost:1')).toEqual({ channel, ts: server.messages(channel)[0]?.ts });
+
+    server.inject({ lostAnswer: true, method: 'chat.postMessage', channel, count: 1 });
+    await outbox.send({ op: 'post', key: 'lost:1:reply', channel, threadOf: 'lost:1', message: { text: 'in the thread' } });
+    await outbox.send({ op: 'update', key: 'lost:1:v2', ref: 'lost:1', message: { text: 'once, updated' } });
+    await waitFor(() => server.topLevel(channel)[0]?.text === 'once, updated', { timeoutMs: 15_000, what: 'the update' });
+    expect(server.replies(channel, server.topLevel(channel)[0]?.ts ?? '').map((m) => m.text)).toEqual(['in the thread']);
+    await sleep(300);
+    expect(server.messages(channel)).toHaveLength(2);
+  });
+});

@@ -329,7 +329,7 @@ describe('Slack outbox', () => {
     const few = replica({ prefix: newPrefix(), retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 100 } });
     await few.outbox.startWorker();
     const channel = 'C-exhausted';
-    server.inject({ status: 503, count: 3, channel });
+    server.inject({ status: 503, count: 3, channel, method: 'chat.postMessage' });
     await few.outbox.send({ op: 'post', key: 'ex:1', channel, message: { text: 'given up' } });
     await few.outbox.send({ op: 'post', key: 'ex:2', channel, message: { text: 'next' } });
     await waitFor(() => posted(channel).length >= 1, { timeoutMs: 15_000, what: 'the next message' });

@@ -46,6 +46,8 @@ export interface Fault {
   error?: string;
   /** Drop the connection without answering: a network error for the client. */
   reset?: boolean;
+  /** Do what was asked (post, update), then drop the connection: Slack's answer lost on the way back. */
+  lostAnswer?: boolean;
   forMs?: number;
   count?: number;
   method?: string;
@@ -94,6 +96,8 @@ export interface StoredMessage {
   updates: number;
   /** Every version shown, oldest first: `history[0]` as posted, the last one as shown now. */
   history: MessageVersion[];
+  /** Message metadata as posted (`event_type`, `event_payload`), if any. */
+  metadata?: unknown;
 }
 
 export interface RecordedResponse {
@@ -476,6 +480,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     let limited = scope;
     if (fault?.status === 429) {
       result = [429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter ?? 1) }];
+    } else if (fault?.lostAnswer) {
+      dispatch(method, body, token);
+      return null;
     } else if (fault) {
       result = [fault.status ?? 200, { ok: false, error: fault.error ?? 'internal_error' }];
     } else {
@@ -493,7 +500,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
 
   /** Returns [httpStatus, payload, extraHeaders]. */
   function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
-    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list', 'views.open'];
+    const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list', 'views.open', 'conversations.history', 'conversations.replies'];
     if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
     if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
     // Socket Mode: only an app-level token may open a connection, and only a bot token may do the rest.
@@ -520,6 +527,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       const members = typeof body.usergroup === 'string' ? userGroups.get(body.usergroup) : undefined;
       return members ? [200, { ok: true, users: members }] : [200, { ok: false, error: 'no_such_subteam' }];
     }
+    if (method === 'conversations.history' || method === 'conversations.replies') return [200, readChannel(method, body)];
     const problem = checkMessage(body);
     if (problem) return [200, problem];
     const channel = body.channel as string;
@@ -536,7 +544,17 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       const at = now();
       const text = typeof body.text === 'string' ? body.text : '';
       const blocks = Array.isArray(body.blocks) ? body.blocks : [];
-      const message: StoredMessage = { channel, ts, text, blocks, ...(typeof threadTs === 'string' && { threadTs }), postedAt: at, updates: 0, history: [{ text, blocks, at }] };
+      const message: StoredMessage = {
+        channel,
+        ts,
+        text,
+        blocks,
+        ...(typeof threadTs === 'string' && { threadTs }),
+        ...(isObj(body.metadata) && { metadata: body.metadata }),
+        postedAt: at,
+        updates: 0,
+        history: [{ text, blocks, at }],
+      };
       store.push(message);
       byTs.set(keyOf(channel, ts), message);
       return [200, { ok: true, channel, ts, message: { text: body.text, blocks: body.blocks } }];
@@ -553,6 +571,37 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     message.updates += 1;
     message.history.push({ text: message.text, blocks: message.blocks, at: now() });
     return [200, { ok: true, channel, ts: message.ts, text: body.text }];
+  }
+
+  /**
+   * conversations.history (top-level messages, newest first) and conversations.replies (the parent
+   * `ts` and its replies, oldest first), from `oldest` on, `limit` at a time with a cursor. As Slack
+   * does, message metadata is included only with `include_all_metadata`.
+   */
+  function readChannel(method: string, body: Obj): Obj {
+    const channel = typeof body.channel === 'string' ? body.channel : '';
+    if (channel === '') return { ok: false, error: 'channel_not_found' };
+    const oldest = Number(body.oldest ?? 0);
+    const limit = Math.min(1000, Number(body.limit ?? 100));
+    const offset = Number(body.cursor ?? 0);
+    const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
+    let found: StoredMessage[];
+    if (method === 'conversations.replies') {
+      const parent = typeof body.ts === 'string' ? byTs.get(keyOf(channel, body.ts)) : undefined;
+      if (!parent) return { ok: false, error: 'thread_not_found' };
+      found = [parent, ...store.filter((m) => m.channel === channel && m.threadTs === parent.ts)];
+    } else {
+      found = store.filter((m) => m.channel === channel && m.threadTs === undefined).reverse();
+    }
+    found = found.filter((m) => Number(m.ts) >= oldest);
+    const pageOf = found.slice(offset, offset + limit);
+    const next = offset + limit < found.length ? String(offset + limit) : '';
+    return {
+      ok: true,
+      messages: pageOf.map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(m.threadTs && { thread_ts: m.threadTs }), ...(withMetadata && m.metadata !== undefined && { metadata: m.metadata }) })),
+      has_more: next !== '',
+      response_metadata: { next_cursor: next },
+    };
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams): Promise<void> {

@@ -13,6 +13,7 @@ import type { Queryable } from '../../db/queryable.ts';
 import type { Wake } from './enqueue.ts';
 import { jobIdFor } from './keys.ts';
 import { finishOutboxRow, openOutboxRow } from './rows.ts';
+import { findPostedByKey, keyMetadata } from './find-posted.ts';
 import { outboxJobSchema, type OutboxJob, type OutboxPace, type SlackWriteMethod } from './types.ts';
 
 export interface DeliverDeps {
@@ -60,6 +61,19 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
    */
   async function closeRow(key: string): Promise<void> {
     await finishOutboxRow(deps.db, key).catch((err: unknown) => log.warn({ key, err: describeError(err) }, 'slack outbox: could not close the row; the reconciler will'));
+  }
+
+  /** The ts of this key's message if Slack has it already; null when not, or when Slack cannot say (said once). */
+  let lookupProblem = '';
+  async function postedBefore(channel: string, key: string, sinceMs: number, threadTs: string | undefined): Promise<string | null> {
+    try {
+      return await findPostedByKey(deps.client, channel, key, sinceMs, threadTs);
+    } catch (err) {
+      const problem = describeError(err);
+      if (problem !== lookupProblem) log.warn({ channel, err: problem }, 'slack outbox: cannot look for an earlier post (needs channels:history / groups:history); posting again');
+      lookupProblem = problem;
+      return null;
+    }
   }
 
   async function delay(job: Job, token: string | undefined, ms: number): Promise<never> {
@@ -145,18 +159,30 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       // back in line, ahead of this one by its older seq, and let it go first.
       const parent = await openOutboxRow(deps.db, target);
       if (parent && (await deps.queue.getJobState(jobIdFor(target))) === 'unknown') {
-        await deps.wake(parent);
+        await deps.wake(parent, { recheck: true });
         log.warn({ key: data.key, parent: target }, 'slack outbox: the message this one follows was lost from Redis; put back in line first');
         return delay(job, token, intervalMs);
       }
       return giveUp(data, jobId, data.op === 'update' ? 'ref_not_posted' : 'parent_not_posted');
     }
 
+    // A post tried before (its answer may have been lost after Slack accepted it) or put back in
+    // line after Redis lost it: looked for in the channel by its key before it goes out again.
+    if (data.op === 'post' && (job.attemptsMade > 0 || data.recheck)) {
+      const ts = await postedBefore(data.channel, data.key, job.timestamp, targetRef?.ts);
+      if (ts !== null) {
+        await refs.record(data.key, { channel: data.channel, ts }, targetRef?.ts);
+        metrics.duplicate('worker');
+        await leave(data, jobId, true);
+        return { skipped: 'already_delivered' };
+      }
+    }
+
     const method: SlackWriteMethod = data.op === 'post' ? 'chat.postMessage' : 'chat.update';
     const content = { text: data.message.text, ...(data.message.blocks && { blocks: data.message.blocks }) };
     const args =
       data.op === 'post'
-        ? { channel: data.channel, ...content, ...(targetRef && { thread_ts: targetRef.ts }) }
+        ? { channel: data.channel, ...content, metadata: keyMetadata(data.key), ...(targetRef && { thread_ts: targetRef.ts }) }
         : { channel: targetRef?.channel ?? data.channel, ts: targetRef?.ts, ...content };
     let result: WebAPICallResult;
     try {

@@ -29,7 +29,7 @@ export interface EnqueueDeps {
 }
 
 /** Put a recorded message in Redis: its job, its place in its channel's line. */
-export type Wake = (row: Pick<OutboxRow, 'key' | 'seq' | 'op' | 'channel' | 'target' | 'job'>) => Promise<string>;
+export type Wake = (row: Pick<OutboxRow, 'key' | 'seq' | 'op' | 'channel' | 'target' | 'job'>, opts?: { recheck?: boolean }) => Promise<string>;
 
 /**
  * `send()`: record one logical message in Postgres (the caller's transaction when it passes its
@@ -40,10 +40,10 @@ export type Wake = (row: Pick<OutboxRow, 'key' | 'seq' | 'op' | 'channel' | 'tar
 export function createEnqueue(deps: EnqueueDeps): { send: Outbox['send']; wake: Wake } {
   const { queue, gate } = deps;
 
-  const wake: Wake = async (row) => {
+  const wake: Wake = async (row, opts) => {
     const jobId = jobIdFor(row.key);
     // Parsed here too, so nothing is enqueued that the worker would refuse.
-    const data = outboxJobSchema.parse({ ...row.job, seq: row.seq });
+    const data = outboxJobSchema.parse({ ...row.job, seq: row.seq, ...(opts?.recheck && row.op === 'post' ? { recheck: true } : {}) });
     await queue.add(row.op, data, {
       jobId,
       attempts: deps.retry.attempts,

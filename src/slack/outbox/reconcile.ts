@@ -39,7 +39,7 @@ export function createReconciler(deps: { queue: Queue; db: Queryable; wake: Wake
           await finishOutboxRow(deps.db, row.key);
           result.finished += 1;
         } else {
-          await deps.wake(row);
+          await deps.wake(row, { recheck: true });
           result.requeued += 1;
         }
       }

@@ -95,6 +95,8 @@ export const outboxJobSchema = z.discriminatedUnion('op', [
     // Set right after Slack accepted the post, before Postgres records it: a retry after a failed
     // record then records instead of posting again.
     posted: z.object({ ts: z.string(), threadTs: z.string().optional() }).optional(),
+    // Put back in line after Redis lost it: it may have been posted already, so look first.
+    recheck: z.boolean().optional(),
   }),
   z.object({
     op: z.literal('update'),

@@ -138,7 +138,7 @@ describe('runManifestCli', () => {
     expect(r.code).toBe(0);
     expect(r.files.size).toBe(0);
     expect(r.stdout).toBe(manifestFile(commands, 'socket'));
-    expect(r.stderr).toMatch(/Socket Mode; bot scopes commands, chat:write, usergroups:read/);
+    expect(r.stderr).toMatch(/Socket Mode; bot scopes commands, chat:write, channels:history, groups:history, usergroups:read/);
   });
 
   it('never writes a checked-in manifest with a real URL', () => {

@@ -25,7 +25,7 @@ describe('Slack app manifest', () => {
   it('the checked-in files keep the placeholder URL and every feature’s scopes', () => {
     const http = JSON.parse(readFileSync(new URL(MANIFEST_PATHS.http, root), 'utf8')) as Manifest;
     expect(http.features.slash_commands.every((c) => c.url === `${PLACEHOLDER_URL}${SLACK_EVENTS_PATH}`)).toBe(true);
-    expect(http.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'usergroups:read']);
+    expect(http.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
   });
 
   it('declares every registered command plus /vigil, with URLs only over HTTP', () => {
@@ -51,10 +51,10 @@ describe('Slack app manifest', () => {
   it('asks only for the scopes of the enabled features', () => {
     const scopes = (features: FeatureSet) => manifest(commands, { mode: 'socket', features }).oauth_config.scopes.bot;
     expect(scopes(only({}))).toEqual(['commands']);
-    expect(scopes(only({ alerts: true }))).toEqual(['commands', 'chat:write']);
-    expect(scopes(only({ actions: true }))).toEqual(['commands', 'chat:write']);
-    expect(scopes(only({ actions: true, userGroups: true }))).toEqual(['commands', 'chat:write', 'usergroups:read']);
-    expect(scopes(ALL_FEATURES)).toEqual(['commands', 'chat:write', 'usergroups:read']);
+    expect(scopes(only({ alerts: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
+    expect(scopes(only({ actions: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
+    expect(scopes(only({ actions: true, userGroups: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
+    expect(scopes(ALL_FEATURES)).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
     // Argued in scopes.ts: the bot is invited to its channels instead.
     expect(botScopes(ALL_FEATURES)).not.toContain('chat:write.public');
   });
@@ -95,15 +95,15 @@ describe('the scope table (src/slack/scopes.ts)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives each method one scope whatever feature calls it', () => {
-    const scopeOf = new Map<string, string | null>();
-    for (const use of SLACK_API_USES) {
-      if (scopeOf.has(use.method)) expect(use.scope, use.method).toBe(scopeOf.get(use.method));
-      scopeOf.set(use.method, use.scope);
-    }
-    expect(scopeOf.get('chat.postMessage')).toBe('chat:write');
-    expect(scopeOf.get('chat.update')).toBe('chat:write');
-    expect(scopeOf.get('usergroups.users.list')).toBe('usergroups:read');
-    expect(scopeOf.get('views.open')).toBeNull();
+  it('gives each method the same scopes whatever feature calls it', () => {
+    const scopesOf = (method: string, feature?: string) =>
+      [...new Set(SLACK_API_USES.filter((u) => u.method === method && (feature === undefined || u.feature === feature)).map((u) => u.scope))].sort();
+    for (const use of SLACK_API_USES) expect(scopesOf(use.method, use.feature), `${use.method} for ${use.feature}`).toEqual(scopesOf(use.method));
+    expect(scopesOf('chat.postMessage')).toEqual(['chat:write']);
+    expect(scopesOf('chat.update')).toEqual(['chat:write']);
+    expect(scopesOf('usergroups.users.list')).toEqual(['usergroups:read']);
+    // Public channels, private ones: a channel of either kind may be configured.
+    expect(scopesOf('conversations.history')).toEqual(['channels:history', 'groups:history']);
+    expect(scopesOf('views.open')).toEqual([null]);
   });
 });
