@@ -58,7 +58,8 @@ export interface ContainerOptions {
   /** Start embedded Postgres/Redis when no URL is configured (the bot and CLI do; tests don't). */
   embedded: boolean;
   /** The bot opens Vigil's own queues and the Slack client; a one-shot CLI run needs neither. */
-  role: 'bot' | 'cli';
+  /** `runner`: `vigil runner`, which runs approved actions and nothing else (no Slack, no HTTP). */
+  role: 'bot' | 'cli' | 'runner';
   features?: readonly FeatureFactory[];
 }
 
@@ -218,6 +219,7 @@ async function buildInfrastructure(
     relayOutbox: null,
     announce,
     redisUrl,
+    role: opts.role,
     userGroups,
     members,
     audit: auditChain(auditKey),

@@ -15,6 +15,8 @@ import type { UserGroupReader } from './slack/user-groups.ts';
 /** What the composition root builds and hands to every feature: connections and clients, no behaviour. */
 export interface Infrastructure {
   config: Config;
+  /** Which process this is: the bot, a one-shot CLI call, or `vigil runner` (actions only). */
+  role: 'bot' | 'cli' | 'runner';
   log: Logger;
   metrics: Metrics;
   /** Read-only pool on the inspected database (probes, commands): it cannot write, by server setting. */

@@ -80,6 +80,12 @@ export const actionsConfigSchema = z
      * from its environment or files. `root` keeps them root (not recommended).
      */
     runAs: z.string().min(1).max(32).default('nobody'),
+    /**
+     * `in-process`: the bot runs approved actions itself. `separate`: only a `vigil runner` process
+     * (its own OS user and environment: the action credentials, no Slack secrets) runs them; the
+     * bot then holds no action credentials.
+     */
+    runner: z.enum(['in-process', 'separate']).default('in-process'),
     catalog: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,60}$/, 'action ids are lower-case letters, digits and dashes'), actionConfig).default({}),
   })
   .strict();

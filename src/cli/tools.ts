@@ -4,6 +4,11 @@ import { EXIT } from '../core/exit-codes.ts';
 import { MIGRATE_TOOL, runMigrateTool } from '../db/migrate-cli.ts';
 import type { Logger } from '../log.ts';
 
+const RUNNER_TOOL = {
+  usage: 'vigil runner',
+  summary: 'Run approved actions, and nothing else, as a process of its own (with actions.runner: separate): its own OS user and environment, no Slack secrets',
+};
+
 /**
  * A CLI-only tool: not a slash command (it has no Slack or shell form), routed by its leading
  * words. `vigil --help` lists this table and the router matches on it, so a tool cannot be
@@ -38,6 +43,20 @@ export const CLI_TOOLS: readonly CliTool[] = [
     summary: AUDIT_TOOLS.export.summary,
     database: 'borrowed',
     run: (rest, config, log) => runAuditTool('export', [...rest], config, log),
+  },
+  {
+    words: ['runner'],
+    usage: RUNNER_TOOL.usage,
+    summary: RUNNER_TOOL.summary,
+    database: 'borrowed',
+    run: async (rest, config, log) => {
+      if (rest.length > 0) {
+        process.stderr.write(`vigil runner: takes no arguments (got ${rest.join(' ')})\nusage: ${RUNNER_TOOL.usage}\n`);
+        return EXIT.USAGE;
+      }
+      // Imported when run: the rest of the CLI never loads the action pipeline for it.
+      return (await import('../actions/runner-process.ts')).runRunner(config, log);
+    },
   },
   {
     words: ['migrate'],

@@ -28,7 +28,10 @@ export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
 
   const { createActionPipeline } = await import('../actions/action-pipeline.ts');
   const pipeline = createActionPipeline(infra, cfg, infra.redisUrl);
-  infra.announce(`Actions: ${catalog.length} in the catalog, approvals in ${cfg.approvalChannel}${infra.outbox ? '' : ' (no Slack: requests are kept, nothing is posted)'}`);
+  // With a separate runner the bot only enqueues; `vigil runner` runs (and nothing else does).
+  const runsHere = infra.role === 'runner' || (infra.role === 'bot' && cfg.runner === 'in-process');
+  const where = runsHere ? '' : cfg.runner === 'separate' && infra.role === 'bot' ? '; run by `vigil runner`, not here' : '';
+  infra.announce(`Actions: ${catalog.length} in the catalog, approvals in ${cfg.approvalChannel}${infra.outbox || infra.role === 'runner' ? '' : ' (no Slack: requests are kept, nothing is posted)'}${where}`);
   return {
     name: 'actions',
     commands: [
@@ -36,7 +39,7 @@ export async function actionsFeature(infra: Infrastructure): Promise<Feature> {
       ...bindCommands<DecideCommandDeps>(decisions, { actions: pipeline.decisions, missing: undefined, now: Date.now }),
     ],
     interactions: pipeline.interactions,
-    workers: pipeline.workers,
+    workers: runsHere ? pipeline.workers : [],
     schedules: pipeline.schedules,
     close: () => pipeline.close(),
   };
