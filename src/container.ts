@@ -113,8 +113,14 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     explainError: infra.explainError,
   });
 
+  // The chain's head, kept outside the database (a cut tail or a rewritten chain shows there): first
+  // to start, last to stop, so its final anchor comes after everything else wrote its events.
+  const anchor =
+    opts.role === 'bot' && infra.probeRedis && infra.auditAnchorPath
+      ? [(await import('./audit/anchor-schedule.ts')).auditAnchorSchedule(config, infra.auditAnchorPath, infra.state, infra.probeRedis, log, () => audit.flush())]
+      : [];
   // Infrastructure's own workers (the outbox) start first and stop last: features rely on them.
-  const background: Runnable[] = [...infraBackground, ...features.flatMap((f) => [...(f.workers ?? []), ...(f.schedules ?? [])])];
+  const background: Runnable[] = [...anchor, ...infraBackground, ...features.flatMap((f) => [...(f.workers ?? []), ...(f.schedules ?? [])])];
   const started: Runnable[] = [];
   return {
     infra,
@@ -246,10 +252,6 @@ async function buildInfrastructure(
     }
     // Runs after the outbox closed and before the embedded servers stop (stops run in reverse).
     stops.push(() => closeRedis(connection));
-  }
-  if (opts.role === 'bot' && probeRedis && infra.auditAnchorPath) {
-    // The chain's head, kept outside the database: a cut tail or a rewritten chain shows there.
-    background.push((await import('./audit/anchor-schedule.ts')).auditAnchorSchedule(config, infra.auditAnchorPath, state, probeRedis, log));
   }
   if (!infra.outbox && config.file.actions) {
     const relay = await buildRelayOutbox(config, log, metrics, state, redisUrl);
