@@ -229,7 +229,8 @@ async function buildInfrastructure(
     userGroups,
     members,
     audit: auditChain(auditKey),
-    auditAnchorPath: stateUrl ? auditAnchorPath(config, databaseIdentity(stateUrl)) : null,
+    // None while the state is off (a role that may write nowhere): there is no trail to anchor.
+    auditAnchorPath: stateUrl && state.status().kind !== 'off' ? auditAnchorPath(config, databaseIdentity(stateUrl)) : null,
     access: createAccessPolicy(config.file.access, members),
     explainError,
     probes,
