@@ -6,7 +6,7 @@ import { actionsFeature } from '../features/actions.ts';
 import type { Logger } from '../log.ts';
 
 /** Vigil's own secrets a runner has no use for: in its environment, an action could read them. */
-const NOT_FOR_THE_RUNNER = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ALERT_WEBHOOK_TOKEN'] as const;
+export const NOT_FOR_THE_RUNNER = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ALERT_WEBHOOK_TOKEN'] as const;
 
 /**
  * `vigil runner`: consumes the actions queue (each approved request once, as the bot would) and

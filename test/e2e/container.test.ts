@@ -13,8 +13,9 @@
  * Not run here: the base image (node:20-bookworm-slim: its Node and npm versions, its filesystem),
  * BuildKit's cache mounts, `docker build`/`docker run` themselves, and the compose stack's
  * postgres, redis and alertmanager images. docker-compose.yml and deploy/vigil.service are parsed
- * and checked against what Vigil reads; the Alertmanager config goes through amtool and the
- * unit through `systemd-analyze verify` when those are installed.
+ * and checked against what Vigil reads (the vigil-runner service too); the Alertmanager config
+ * goes through amtool and the unit through `systemd-analyze verify` when those are installed.
+ * deploy/vigil-runner.service and deploy/k8s have files of their own (deploy-runner, deploy-k8s).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../../src/config/env.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/embedded/free-port.ts';
+import { SLACK_OR_WEBHOOK, VIGIL_ENV, cliToolOf, isCompiledCli, parseUnit, seconds } from '../support/deploy-files.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
@@ -524,18 +526,25 @@ function interpolate(value: unknown, env: Record<string, string>): unknown {
 interface ComposeService {
   build?: string | { context: string };
   image?: string;
+  pull_policy?: string;
+  profiles?: string[];
   init?: boolean;
+  restart?: string;
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
   secrets?: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test?: string[]; disable?: boolean };
   stop_grace_period?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 interface Compose {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
   secrets?: Record<string, { environment?: string; file?: string }>;
 }
 
@@ -548,15 +557,9 @@ const DOT_ENV = {
   POSTGRES_PASSWORD: 'Secret42',
 };
 
-const seconds = (duration: string): number => {
-  const m = /^(\d+)(ms|s|m|min)?$/.exec(duration.trim());
-  if (!m) throw new Error(`not a duration: ${duration}`);
-  return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, min: 60 }[m[2] ?? 's'] ?? 1);
-};
-
 describe('docker-compose.yml', () => {
   const compose = interpolate(COMPOSE_RAW, DOT_ENV) as Compose;
-  const { vigil, postgres, redis, alertmanager } = compose.services;
+  const { vigil, postgres, redis, alertmanager, 'vigil-runner': runner } = compose.services;
   const vigilEnv = vigil?.environment ?? {};
 
   it('refuses to start without Slack or the webhook token (a container has no terminal for the shell)', () => {
@@ -567,8 +570,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs vigil, postgres with pg_stat_statements preloaded, redis and alertmanager', async () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'postgres', 'redis', 'vigil']);
+  it('runs vigil, postgres with pg_stat_statements preloaded, redis and alertmanager (and vigil-runner, behind a profile)', async () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'postgres', 'redis', 'vigil', 'vigil-runner']);
+    // `docker compose up` without a profile starts the same four as before.
+    const byDefault = Object.entries(compose.services).filter(([, s]) => !s.profiles?.length).map(([name]) => name);
+    expect(byDefault.sort()).toEqual(['alertmanager', 'postgres', 'redis', 'vigil']);
     const cmd = postgres?.command ?? [];
     const settings = cmd.flatMap((arg, i) => (cmd[i - 1] === '-c' ? [arg] : []));
     expect(settings).toContainEqual(expect.stringMatching(/^shared_preload_libraries=.*\bpg_stat_statements\b/));
@@ -610,10 +616,10 @@ describe('docker-compose.yml', () => {
   it('vigil starts after healthy postgres and redis, runs under an init, gets time to drain, and keeps .vigil/ in a volume', () => {
     for (const dep of ['postgres', 'redis']) {
       expect(vigil?.depends_on?.[dep]?.condition, dep).toBe('service_healthy');
-      expect(compose.services[dep]?.healthcheck?.test.length, `${dep} healthcheck`).toBeGreaterThan(0);
+      expect(compose.services[dep]?.healthcheck?.test?.length, `${dep} healthcheck`).toBeGreaterThan(0);
     }
     // Its own health check is the image's HEALTHCHECK (on /healthz), unless compose overrides it.
-    expect(vigil?.healthcheck?.test.join(' ') ?? runtime.healthcheck?.join(' ')).toContain('/healthz');
+    expect(vigil?.healthcheck?.test?.join(' ') ?? runtime.healthcheck?.join(' ')).toContain('/healthz');
     expect(vigil?.init).toBe(true);
     expect(seconds(vigil?.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(15);
     const targets = (vigil?.volumes ?? []).map((v) => v.split(':'));
@@ -653,26 +659,59 @@ describe('docker-compose.yml', () => {
     if (amtool.error) return; // amtool not installed: checked by shape only
     expect(amtool.status, amtool.stdout + amtool.stderr).toBe(0);
   });
+
+  it("vigil-runner, behind the separate-runner profile, runs the runner tool from vigil's image, built once and never pulled", () => {
+    expect(runner?.profiles).toEqual(['separate-runner']);
+    expect(runner?.build, 'a second build of the same image').toBeUndefined();
+    expect(runner?.image).toBe(vigil?.image);
+    expect(runner?.pull_policy).toBe('never');
+    const [program, script = '', ...words] = runner?.command ?? [];
+    expect(program).toBe('node');
+    // The script is in the image as performed above, and is the CLI; the words select `vigil runner`.
+    expect(existsSync(hostPath(runtime, script)), `${script} in the image`).toBe(true);
+    expect(isCompiledCli(script, runtime.workdir), script).toBe(true);
+    expect(cliToolOf(words)?.usage, words.join(' ')).toBe('vigil runner');
+    // No HTTP server: no ports, and the image's HEALTHCHECK (on /healthz) is switched off.
+    expect(runtime.healthcheck?.join(' ')).toContain('/healthz');
+    expect(runner?.healthcheck?.disable).toBe(true);
+    expect(runner?.ports ?? []).toEqual([]);
+  });
+
+  it("vigil-runner's env is valid Vigil env without Slack's secrets or the webhook token, on vigil's database, Redis and config", () => {
+    const runnerEnv = runner?.environment ?? {};
+    for (const key of Object.keys(runnerEnv)) {
+      expect(VIGIL_ENV, `${key} is not a variable Vigil reads`).toContain(key);
+      expect(key, 'a secret the runner must not hold').not.toMatch(SLACK_OR_WEBHOOK);
+    }
+    expect(envSchema.safeParse(Object.fromEntries(Object.entries(runnerEnv).filter(([, v]) => v !== ''))).success).toBe(true);
+    // The same state (actions queue, requests, outbox), the same Alertmanager, the same audit key.
+    for (const key of ['DATABASE_URL', 'VIGIL_DATABASE_URL', 'REDIS_URL', 'ALERTMANAGER_URL', 'VIGIL_AUDIT_KEY', 'VIGIL_CONFIG']) expect(runnerEnv[key], key).toBe(vigilEnv[key]);
+    expect(runnerEnv.DATABASE_URL).toBeDefined();
+    expect(runnerEnv.REDIS_URL).toBeDefined();
+    const configSource = (s: ComposeService | undefined): string | undefined => (s?.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === s?.environment?.VIGIL_CONFIG)?.[0];
+    expect(configSource(runner), 'a volume at VIGIL_CONFIG').toBeDefined();
+    expect(configSource(runner)).toBe(configSource(vigil));
+    // It loads for the runner as for the bot, and without Slack.
+    expect(loadConfig({ ...runnerEnv, VIGIL_CONFIG: join(REPO_ROOT, configSource(runner) ?? '') }, REPO_ROOT).slack.kind).toBe('none');
+  });
+
+  it('vigil-runner starts after healthy postgres and redis, under an init, with time for runs in progress, its own .vigil/ volume, locked down as vigil is', () => {
+    for (const dep of ['postgres', 'redis']) expect(runner?.depends_on?.[dep]?.condition, dep).toBe('service_healthy');
+    expect(runner?.init).toBe(true);
+    expect(runner?.restart).toBe(vigil?.restart);
+    // Runs in progress get 10 s after SIGTERM.
+    expect(seconds(runner?.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(15);
+    const spool = (s: ComposeService | undefined): string | undefined => (s?.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === posix.join(runtime.workdir, '.vigil'))?.[0];
+    expect(spool(runner), 'a volume at .vigil/').toBeDefined();
+    expect(spool(runner)).not.toBe(spool(vigil));
+    expect(Object.keys((COMPOSE_RAW as Compose).volumes ?? {})).toContain(spool(runner));
+    expect([runner?.read_only, runner?.cap_drop, runner?.security_opt]).toEqual([true, ['ALL'], ['no-new-privileges:true']]);
+    expect([runner?.read_only, runner?.cap_drop, runner?.security_opt]).toEqual([vigil?.read_only, vigil?.cap_drop, vigil?.security_opt]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
 // deploy/vigil.service
-
-/** A unit file's settings by section; a key set twice keeps every value. */
-function parseUnit(text: string): Record<string, Record<string, string[]>> {
-  const sections: Record<string, Record<string, string[]>> = {};
-  let current: Record<string, string[]> = {};
-  for (const line of text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())) {
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const section = /^\[(.+)\]$/.exec(line);
-    if (section) sections[section[1] ?? ''] = current = {};
-    else {
-      const eq = line.indexOf('=');
-      (current[line.slice(0, eq).trim()] ??= []).push(line.slice(eq + 1).trim());
-    }
-  }
-  return sections;
-}
 
 describe('deploy/vigil.service', () => {
   const unit = parseUnit(read('deploy/vigil.service'));
