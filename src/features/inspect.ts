@@ -21,5 +21,5 @@ export function inspectFeature(infra: Infrastructure): Feature {
     now: Date.now,
     actionButton: actionButtonsFrom(infra.config.file.actions?.catalog ?? {}),
   };
-  return { name: 'inspect', commands: bindCommands([commands.health, commands.queue, commands.slowqueries], deps) };
+  return { name: 'inspect', commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db], deps) };
 }

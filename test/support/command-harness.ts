@@ -92,8 +92,8 @@ export function commandHarness() {
       overrides.now ?? Date.now,
     );
     const runs: CommandRun[] = [];
-    const deps: InspectDeps = { health, db, queues, missing, thresholdsFor, now };
-    const dispatcher = createDispatcher({ commands: bindCommands([commands.health, commands.queue, commands.slowqueries], deps), onRun: (run) => runs.push(run) });
+    const deps: InspectDeps = { health, db, queues, missing, thresholdsFor, now, ...(overrides.actionButton ? { actionButton: overrides.actionButton } : {}) };
+    const dispatcher = createDispatcher({ commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db], deps), onRun: (run) => runs.push(run) });
     return {
       runs,
       health,

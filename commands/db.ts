@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { defineInspectCommand, type InspectDeps } from './deps.ts';
+import { requireDep } from '../src/core/deps.ts';
+import { formatDuration } from '../src/core/format.ts';
+import type { Button, Reply } from '../src/core/reply.ts';
+import { readLockConflicts, readOverview, type LockSession } from '../src/probes/db-readings.ts';
+import { locksStatus, overviewChecks, worstCheck } from '../src/probes/db-status.ts';
+import { shortenQuery } from '../src/probes/statements.ts';
+
+const QUERY_CHARS = 120;
+// Terminate / Cancel for the first blockers only: a message with dozens of red buttons helps nobody.
+const MAX_BLOCKER_BUTTONS = 3;
+
+export default defineInspectCommand({
+  name: 'db',
+  summary: 'Postgres at a glance: connections, cache hit ratio, size, long transactions, wraparound; /db locks: who blocks whom',
+  usage: '[locks]',
+  options: {},
+  args: z
+    .object({ positionals: z.array(z.enum(['overview', 'locks'], 'must be overview or locks')).max(1, 'takes one view: overview or locks') })
+    .transform(({ positionals }) => ({ view: positionals[0] ?? 'overview' })),
+  async run(args, { deps }): Promise<Reply> {
+    const db = requireDep(deps.db, 'Postgres', deps.missing.postgres);
+    return args.view === 'locks' ? locksReply(await readLockConflicts(db), deps) : overviewReply(db);
+  },
+});
+
+async function overviewReply(db: Parameters<typeof readOverview>[0]): Promise<Reply> {
+  const o = await readOverview(db);
+  const checks = overviewChecks(o);
+  const status = worstCheck(checks);
+  const problems = checks.filter((c) => c.reason);
+  return {
+    title: `Database ${o.database}`,
+    status,
+    summary: problems.length === 0 ? 'Nothing needs attention.' : problems.map((c) => `${c.label}: ${c.reason}.`).join(' '),
+    sections: [
+      { heading: 'Readings', fields: checks.map((c) => ({ label: c.label, value: c.status === 'warn' || c.status === 'fail' ? `${c.value} (${c.status})` : c.value })) },
+      {
+        heading: 'Connections by state and application',
+        table: { columns: ['state', 'application', 'sessions'], rows: o.byState.map((r) => [r.state, r.application, String(r.count)]) },
+      },
+    ],
+    suggestions: [{ label: 'Who blocks whom', command: '/db locks' }],
+    data: { overview: o, checks },
+  };
+}
+
+function locksReply(sessions: LockSession[], deps: InspectDeps): Reply {
+  const waiting = sessions.filter((s) => s.blockedBy.length > 0);
+  if (waiting.length === 0) return { title: 'Locks', status: 'ok', summary: 'No session waits for a lock another holds.', data: [] };
+  // Blockers waiting for nobody are where a chain starts: ending one frees the rest.
+  const roots = sessions.filter((s) => s.blockedBy.length === 0 && s.blocking > 0);
+  const buttons: Button[] = roots
+    .slice(0, MAX_BLOCKER_BUTTONS)
+    .flatMap((s) => [deps.actionButton?.('postgres.terminate', `Terminate ${s.pid}`, { pid: s.pid }), deps.actionButton?.('postgres.cancel', `Cancel ${s.pid}`, { pid: s.pid })])
+    .filter((b): b is Button => b !== null && b !== undefined);
+  return {
+    title: `Locks: ${waiting.length} waiting`,
+    status: locksStatus(sessions),
+    summary: `${waiting.length} session${waiting.length === 1 ? ' waits' : 's wait'} for a lock; ${roots.length} blocker${roots.length === 1 ? '' : 's'} at the head${roots.length ? `: pid ${roots.map((r) => r.pid).join(', ')}` : ''}.`,
+    sections: [
+      {
+        heading: 'Who blocks whom',
+        table: {
+          columns: ['pid', 'role', 'user', 'application', 'state', 'waiting / running', 'query'],
+          rows: sessions.map((s) => [
+            String(s.pid),
+            s.blockedBy.length > 0 ? `waits for ${s.blockedBy.join(', ')}` : `blocks ${s.blocking}`,
+            s.user ?? '?',
+            s.application || '–',
+            s.state ?? '?',
+            s.querySeconds === null ? '–' : formatDuration(s.querySeconds),
+            shortenQuery(s.query, QUERY_CHARS),
+          ]),
+          rowStatus: sessions.map((s) => (s.blockedBy.length > 0 ? 'warn' : 'fail')),
+        },
+      },
+    ],
+    ...(buttons.length > 0 ? { buttons } : {}),
+    notes: [
+      'String literals are shown as ***. Terminate ends the blocker\'s session (its transaction rolls back); Cancel stops only its current statement. Each needs approval.',
+    ],
+    data: sessions,
+  };
+}

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { Button } from '../../../src/core/reply.ts';
+import type { DbOverview, LockSession } from '../../../src/probes/db-readings.ts';
+import type { DbCheck } from '../../../src/probes/db-status.ts';
+import { commandHarness, section } from '../../support/command-harness.ts';
+import { uniqueName } from '../../support/env.ts';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../support/pg.ts';
+import { waitFor } from '../../support/wait.ts';
+
+/**
+ * /db through the real dispatcher on a database of its own, read by a `pg_monitor` role (what the
+ * docs ask operators to give Vigil): the overview and the blocking tree, with real sessions
+ * holding and waiting for a row lock.
+ */
+const h = commandHarness();
+const { dispatcherFor, makePool } = h;
+const monitor = uniqueName('mon');
+let db: TestDatabase;
+let reader: pg.Pool;
+const clients: pg.Client[] = [];
+
+async function session(name: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: db.url, application_name: name });
+  await client.connect();
+  client.on('error', () => undefined); // terminated on purpose below
+  clients.push(client);
+  return client;
+}
+
+/** A button the catalog would offer: what /db asks for, by builtin and parameters. */
+const actionButton = (builtin: string, label: string, params: Record<string, string | number>): Button => ({ handler: 'actions.request', label, value: JSON.stringify({ builtin, params }) });
+
+beforeAll(async () => {
+  await h.start();
+  db = await createTestDatabase('db_cmd');
+  await adminQuery(`CREATE ROLE ${monitor} LOGIN; GRANT pg_monitor TO ${monitor}; CREATE TABLE accounts (id int PRIMARY KEY, note text); INSERT INTO accounts VALUES (1, 'a'), (2, 'b'); GRANT SELECT ON accounts TO ${monitor};`, db.name);
+  const url = new URL(db.url);
+  url.username = monitor;
+  reader = makePool(url.toString());
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  await h.stop();
+  await db?.drop();
+  await adminQuery(`DROP ROLE IF EXISTS ${monitor}`).catch(() => undefined);
+});
+
+describe('/db, read by a pg_monitor role', () => {
+  it('shows connections, cache hit ratio, size and the longest transaction, without a permission error', async () => {
+    const idle = await session('vigil-test-idle');
+    await idle.query('BEGIN');
+    await idle.query('SELECT count(*) FROM accounts');
+    const idlePid = Number((await idle.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+    const { run } = dispatcherFor({ db: reader });
+    const { reply, run: ran } = await run('/db');
+    expect(ran.outcome).toBe('ok');
+    const { overview, checks } = reply.data as { overview: DbOverview; checks: DbCheck[] };
+    expect(reply.title).toBe(`Database ${db.name}`);
+    expect(overview.connections).toBeGreaterThanOrEqual(2);
+    expect(overview.maxConnections).toBeGreaterThan(overview.connections);
+    expect(overview.sizeBytes).toBeGreaterThan(1024 * 1024);
+    expect(overview.cacheHitRatio).toBeGreaterThan(0);
+    expect(overview.longestTransaction?.pid).toBe(idlePid);
+    expect(overview.longestIdleInTransaction?.pid).toBe(idlePid);
+    expect(overview.byState).toContainEqual({ state: 'idle in transaction', application: 'vigil-test-idle', count: 1 });
+    expect(checks.map((c) => c.label)).toEqual(['Connections', 'Cache hit ratio', 'Size', 'Longest transaction', 'Idle in transaction', 'Deadlocks', 'Temp files', 'Autovacuum workers', 'Transaction ID age']);
+    expect(section(reply, 'Readings').fields?.find((f) => f.label === 'Longest transaction')?.value).toContain(`pid ${idlePid}`);
+    await idle.query('ROLLBACK');
+  });
+
+  it('/db locks shows the blocker and the session waiting on it, with the waiting statement masked, and offers Terminate / Cancel for the blocker', async () => {
+    const holder = await session('vigil-test-holder');
+    const waiter = await session('vigil-test-waiter');
+    await holder.query('BEGIN');
+    await holder.query("UPDATE accounts SET note = 'held' WHERE id = 1");
+    const holderPid = Number((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+    const waiterPid = Number((await waiter.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+    const waiting = waiter.query("UPDATE accounts SET note = 'card 4111-1111' WHERE id = 1");
+    const { run } = dispatcherFor({ db: reader, actionButton });
+    const none = await dispatcherFor({ db: reader }).run('/db', 'locks');
+    expect(none.reply.status === 'ok' || none.reply.status === 'warn').toBe(true);
+    await waitFor(async () => ((await run('/db', 'locks')).reply.data as LockSession[]).some((s) => s.pid === waiterPid), { timeoutMs: 5000, what: 'the waiting session' });
+
+    const { reply } = await run('/db', 'locks');
+    const sessions = reply.data as LockSession[];
+    expect(reply.status).toBe('warn');
+    expect(sessions.find((s) => s.pid === holderPid)).toMatchObject({ blockedBy: [], blocking: 1, application: 'vigil-test-holder' });
+    const blocked = sessions.find((s) => s.pid === waiterPid);
+    expect(blocked).toMatchObject({ blockedBy: [holderPid], blocking: 0, waitEvent: expect.stringMatching(/^Lock:/) });
+    expect(blocked?.query).toBe("UPDATE accounts SET note = '***' WHERE id = 1");
+    expect(JSON.stringify(reply)).not.toContain('4111');
+    const rows = section(reply, 'Who blocks whom').table?.rows ?? [];
+    expect(rows.map((r) => [r[0], r[1]])).toEqual(expect.arrayContaining([[String(holderPid), 'blocks 1'], [String(waiterPid), `waits for ${holderPid}`]]));
+    expect(reply.buttons?.map((b) => [b.label, JSON.parse(b.value)])).toEqual([
+      [`Terminate ${holderPid}`, { builtin: 'postgres.terminate', params: { pid: holderPid } }],
+      [`Cancel ${holderPid}`, { builtin: 'postgres.cancel', params: { pid: holderPid } }],
+    ]);
+
+    // What Terminate would do once approved: the blocker goes, the waiting UPDATE completes.
+    await adminQuery(`SELECT pg_terminate_backend(${holderPid})`, db.name);
+    await expect(waiting).resolves.toMatchObject({ rowCount: 1 });
+    expect((await run('/db', 'locks')).reply).toMatchObject({ status: 'ok', summary: 'No session waits for a lock another holds.' });
+  });
+
+  it('refuses a view it does not have, naming the ones it has', async () => {
+    const { reply, run: ran } = await dispatcherFor({ db: reader }).run('/db', 'tables');
+    expect(ran.outcome).toBe('bad_args');
+    expect(JSON.stringify(reply)).toContain('must be overview or locks');
+  });
+});
