@@ -3,9 +3,10 @@ import type { Queryable } from '../src/db/queryable.ts';
 import type { Button } from '../src/core/reply.ts';
 import type { HealthService } from '../src/probes/health.ts';
 import type { QueueInspector, QueueThresholds } from '../src/probes/queue-inspector.ts';
+import type { RedisInspectSource } from '../src/probes/redis-inspect.ts';
 
 /**
- * What the inspection commands (/health, /queue, /slowqueries) read: the probes over the
+ * What the inspection commands (/health, /queue, /slowqueries, /redis) read: the probes over the
  * read-only pool and the fast-failing Redis. A dependency that could not be reached is null plus
  * the reason.
  */
@@ -13,6 +14,10 @@ export interface InspectDeps {
   health: HealthService;
   db: Queryable | null;
   queues: QueueInspector | null;
+  /** The fast-failing probe Redis, for /redis (read-only commands only). */
+  redis: RedisInspectSource | null;
+  /** Where that Redis is (host:port, never credentials), named in /redis's answers. */
+  redisAt: string | null;
   missing: { postgres?: string; redis?: string };
   thresholdsFor: (queue: string) => QueueThresholds;
   now: () => number;

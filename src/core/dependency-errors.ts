@@ -39,6 +39,8 @@ const REDIS_WORDS: Array<[RegExp, string]> = [
   [/Command timed out|Socket timeout/i, 'did not answer in time'],
   [/max retries|MaxRetriesPerRequest/i, 'is not connected (Vigil keeps retrying in the background)'],
   [/LOADING/, 'is loading its dataset, not serving yet'],
+  // A script or function past busy-reply-threshold: Redis answers nothing else until it ends.
+  [/^BUSY\b/, 'is busy running a script (it answers again when the script ends, or after SCRIPT KILL)'],
 ];
 
 const PG_LINK_WORDS: Array<[RegExp, string]> = [

@@ -2,11 +2,12 @@ import { commands } from '../../commands/index.ts';
 import type { InspectDeps } from '../../commands/deps.ts';
 import { actionButtonsFrom } from '../actions/buttons.ts';
 import { bindCommands } from '../core/command.ts';
+import { endpointOf } from '../core/dependency-errors.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { Feature } from './feature.ts';
 
 /**
- * The inspection commands (/health, /queue, /slowqueries): read-only, over the read-only probe
+ * The inspection commands (/health, /queue, /slowqueries, /redis): read-only, over the read-only probe
  * pool and the fast-failing Redis, through the probe services the infrastructure built once.
  * Nothing here can change what it looks at.
  */
@@ -16,10 +17,12 @@ export function inspectFeature(infra: Infrastructure): Feature {
     health: probes.health,
     db: infra.probeDb,
     queues: probes.queues,
+    redis: infra.probeRedis,
+    redisAt: endpointOf(infra.redisUrl, 6379) ?? null,
     missing: infra.missing,
     thresholdsFor: probes.thresholdsFor,
     now: Date.now,
     actionButton: actionButtonsFrom(infra.config.file.actions?.catalog ?? {}),
   };
-  return { name: 'inspect', commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db], deps) };
+  return { name: 'inspect', commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db, commands.redis], deps) };
 }

@@ -1,4 +1,4 @@
-import { formatDuration, formatPercent } from '../core/format.ts';
+import { formatBytes, formatDuration, formatPercent } from '../core/format.ts';
 import { worstStatus, type Status } from '../core/reply.ts';
 import { XID_WRAPAROUND, type DbOverview, type LockSession } from './db-readings.ts';
 
@@ -72,15 +72,4 @@ export function worstCheck(checks: readonly DbCheck[]): Status {
 
 function judged(label: string, value: string, status: Status, reason?: string): DbCheck {
   return { label, value, status, ...(status === 'warn' || status === 'fail' ? { reason } : {}) };
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,8 +1,11 @@
 import { formatMiB } from '../core/format.ts';
 import { elapsedMs } from '../core/timeout.ts';
-import { finiteValues, type Measurement } from './reading.ts';
+import type { Measurement } from './reading.ts';
+import { parseRedisInfo, redisFacts, redisValues } from './redis-info.ts';
 import { shown, type ProbeRegistration } from './registration.ts';
 import type { ThresholdRule } from './thresholds.ts';
+
+export { parseRedisInfo } from './redis-info.ts';
 
 /** The two commands the probe sends; an ioredis client satisfies it, a test may pass a fake. */
 export interface RedisInfoSource {
@@ -10,49 +13,42 @@ export interface RedisInfoSource {
   info(): Promise<string>;
 }
 
-/** Parse `INFO` output (`key:value` lines, `#` section headers) into a map. */
-export function parseRedisInfo(info: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of info.split(/\r?\n/)) {
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return fields;
+/** A measurement plus the parsed INFO it came from, for /redis's keyspace and replica lines. */
+export interface RedisInfoReading {
+  measurement: Measurement;
+  info: Map<string, string>;
 }
 
 /**
- * PING for the round trip, then INFO. Values: `round_trip_ms`, `memory_used_bytes`,
- * `memory_max_bytes` (0 = no limit), `clients`, `blocked_clients`, `ops_per_sec`, `can_evict` (1 when
- * a memory limit and an evicting policy mean Redis may drop BullMQ keys). Facts: `version`,
- * `eviction_policy`.
+ * PING for the round trip (`round_trip_ms`), then one INFO: every value `redisValues` lists
+ * (memory, evictions, clients, hit ratio, persistence, replication). Facts: `version`,
+ * `eviction_policy`, `role`, persistence and link states.
  */
-export async function measureRedis(redis: RedisInfoSource): Promise<Measurement> {
+export async function readRedisInfo(redis: RedisInfoSource, now: () => number = Date.now): Promise<RedisInfoReading> {
   const start = performance.now();
   await redis.ping();
   const roundTripMs = elapsedMs(start);
   const info = parseRedisInfo(await redis.info());
-  const number = (key: string): number | null => (info.has(key) ? Number(info.get(key)) : null);
-  const max = number('maxmemory') ?? 0;
-  const policy = info.get('maxmemory_policy') ?? 'unknown';
-  return {
-    values: finiteValues({
-      round_trip_ms: roundTripMs,
-      memory_used_bytes: number('used_memory'),
-      memory_max_bytes: max,
-      clients: number('connected_clients'),
-      blocked_clients: number('blocked_clients'),
-      ops_per_sec: number('instantaneous_ops_per_sec'),
-      can_evict: max > 0 && policy !== 'noeviction' ? 1 : 0,
-    }),
-    facts: { version: info.get('redis_version') ?? 'unknown', eviction_policy: policy },
-  };
+  return { measurement: { values: { round_trip_ms: roundTripMs, ...redisValues(info, now()) }, facts: redisFacts(info) }, info };
 }
 
+export async function measureRedis(redis: RedisInfoSource, now: () => number = Date.now): Promise<Measurement> {
+  return (await readRedisInfo(redis, now)).measurement;
+}
+
+const MIB = 1024 * 1024;
+
+/** /health's Redis line and /redis judge by these, so the two never disagree. */
 export const REDIS_RULES: readonly ThresholdRule[] = [
   { measure: 'memory_used_bytes', of: 'memory_max_bytes', warnAt: 0.8, failAt: 0.95, label: 'memory', unit: 'bytes' },
   // BullMQ loses jobs silently when Redis evicts its keys, so anything but noeviction is a warning.
   { measure: 'can_evict', warnAt: 1, reason: 'maxmemory-policy {eviction_policy} can evict BullMQ jobs' },
+  // 100 MiB is Redis's own active-defrag-ignore-bytes: below it a high ratio is noise of a small dataset.
+  { measure: 'memory_fragmentation_ratio', warnAt: 1.5, label: 'fragmentation ratio', onlyWhen: { measure: 'memory_fragmentation_bytes', atLeast: 100 * MIB } },
+  // Both make Redis refuse writes (stop-writes-on-bgsave-error, the default; an AOF that cannot be written).
+  { measure: 'rdb_last_bgsave_failed', warnAt: 1, reason: 'the last RDB save failed ({rdb_last_bgsave_status}): Redis may refuse writes' },
+  { measure: 'aof_last_write_failed', warnAt: 1, reason: 'the last AOF write failed ({aof_last_write_status}): Redis refuses writes until one succeeds' },
+  { measure: 'master_link_down', warnAt: 1, reason: 'replica cut off from its master {master} (link {master_link_status})' },
 ];
 
 function memoryText(used: number | undefined, max: number | undefined): string {
@@ -79,4 +75,6 @@ export const redisProbe: ProbeRegistration = {
     { label: 'Clients', value: `${shown(v.clients)} connected, ${shown(v.blocked_clients)} blocked` },
     { label: 'Ops/s', value: shown(v.ops_per_sec) },
   ],
+  // Unreachable Redis: /redis would only say the same again.
+  followUp: (r) => (r.error === undefined ? { label: 'Inspect Redis', command: '/redis' } : null),
 };

@@ -24,6 +24,11 @@ export interface ThresholdRule {
    * reading's value or fact of that name.
    */
   reason?: string;
+  /**
+   * Judge the rule only while another measure is at least this big: a fragmentation ratio means
+   * little until the bytes it wastes do (a nearly empty Redis reads 10× fragmented).
+   */
+  onlyWhen?: { measure: string; atLeast: number };
 }
 
 /** The status of a measurement under `rules`: the worst breach wins, no breach is ok. */
@@ -46,6 +51,7 @@ export function evaluate(reading: Reading, rules: readonly ThresholdRule[]): Eva
 function breachOf(m: Measurement, rule: ThresholdRule): Breach | null {
   const value = m.values[rule.measure];
   if (value === undefined) return null;
+  if (rule.onlyWhen && !((m.values[rule.onlyWhen.measure] ?? -Infinity) >= rule.onlyWhen.atLeast)) return null;
   const limit = rule.of === undefined ? undefined : m.values[rule.of];
   if (rule.of !== undefined && (limit === undefined || limit <= 0)) return null;
   const compared = limit === undefined ? value : value / limit;

@@ -104,8 +104,11 @@ describe('the Redis probe', () => {
       const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as [string, string];
       const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
       const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
+      const [, appendonly] = (await redis.config('GET', 'appendonly')) as [string, string];
       const measured = await measureRedis(redis);
-      expect(measured.facts).toEqual({ version, eviction_policy: policy });
+      expect(measured.facts).toEqual({ version, eviction_policy: policy, role: 'master', rdb_last_bgsave_status: 'ok', aof_last_write_status: 'ok' });
+      expect(measured.values.aof_enabled).toBe(appendonly === 'yes' ? 1 : 0);
+      expect(measured.values.memory_peak_bytes).toBeGreaterThanOrEqual(measured.values.memory_used_bytes ?? Infinity);
       expect(measured.values.memory_max_bytes).toBe(Number(maxmemory));
       expect(measured.values.can_evict).toBe(Number(maxmemory) > 0 && policy !== 'noeviction' ? 1 : 0);
       expect(measured.values.memory_used_bytes).toBeGreaterThan(0);

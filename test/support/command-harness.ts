@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { commands } from '../../commands/index.ts';
 import { bindCommands, type Invoker } from '../../src/core/command.ts';
 import type { InspectDeps } from '../../commands/deps.ts';
+import { endpointOf } from '../../src/core/dependency-errors.ts';
 import { createDispatcher, type CommandRun, type DispatchResult } from '../../src/core/dispatch.ts';
+import type { AppError } from '../../src/core/errors.ts';
 import type { Reply, Section } from '../../src/core/reply.ts';
 import { createHealthService, type HealthSnapshot } from '../../src/probes/health.ts';
 import type { HttpTarget } from '../../src/probes/http-probe.ts';
@@ -32,7 +34,12 @@ export const REPLY_WITHIN_MS = PROBE_TIMEOUT_MS + 3000;
 export const NOW = Date.now();
 export const MINUTE = 60_000;
 
-export type Overrides = Partial<InspectDeps> & { redis?: Redis | null; httpTargets?: HttpTarget[] };
+export type Overrides = Partial<InspectDeps> & {
+  redis?: Redis | null;
+  httpTargets?: HttpTarget[];
+  /** As the container explains a dependency's failure ("Redis at host:port refused …"); none by default. */
+  explainError?: (err: unknown) => AppError | null;
+};
 type Closer = () => Promise<void> | void;
 
 export function section(reply: Reply, heading: string): Section {
@@ -92,8 +99,14 @@ export function commandHarness() {
       overrides.now ?? Date.now,
     );
     const runs: CommandRun[] = [];
-    const deps: InspectDeps = { health, db, queues, missing, thresholdsFor, now, ...(overrides.actionButton ? { actionButton: overrides.actionButton } : {}) };
-    const dispatcher = createDispatcher({ commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db], deps), onRun: (run) => runs.push(run) });
+    // A test that passes another Redis says where it is; the default is the suite's.
+    const redisAt = overrides.redisAt === undefined ? (endpointOf(TEST_REDIS_URL, 6379) ?? null) : overrides.redisAt;
+    const deps: InspectDeps = { health, db, queues, redis: r, redisAt, missing, thresholdsFor, now, ...(overrides.actionButton ? { actionButton: overrides.actionButton } : {}) };
+    const dispatcher = createDispatcher({
+      commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db, commands.redis], deps),
+      onRun: (run) => runs.push(run),
+      ...(overrides.explainError ? { explainError: overrides.explainError } : {}),
+    });
     return {
       runs,
       health,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../../src/alerts/alertmanager.ts';
 import { applyNotification, type AlertGroup } from '../../../src/alerts/group.ts';
@@ -5,6 +6,7 @@ import { notificationSchema, type Notification } from '../../../src/alerts/notif
 import { evaluateRules, type RuleState } from '../../../src/alerts/rules/evaluate.ts';
 import { fileSchema, type AlertRule } from '../../../src/config/file.ts';
 import type { EvaluatedReading } from '../../../src/probes/reading.ts';
+import { measureRedis } from '../../../src/probes/redis-probe.ts';
 import { CFG } from './fixtures.ts';
 
 /**
@@ -212,6 +214,33 @@ describe('rising, down and ratios', () => {
     expect(e.at(T0 + 45 * S, [pg(10, 0), redis])).toEqual([]);
     expect(e.state.PgConnections?.Postgres?.firingSince).toBe(T0 + 15 * S);
     expect(e.state.RedisMemory).toEqual({});
+  });
+});
+
+describe('rules on what the Redis probe reads from INFO', () => {
+  const INFO = readFileSync(new URL('../../fixtures/redis/info-master.txt', import.meta.url), 'utf8');
+  /** The probe's own measurement of a patched INFO, as a reading the schedule would hand the rules. */
+  async function redisReading(patch: (info: string) => string): Promise<EvaluatedReading> {
+    const measured = await measureRedis({ ping: async () => 'PONG', info: async () => patch(INFO) });
+    return reading('redis', 'Redis', measured.values);
+  }
+
+  it('fires on evictions rising and on a hit ratio below a floor, and says the numbers', async () => {
+    const e = settled(
+      rules(
+        { name: 'RedisEvicting', severity: 'critical', probe: 'redis', measure: 'evicted_keys', rising: true },
+        { name: 'RedisHitRatioLow', severity: 'warning', probe: 'redis', measure: 'keyspace_hit_ratio', below: 0.5 },
+      ),
+    );
+    // The fixture: 0 evicted, 1 hit and 2 misses (a third).
+    const before = await redisReading((t) => t.replace('keyspace_hits:1', 'keyspace_hits:9'));
+    expect(e.at(T0, [before])).toEqual([]);
+    const after = await redisReading((t) => t.replace('evicted_keys:0', 'evicted_keys:42'));
+    const fired = e.at(T0 + 15 * S, [after]);
+    expect(fired.map((n) => [n.groupKey, n.alerts[0]?.annotations.summary])).toEqual([
+      ['vigil-rule:RedisEvicting', 'redis Redis: evicted_keys rising (0 → 42)'],
+      ['vigil-rule:RedisHitRatioLow', 'redis Redis: keyspace_hit_ratio 0.333 < 0.5'],
+    ]);
   });
 });
 

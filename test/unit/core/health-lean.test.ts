@@ -16,7 +16,7 @@ function setup() {
   let now = Date.now();
   const sources = { db: null, redis: null, queues: null, thresholdsFor: () => ({ waiting: 1000, failed: 1000 }), httpTargets: [], missing: { postgres: 'not configured', redis: 'not configured' } };
   const service = createHealthService({ ...sources, timeoutMs: 500 }, () => now);
-  const deps: InspectDeps = { health: service, db: null, queues: null, missing: sources.missing, thresholdsFor: sources.thresholdsFor, now: () => now };
+  const deps: InspectDeps = { health: service, db: null, queues: null, redis: null, redisAt: null, missing: sources.missing, thresholdsFor: sources.thresholdsFor, now: () => now };
   const dispatcher = createDispatcher({ commands: bindCommands([health], deps) });
   const ask = async (text = '') => (await dispatcher.dispatch('/health', text, { surface: 'slack', userId: 'U1' })).reply;
   return { service, ask, advance: (ms: number) => (now += ms), setNow: (ms: number) => (now = ms) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPercent } from '../../../src/core/format.ts';
+import { formatBytes, formatPercent } from '../../../src/core/format.ts';
 import { HTTP_RULES } from '../../../src/probes/http-probe.ts';
 import { POSTGRES_RULES } from '../../../src/probes/postgres-probe.ts';
 import { queueRules, queueThresholdsFrom, queueValues } from '../../../src/probes/queue-probe.ts';
@@ -77,6 +77,14 @@ describe('assess', () => {
     );
   });
 
+  it('judges a rule with onlyWhen only while the guarding measure reaches its minimum, and not when it is missing', () => {
+    const rule: ThresholdRule = { measure: 'ratio', warnAt: 1.5, onlyWhen: { measure: 'wasted', atLeast: 100 } };
+    expect(assess(values({ ratio: 9, wasted: 99 }), [rule]).status).toBe('ok');
+    expect(assess(values({ ratio: 9 }), [rule]).status).toBe('ok');
+    expect(assess(values({ ratio: 1.6, wasted: 100 }), [rule]).breaches).toEqual([{ measure: 'ratio', status: 'warn', reason: 'ratio 1.6 ≥ 1.5' }]);
+    expect(assess(values({ ratio: 1.4, wasted: 1000 }), [rule]).status).toBe('ok');
+  });
+
   it('fills a fixed reason from the measurement, values before facts', () => {
     const rule: ThresholdRule = { measure: 'bad', failAt: 1, reason: 'HTTP {status}, expected {expected}; {unknown} stays' };
     expect(assess(values({ bad: 1, status: 503 }, { expected: '2xx' }), [rule]).breaches[0]?.reason).toBe(
@@ -146,6 +154,19 @@ describe('the built-in rules', () => {
     expect(thresholdsFor('emails')).toEqual({ waiting: 50, failed: 1 });
     expect(thresholdsFor('reports')).toEqual({ waiting: 1000, failed: 10 });
     expect(thresholdsFor('other')).toEqual({ waiting: 1000, failed: 1 });
+  });
+});
+
+describe('formatBytes', () => {
+  it('picks the unit that keeps the number at least 1', () => {
+    expect([formatBytes(0), formatBytes(1023), formatBytes(1024), formatBytes(1536 * 1024), formatBytes(3 * 1024 ** 3), formatBytes(-1)]).toEqual([
+      '0 B',
+      '1023 B',
+      '1.0 KiB',
+      '1.5 MiB',
+      '3.0 GiB',
+      'unknown',
+    ]);
   });
 });
 
