@@ -21,6 +21,7 @@ export interface DbOverview {
   autovacuumWorkers: number;
   /** Age of the oldest unfrozen transaction id of any database: wraparound comes at 2^31. */
   xidAge: number;
+  /** In this database (connections above are the server's: max_connections is). */
   longestTransaction: { pid: number; seconds: number; state: string | null } | null;
   longestIdleInTransaction: { pid: number; seconds: number } | null;
 }
@@ -61,12 +62,13 @@ export async function readOverview(db: Queryable): Promise<DbOverview> {
     db,
     `SELECT /* vigil:db overview */ pid, extract(epoch FROM now() - xact_start)::float8 AS seconds, state
        FROM pg_stat_activity WHERE backend_type = 'client backend' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+        AND datname = current_database()
       ORDER BY xact_start LIMIT 1`,
   );
   const [idle] = await selectRows<{ pid: number; seconds: number }>(
     db,
     `SELECT /* vigil:db overview */ pid, extract(epoch FROM now() - state_change)::float8 AS seconds
-       FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' ORDER BY state_change LIMIT 1`,
+       FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND datname = current_database() ORDER BY state_change LIMIT 1`,
   );
   const hits = Number(main.blks_hit ?? 0);
   const reads = Number(main.blks_read ?? 0);
@@ -106,7 +108,7 @@ export interface LockSession {
   query: string;
 }
 
-/** Every session that waits for a lock another holds, and every session holding one up. */
+/** In this database: every session that waits for a lock another holds, and every session holding one up. */
 export async function readLockConflicts(db: Queryable): Promise<LockSession[]> {
   const rows = await selectRows<{
     pid: number;
@@ -122,7 +124,8 @@ export async function readLockConflicts(db: Queryable): Promise<LockSession[]> {
     db,
     // pg_blocking_pids once per session, in a CTE; the text is cut here and masked below.
     `WITH /* vigil:db locks */ waits AS (
-       SELECT pid, pg_blocking_pids(pid) AS blocked_by FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+       SELECT pid, pg_blocking_pids(pid) AS blocked_by FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database()
      ), involved AS (
        SELECT pid FROM waits WHERE cardinality(blocked_by) > 0
        UNION SELECT unnest(blocked_by) FROM waits
