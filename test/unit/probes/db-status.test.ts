@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { XID_WRAPAROUND, type DbOverview, type LockSession } from '../../../src/probes/db-readings.ts';
+import { locksStatus, overviewChecks, worstCheck } from '../../../src/probes/db-status.ts';
+
+const calm: DbOverview = {
+  database: 'app',
+  sizeBytes: 50 * 1024 * 1024,
+  connections: 10,
+  maxConnections: 100,
+  byState: [],
+  cacheHitRatio: 0.99,
+  blockReads: 1_000_000,
+  deadlocks: 0,
+  tempFiles: 0,
+  tempBytes: 0,
+  autovacuumWorkers: 0,
+  xidAge: 1000,
+  longestTransaction: null,
+  longestIdleInTransaction: null,
+};
+const statusOf = (o: Partial<DbOverview>, label: string) => overviewChecks({ ...calm, ...o }).find((c) => c.label === label)?.status;
+
+describe('/db judged', () => {
+  it('is ok when nothing needs a look', () => {
+    expect(worstCheck(overviewChecks(calm))).toBe('ok');
+  });
+
+  it('warns from 80 % of max_connections and fails from 95 %', () => {
+    expect(statusOf({ connections: 79 }, 'Connections')).toBe('ok');
+    expect(statusOf({ connections: 80 }, 'Connections')).toBe('warn');
+    expect(statusOf({ connections: 95 }, 'Connections')).toBe('fail');
+  });
+
+  it('warns on a cache hit ratio under 90 %, once enough was read to mean something', () => {
+    expect(statusOf({ cacheHitRatio: 0.85 }, 'Cache hit ratio')).toBe('warn');
+    expect(statusOf({ cacheHitRatio: 0.85, blockReads: 500 }, 'Cache hit ratio')).toBe('ok');
+    expect(statusOf({ cacheHitRatio: null, blockReads: 0 }, 'Cache hit ratio')).toBe('info');
+  });
+
+  it('warns on wraparound from half the headroom and fails from three quarters', () => {
+    expect(statusOf({ xidAge: Math.floor(XID_WRAPAROUND * 0.49) }, 'Transaction ID age')).toBe('ok');
+    expect(statusOf({ xidAge: Math.floor(XID_WRAPAROUND * 0.5) }, 'Transaction ID age')).toBe('warn');
+    expect(statusOf({ xidAge: Math.floor(XID_WRAPAROUND * 0.75) }, 'Transaction ID age')).toBe('fail');
+  });
+
+  it('warns on an hour-long transaction and a client idle in one for 5 minutes, and says why', () => {
+    expect(statusOf({ longestTransaction: { pid: 7, seconds: 3599, state: 'active' } }, 'Longest transaction')).toBe('ok');
+    expect(statusOf({ longestTransaction: { pid: 7, seconds: 3600, state: 'active' } }, 'Longest transaction')).toBe('warn');
+    const idle = overviewChecks({ ...calm, longestIdleInTransaction: { pid: 9, seconds: 300 } }).find((c) => c.label === 'Idle in transaction');
+    expect(idle).toMatchObject({ status: 'warn', value: '5m (pid 9)', reason: expect.stringContaining('transaction open') });
+  });
+
+  it('warns while a session waits for a lock, and fails once one has waited a minute', () => {
+    const session = (pid: number, blockedBy: number[], querySeconds: number): LockSession => ({ pid, user: 'app', application: 'api', state: 'active', blockedBy, blocking: 0, waitEvent: null, querySeconds, transactionSeconds: querySeconds, query: '' });
+    expect(locksStatus([])).toBe('ok');
+    expect(locksStatus([session(1, [], 500), session(2, [1], 59)])).toBe('warn');
+    expect(locksStatus([session(1, [], 500), session(2, [1], 60)])).toBe('fail');
+  });
+});
