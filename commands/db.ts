@@ -4,7 +4,8 @@ import { requireDep } from '../src/core/deps.ts';
 import { formatDuration } from '../src/core/format.ts';
 import type { Button, Reply } from '../src/core/reply.ts';
 import { readLockConflicts, readOverview, type LockSession } from '../src/probes/db-readings.ts';
-import { locksStatus, overviewChecks, worstCheck } from '../src/probes/db-status.ts';
+import { locksStatus, overviewChecks, replicationChecks, worstCheck, type DbCheck } from '../src/probes/db-status.ts';
+import { readReplication, type ReplicationView } from '../src/probes/db-replication.ts';
 import { shortenQuery } from '../src/probes/statements.ts';
 
 const QUERY_CHARS = 120;
@@ -13,15 +14,17 @@ const MAX_BLOCKER_BUTTONS = 3;
 
 export default defineInspectCommand({
   name: 'db',
-  summary: 'Postgres at a glance: connections, cache hit ratio, size, long transactions, wraparound; /db locks: who blocks whom',
-  usage: '[locks]',
+  summary: 'Postgres at a glance: connections, cache hit ratio, size, long transactions, wraparound; /db locks: who blocks whom; /db replication',
+  usage: '[locks|replication]',
   options: {},
   args: z
-    .object({ positionals: z.array(z.enum(['overview', 'locks'], 'must be overview or locks')).max(1, 'takes one view: overview or locks') })
+    .object({ positionals: z.array(z.enum(['overview', 'locks', 'replication'], 'must be overview, locks or replication')).max(1, 'takes one view: overview, locks or replication') })
     .transform(({ positionals }) => ({ view: positionals[0] ?? 'overview' })),
   async run(args, { deps }): Promise<Reply> {
     const db = requireDep(deps.db, 'Postgres', deps.missing.postgres);
-    return args.view === 'locks' ? locksReply(await readLockConflicts(db), deps) : overviewReply(db);
+    if (args.view === 'locks') return locksReply(await readLockConflicts(db), deps);
+    if (args.view === 'replication') return replicationReply(await readReplication(db));
+    return overviewReply(db);
   },
 });
 
@@ -35,13 +38,16 @@ async function overviewReply(db: Parameters<typeof readOverview>[0]): Promise<Re
     status,
     summary: problems.length === 0 ? 'Nothing needs attention.' : problems.map((c) => `${c.label}: ${c.reason}.`).join(' '),
     sections: [
-      { heading: 'Readings', fields: checks.map((c) => ({ label: c.label, value: c.status === 'warn' || c.status === 'fail' ? `${c.value} (${c.status})` : c.value })) },
+      { heading: 'Readings', fields: fieldsOf(checks) },
       {
         heading: 'Connections by state and application',
         table: { columns: ['state', 'application', 'sessions'], rows: o.byState.map((r) => [r.state, r.application, String(r.count)]) },
       },
     ],
-    suggestions: [{ label: 'Who blocks whom', command: '/db locks' }],
+    suggestions: [
+      { label: 'Who blocks whom', command: '/db locks' },
+      { label: 'Replication', command: '/db replication' },
+    ],
     data: { overview: o, checks },
   };
 }
@@ -83,4 +89,22 @@ function locksReply(sessions: LockSession[], deps: InspectDeps): Reply {
     ],
     data: sessions,
   };
+}
+
+function replicationReply(v: ReplicationView): Reply {
+  const checks = replicationChecks(v);
+  const problems = checks.filter((c) => c.reason);
+  const role = v.inRecovery ? 'This server is a standby.' : `This server is a primary with ${v.replicas.length} streaming replica${v.replicas.length === 1 ? '' : 's'} and ${v.slots.length} replication slot${v.slots.length === 1 ? '' : 's'}.`;
+  return {
+    title: 'Replication',
+    status: checks.length === 0 ? 'info' : worstCheck(checks),
+    summary: [role, ...problems.map((c) => `${c.reason}.`)].join(' '),
+    ...(checks.length > 0 ? { sections: [{ heading: 'Replicas and slots', fields: fieldsOf(checks) }] } : {}),
+    data: { replication: v, checks },
+  };
+}
+
+/** A judged reading as a field; one that is not ok says so beside its value. */
+function fieldsOf(checks: readonly DbCheck[]): Array<{ label: string; value: string }> {
+  return checks.map((c) => ({ label: c.label, value: c.status === 'warn' || c.status === 'fail' ? `${c.value} (${c.status})` : c.value }));
 }

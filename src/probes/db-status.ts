@@ -1,6 +1,7 @@
 import { formatBytes, formatDuration, formatPercent } from '../core/format.ts';
 import { worstStatus, type Status } from '../core/reply.ts';
 import { XID_WRAPAROUND, type DbOverview, type LockSession } from './db-readings.ts';
+import type { ReplicationView } from './db-replication.ts';
 
 /** One judged reading of /db: what it is, how it reads, and why it is not ok when it is not. */
 export interface DbCheck {
@@ -19,6 +20,10 @@ const LIMITS = {
   idleInTransactionS: 300,
   transactionS: 3600,
   lockWaitS: 60,
+  // A standby minutes behind serves stale reads; an inactive slot keeps WAL until the disk fills.
+  replayLagS: { warn: 30, fail: 300 },
+  replayLagBytes: { warn: 64 * 1024 ** 2, fail: 1024 ** 3 },
+  slotRetainedBytes: { warn: 1024 ** 3, fail: 10 * 1024 ** 3 },
 } as const;
 
 export function overviewChecks(o: DbOverview): DbCheck[] {
@@ -64,6 +69,25 @@ export function locksStatus(sessions: readonly LockSession[]): Status {
   const waits = sessions.filter((s) => s.blockedBy.length > 0).map((s) => s.querySeconds ?? 0);
   if (waits.length === 0) return 'ok';
   return Math.max(...waits) >= LIMITS.lockWaitS ? 'fail' : 'warn';
+}
+
+/** Each replica, slot and (on a standby) the delay, judged; the reasons say which and how far. */
+export function replicationChecks(v: ReplicationView): DbCheck[] {
+  const by = (value: number | null, limits: { warn: number; fail: number }): Status => (value === null ? 'ok' : value >= limits.fail ? 'fail' : value >= limits.warn ? 'warn' : 'ok');
+  const checks: DbCheck[] = v.replicas.map((r) => {
+    const status = worstStatus([by(r.replayLagSeconds, LIMITS.replayLagS), by(r.replayLagBytes, LIMITS.replayLagBytes)]);
+    const lag = `${r.replayLagBytes === null ? '?' : formatBytes(r.replayLagBytes)} behind, replay lag ${r.replayLagSeconds === null ? '0s' : formatDuration(r.replayLagSeconds)}`;
+    return judged(`Replica ${r.name}`, `${r.state ?? '?'} (${r.syncState ?? '?'}), ${lag}`, status, `replica ${r.name} is ${lag}`);
+  });
+  for (const slot of v.slots) {
+    const status = slot.active ? 'ok' : by(slot.retainedBytes, LIMITS.slotRetainedBytes);
+    const kept = slot.retainedBytes === null ? 'unknown WAL' : `${formatBytes(slot.retainedBytes)} of WAL`;
+    checks.push(judged(`Slot ${slot.name}`, `${slot.type}, ${slot.active ? 'active' : 'inactive'}, keeps ${kept}`, status, `inactive slot ${slot.name} keeps ${kept}: drop it or bring its consumer back before the disk fills`));
+  }
+  if (v.inRecovery) {
+    checks.push(judged('Standby delay', v.standbyDelaySeconds === null ? 'nothing replayed yet' : formatDuration(v.standbyDelaySeconds), by(v.standbyDelaySeconds, LIMITS.replayLagS), 'this standby is behind its primary'));
+  }
+  return checks;
 }
 
 export function worstCheck(checks: readonly DbCheck[]): Status {

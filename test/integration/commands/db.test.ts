@@ -104,9 +104,27 @@ describe('/db, read by a pg_monitor role', () => {
     expect((await run('/db', 'locks')).reply).toMatchObject({ status: 'ok', summary: 'No session waits for a lock another holds.' });
   });
 
+  it('/db replication shows a slot and the WAL it keeps, as a primary without replicas', async () => {
+    const slot = `vigil_test_${uniqueName('slot').replace(/[^a-z0-9_]/g, '_')}`.slice(0, 60);
+    await adminQuery(`SELECT pg_create_physical_replication_slot('${slot}', true)`, db.name);
+    try {
+      const { reply, run: ran } = await dispatcherFor({ db: reader }).run('/db', 'replication');
+      expect(ran.outcome).toBe('ok');
+      const { replication } = reply.data as { replication: { inRecovery: boolean; replicas: unknown[]; slots: Array<{ name: string; active: boolean; retainedBytes: number | null }> } };
+      expect(replication.inRecovery).toBe(false);
+      expect(replication.replicas).toEqual([]);
+      const mine = replication.slots.find((s) => s.name === slot);
+      expect(mine).toMatchObject({ active: false });
+      expect(mine?.retainedBytes).toBeGreaterThanOrEqual(0);
+      expect(section(reply, 'Replicas and slots').fields?.find((f) => f.label === `Slot ${slot}`)?.value).toMatch(/^physical, inactive, keeps \d/);
+    } finally {
+      await adminQuery(`SELECT pg_drop_replication_slot('${slot}')`, db.name);
+    }
+  });
+
   it('refuses a view it does not have, naming the ones it has', async () => {
     const { reply, run: ran } = await dispatcherFor({ db: reader }).run('/db', 'tables');
     expect(ran.outcome).toBe('bad_args');
-    expect(JSON.stringify(reply)).toContain('must be overview or locks');
+    expect(JSON.stringify(reply)).toContain('must be overview, locks or replication');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { XID_WRAPAROUND, type DbOverview, type LockSession } from '../../../src/probes/db-readings.ts';
-import { locksStatus, overviewChecks, worstCheck } from '../../../src/probes/db-status.ts';
+import { locksStatus, overviewChecks, replicationChecks, worstCheck } from '../../../src/probes/db-status.ts';
+import type { ReplicationView } from '../../../src/probes/db-replication.ts';
 
 const calm: DbOverview = {
   database: 'app',
@@ -55,5 +56,19 @@ describe('/db judged', () => {
     expect(locksStatus([])).toBe('ok');
     expect(locksStatus([session(1, [], 500), session(2, [1], 59)])).toBe('warn');
     expect(locksStatus([session(1, [], 500), session(2, [1], 60)])).toBe('fail');
+  });
+
+  it('judges replicas by replay lag, inactive slots by the WAL they keep, and a standby by its delay', () => {
+    const GiB = 1024 ** 3;
+    const view = (o: Partial<ReplicationView>): ReplicationView => ({ inRecovery: false, replicas: [], slots: [], standbyDelaySeconds: null, ...o });
+    const replica = (replayLagSeconds: number, replayLagBytes: number) => ({ name: 'db-2', address: '10.0.0.2', state: 'streaming', syncState: 'async', replayLagSeconds, replayLagBytes });
+    const slot = (active: boolean, retainedBytes: number) => ({ name: 'old', type: 'physical', active, retainedBytes });
+    expect(replicationChecks(view({ replicas: [replica(1, 1000)] })).map((c) => c.status)).toEqual(['ok']);
+    expect(replicationChecks(view({ replicas: [replica(30, 1000)] })).map((c) => c.status)).toEqual(['warn']);
+    expect(replicationChecks(view({ replicas: [replica(1, 2 * GiB)] })).map((c) => c.status)).toEqual(['fail']);
+    expect(replicationChecks(view({ slots: [slot(true, 20 * GiB)] })).map((c) => c.status)).toEqual(['ok']);
+    expect(replicationChecks(view({ slots: [slot(false, 2 * GiB)] }))[0]).toMatchObject({ status: 'warn', reason: expect.stringContaining('inactive slot old keeps 2.0 GiB') });
+    expect(replicationChecks(view({ slots: [slot(false, 11 * GiB)] })).map((c) => c.status)).toEqual(['fail']);
+    expect(replicationChecks(view({ inRecovery: true, standbyDelaySeconds: 400 })).map((c) => [c.label, c.status])).toEqual([['Standby delay', 'fail']]);
   });
 });
