@@ -11,12 +11,20 @@ interface ServerRow {
   max_connections: string;
   database: string;
   uptime_s: string | null;
+  blocked: string;
+  longest_xact_s: number | null;
+  xid_age: number | null;
+  replication_lag_s: number | null;
+  cache_hit_ratio: number | null;
 }
 
 /**
- * One round trip that answers everything /health shows about Postgres. Values: `round_trip_ms`,
- * `connections_used` (client backends, server-wide), `connections_max`, `uptime_s`. Facts:
- * `version`, `database`.
+ * One round trip that answers everything /health shows about Postgres and what Vigil's own rules
+ * may watch. Values: `round_trip_ms`, `connections_used` (client backends, server-wide),
+ * `connections_max`, `uptime_s`; in this database `blocked_sessions` (waiting for a lock),
+ * `longest_transaction_seconds`, `cache_hit_ratio` (0–1); `xid_age` (oldest database) and
+ * `replication_lag_seconds` (the most behind streaming replica; absent without one). Facts:
+ * `version`, `database`. Cheap on purpose (counts, no pg_blocking_pids): it runs every tick.
  */
 export async function measurePostgres(db: Queryable): Promise<Measurement> {
   const start = performance.now();
@@ -26,7 +34,13 @@ export async function measurePostgres(db: Queryable): Promise<Measurement> {
             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
             current_setting('max_connections') AS max_connections,
             current_database() AS database,
-            extract(epoch FROM now() - pg_postmaster_start_time())::bigint AS uptime_s`,
+            extract(epoch FROM now() - pg_postmaster_start_time())::bigint AS uptime_s,
+            (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()) AS blocked,
+            (SELECT extract(epoch FROM max(now() - xact_start))::float8 FROM pg_stat_activity
+              WHERE backend_type = 'client backend' AND datname = current_database() AND pid <> pg_backend_pid()) AS longest_xact_s,
+            (SELECT max(age(datfrozenxid))::float8 FROM pg_database) AS xid_age,
+            (SELECT extract(epoch FROM max(replay_lag))::float8 FROM pg_stat_replication) AS replication_lag_s,
+            (SELECT blks_hit::float8 / nullif(blks_hit + blks_read, 0) FROM pg_stat_database WHERE datname = current_database()) AS cache_hit_ratio`,
   );
   const roundTripMs = elapsedMs(start);
   if (!row) throw new Error('Postgres returned no row');
@@ -36,6 +50,11 @@ export async function measurePostgres(db: Queryable): Promise<Measurement> {
       connections_used: Number(row.used),
       connections_max: Number(row.max_connections),
       uptime_s: row.uptime_s === null ? null : Number(row.uptime_s),
+      blocked_sessions: Number(row.blocked),
+      longest_transaction_seconds: row.longest_xact_s ?? 0,
+      xid_age: row.xid_age,
+      replication_lag_seconds: row.replication_lag_s,
+      cache_hit_ratio: row.cache_hit_ratio,
     }),
     facts: { version: row.version, database: row.database },
   };

@@ -97,6 +97,45 @@ describe('the Postgres probe', () => {
   });
 });
 
+describe('the Postgres probe, what rules may watch', () => {
+  it('counts sessions waiting for a lock and the longest transaction in its database, and reads cache hit ratio and xid age', async () => {
+    const db = await createTestDatabase('probe_locks');
+    const sessions: pg.Client[] = [];
+    const open = async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      c.on('error', () => undefined);
+      sessions.push(c);
+      return c;
+    };
+    try {
+      const probe = await open();
+      const holder = await open();
+      const waiter = await open();
+      await holder.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)');
+      const calm = await measurePostgres(probe);
+      expect(calm.values).toMatchObject({ blocked_sessions: 0 });
+      expect(calm.values.replication_lag_seconds).toBeUndefined();
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_sleep(0.2)');
+      await holder.query('UPDATE t SET id = 1 WHERE id = 1');
+      const waiting = waiter.query('UPDATE t SET id = 1 WHERE id = 1');
+      await waitFor(async () => (await measurePostgres(probe)).values.blocked_sessions === 1, { timeoutMs: 5000, what: 'the waiting session counted' });
+      const measured = await measurePostgres(probe);
+      expect(measured.values.longest_transaction_seconds).toBeGreaterThanOrEqual(0.2);
+      expect(measured.values.cache_hit_ratio).toBeGreaterThan(0);
+      expect(measured.values.cache_hit_ratio).toBeLessThanOrEqual(1);
+      expect(measured.values.xid_age).toBeGreaterThan(0);
+      await holder.query('ROLLBACK');
+      await waiting;
+      expect((await measurePostgres(probe)).values.blocked_sessions).toBe(0);
+    } finally {
+      await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
+      await db.drop();
+    }
+  });
+});
+
 describe('the Redis probe', () => {
   it("reports the machine Redis's own settings", async () => {
     const redis = new Redis(TEST_REDIS_URL);
