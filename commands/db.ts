@@ -1,29 +1,34 @@
 import { z } from 'zod';
 import { defineInspectCommand, type InspectDeps } from './deps.ts';
 import { requireDep } from '../src/core/deps.ts';
-import { formatDuration } from '../src/core/format.ts';
-import type { Button, Reply } from '../src/core/reply.ts';
+import { worstStatus as worstStatusOf, type Button, type Reply } from '../src/core/reply.ts';
 import { readLockConflicts, readOverview, type LockSession } from '../src/probes/db-readings.ts';
-import { locksStatus, overviewChecks, replicationChecks, worstCheck, type DbCheck } from '../src/probes/db-status.ts';
+import { locksStatus, overviewChecks, replicationChecks, tableStatus, worstCheck, type DbCheck } from '../src/probes/db-status.ts';
 import { readReplication, type ReplicationView } from '../src/probes/db-replication.ts';
+import { readIndexFindings, readLargestTables, type IndexFinding, type TableStat } from '../src/probes/db-tables.ts';
+import { formatBytes, formatDuration, formatPercent } from '../src/core/format.ts';
 import { shortenQuery } from '../src/probes/statements.ts';
 
 const QUERY_CHARS = 120;
+const VIEWS = ['overview', 'locks', 'replication', 'tables', 'indexes'] as const;
+const LIST_LIMIT = 15;
 // Terminate / Cancel for the first blockers only: a message with dozens of red buttons helps nobody.
 const MAX_BLOCKER_BUTTONS = 3;
 
 export default defineInspectCommand({
   name: 'db',
   summary: 'Postgres at a glance: connections, cache hit ratio, size, long transactions, wraparound; /db locks: who blocks whom; /db replication',
-  usage: '[locks|replication]',
+  usage: '[locks|replication|tables|indexes]',
   options: {},
   args: z
-    .object({ positionals: z.array(z.enum(['overview', 'locks', 'replication'], 'must be overview, locks or replication')).max(1, 'takes one view: overview, locks or replication') })
+    .object({ positionals: z.array(z.enum(VIEWS, `must be one of ${VIEWS.join(', ')}`)).max(1, `takes one view: ${VIEWS.join(', ')}`) })
     .transform(({ positionals }) => ({ view: positionals[0] ?? 'overview' })),
   async run(args, { deps }): Promise<Reply> {
     const db = requireDep(deps.db, 'Postgres', deps.missing.postgres);
     if (args.view === 'locks') return locksReply(await readLockConflicts(db), deps);
     if (args.view === 'replication') return replicationReply(await readReplication(db));
+    if (args.view === 'tables') return tablesReply(await readLargestTables(db, LIST_LIMIT));
+    if (args.view === 'indexes') return indexesReply(await readIndexFindings(db, LIST_LIMIT));
     return overviewReply(db);
   },
 });
@@ -47,6 +52,8 @@ async function overviewReply(db: Parameters<typeof readOverview>[0]): Promise<Re
     suggestions: [
       { label: 'Who blocks whom', command: '/db locks' },
       { label: 'Replication', command: '/db replication' },
+      { label: 'Tables', command: '/db tables' },
+      { label: 'Indexes', command: '/db indexes' },
     ],
     data: { overview: o, checks },
   };
@@ -107,4 +114,37 @@ function replicationReply(v: ReplicationView): Reply {
 /** A judged reading as a field; one that is not ok says so beside its value. */
 function fieldsOf(checks: readonly DbCheck[]): Array<{ label: string; value: string }> {
   return checks.map((c) => ({ label: c.label, value: c.status === 'warn' || c.status === 'fail' ? `${c.value} (${c.status})` : c.value }));
+}
+
+function tablesReply(tables: TableStat[]): Reply {
+  const judged = tables.map((t) => ({ t, ...tableStatus(t) }));
+  const reasons = judged.flatMap((j) => (j.reason ? [j.reason] : []));
+  const ago = (s: number | null) => (s === null ? 'never' : `${formatDuration(s)} ago`);
+  return {
+    title: `Largest tables (${tables.length})`,
+    status: tables.length === 0 ? 'info' : worstStatusOf(judged.map((j) => j.status)),
+    summary: tables.length === 0 ? 'No user tables in this database.' : reasons.length === 0 ? 'Autovacuum keeps up with every table shown.' : `${reasons.join('; ')}.`,
+    ...(tables.length > 0 ? {
+      sections: [{
+        heading: 'By total size (with indexes and TOAST)',
+        table: {
+          columns: ['table', 'size', 'live rows', 'dead', 'vacuumed', 'analyzed'],
+          rows: tables.map((t) => [t.name, formatBytes(t.totalBytes), String(t.liveRows), formatPercent(t.deadRatio), ago(t.vacuumedSecondsAgo), ago(t.analyzedSecondsAgo)]),
+          rowStatus: judged.map((j) => j.status),
+        },
+      }],
+    } : {}),
+    data: tables,
+  };
+}
+
+function indexesReply(findings: IndexFinding[]): Reply {
+  return {
+    title: 'Indexes worth a look',
+    status: findings.length === 0 ? 'ok' : 'info',
+    summary: findings.length === 0 ? 'No unused or duplicate index.' : `${findings.length} index${findings.length === 1 ? '' : 'es'} unused since the statistics were reset, or repeating another: each slows every write and takes space.`,
+    ...(findings.length > 0 ? { sections: [{ heading: 'Biggest first', table: { columns: ['index', 'table', 'size', 'scans', 'finding'], rows: findings.map((f) => [f.name, f.table, formatBytes(f.bytes), String(f.scans), f.finding]) } }] } : {}),
+    notes: ['Unused means no scan since pg_stat_reset (or a replica may use it): check before dropping. Indexes behind primary keys, unique and exclusion constraints are never listed as unused.'],
+    data: findings,
+  };
 }

@@ -2,6 +2,7 @@ import { formatBytes, formatDuration, formatPercent } from '../core/format.ts';
 import { worstStatus, type Status } from '../core/reply.ts';
 import { XID_WRAPAROUND, type DbOverview, type LockSession } from './db-readings.ts';
 import type { ReplicationView } from './db-replication.ts';
+import type { TableStat } from './db-tables.ts';
 
 /** One judged reading of /db: what it is, how it reads, and why it is not ok when it is not. */
 export interface DbCheck {
@@ -24,6 +25,9 @@ const LIMITS = {
   replayLagS: { warn: 30, fail: 300 },
   replayLagBytes: { warn: 64 * 1024 ** 2, fail: 1024 ** 3 },
   slotRetainedBytes: { warn: 1024 ** 3, fail: 10 * 1024 ** 3 },
+  // autovacuum's default scale factor is 0.2: past it on a table of any size, it is falling behind.
+  deadRatio: 0.2,
+  busyTableRows: 10_000,
 } as const;
 
 export function overviewChecks(o: DbOverview): DbCheck[] {
@@ -88,6 +92,14 @@ export function replicationChecks(v: ReplicationView): DbCheck[] {
     checks.push(judged('Standby delay', v.standbyDelaySeconds === null ? 'nothing replayed yet' : formatDuration(v.standbyDelaySeconds), by(v.standbyDelaySeconds, LIMITS.replayLagS), 'this standby is behind its primary'));
   }
   return checks;
+}
+
+/** A table autovacuum is behind on (a fifth dead row versions), or a big one never analyzed. */
+export function tableStatus(t: TableStat): { status: Status; reason?: string } {
+  if (t.liveRows + t.deadRows < LIMITS.busyTableRows) return { status: 'ok' };
+  if (t.deadRatio >= LIMITS.deadRatio) return { status: 'warn', reason: `${t.name}: ${formatPercent(t.deadRatio)} dead row versions (VACUUM is behind)` };
+  if (t.analyzedSecondsAgo === null) return { status: 'warn', reason: `${t.name}: never analyzed (the planner guesses)` };
+  return { status: 'ok' };
 }
 
 export function worstCheck(checks: readonly DbCheck[]): Status {

@@ -122,9 +122,37 @@ describe('/db, read by a pg_monitor role', () => {
     }
   });
 
+  it('/db tables shows the largest tables and flags one autovacuum is behind on; /db indexes the unused and duplicate ones', async () => {
+    await adminQuery(
+      `CREATE TABLE orders (id int PRIMARY KEY, customer int, note text);
+       ALTER TABLE orders SET (autovacuum_enabled = false);
+       INSERT INTO orders SELECT g, g % 100, 'x' FROM generate_series(1, 20000) g;
+       DELETE FROM orders WHERE id <= 10000;
+       CREATE INDEX orders_customer ON orders (customer);
+       CREATE INDEX orders_customer_again ON orders (customer);
+       CREATE UNIQUE INDEX orders_note_unique ON accounts (note);`,
+      db.name,
+    );
+    const { run } = dispatcherFor({ db: reader });
+    // Table statistics reach the views a moment after the transaction that made them.
+    await waitFor(async () => ((await run('/db', 'tables')).reply.data as Array<{ name: string; deadRows: number }>).some((t) => t.name === 'public.orders' && t.deadRows === 10000), { timeoutMs: 10_000, what: 'the dead rows counted' });
+    const tables = await run('/db', 'tables');
+    expect(tables.reply.status).toBe('warn');
+    expect(tables.reply.summary).toContain('public.orders: 50% dead row versions (VACUUM is behind)');
+    expect(section(tables.reply, 'By total size (with indexes and TOAST)').table?.rows[0]?.[0]).toBe('public.orders');
+
+    const indexes = await run('/db', 'indexes');
+    const findings = (indexes.reply.data as Array<{ name: string; finding: string }>).map((f) => [f.name, f.finding]);
+    expect(findings).toContainEqual(['public.orders_customer', 'unused']);
+    expect(findings).toContainEqual(['public.orders_customer_again', 'duplicate of public.orders_customer']);
+    // Enforcing a constraint is a use: never listed as unused.
+    expect(findings.map(([name]) => name)).not.toContain('public.orders_note_unique');
+    expect(findings.map(([name]) => name)).not.toContain('public.orders_pkey');
+  });
+
   it('refuses a view it does not have, naming the ones it has', async () => {
-    const { reply, run: ran } = await dispatcherFor({ db: reader }).run('/db', 'tables');
+    const { reply, run: ran } = await dispatcherFor({ db: reader }).run('/db', 'bloat');
     expect(ran.outcome).toBe('bad_args');
-    expect(JSON.stringify(reply)).toContain('must be overview, locks or replication');
+    expect(JSON.stringify(reply)).toContain('must be one of overview, locks, replication, tables, indexes');
   });
 });

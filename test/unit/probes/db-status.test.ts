@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { XID_WRAPAROUND, type DbOverview, type LockSession } from '../../../src/probes/db-readings.ts';
-import { locksStatus, overviewChecks, replicationChecks, worstCheck } from '../../../src/probes/db-status.ts';
+import { locksStatus, overviewChecks, replicationChecks, tableStatus, worstCheck } from '../../../src/probes/db-status.ts';
 import type { ReplicationView } from '../../../src/probes/db-replication.ts';
 
 const calm: DbOverview = {
@@ -70,5 +70,13 @@ describe('/db judged', () => {
     expect(replicationChecks(view({ slots: [slot(false, 2 * GiB)] }))[0]).toMatchObject({ status: 'warn', reason: expect.stringContaining('inactive slot old keeps 2.0 GiB') });
     expect(replicationChecks(view({ slots: [slot(false, 11 * GiB)] })).map((c) => c.status)).toEqual(['fail']);
     expect(replicationChecks(view({ inRecovery: true, standbyDelaySeconds: 400 })).map((c) => [c.label, c.status])).toEqual([['Standby delay', 'fail']]);
+  });
+
+  it('flags a busy table with a fifth dead row versions, or never analyzed; small tables are left alone', () => {
+    const table = (liveRows: number, deadRows: number, analyzedSecondsAgo: number | null = 60) => ({ name: 'public.t', totalBytes: 1, liveRows, deadRows, deadRatio: deadRows / (liveRows + deadRows), vacuumedSecondsAgo: 60, analyzedSecondsAgo });
+    expect(tableStatus(table(9000, 900)).status).toBe('ok');
+    expect(tableStatus(table(8000, 2000))).toEqual({ status: 'warn', reason: 'public.t: 20% dead row versions (VACUUM is behind)' });
+    expect(tableStatus(table(100, 400)).status).toBe('ok');
+    expect(tableStatus(table(20_000, 0, null))).toEqual({ status: 'warn', reason: 'public.t: never analyzed (the planner guesses)' });
   });
 });
