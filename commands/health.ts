@@ -13,7 +13,7 @@ export const HEALTH_MAX_AGE_MS = 2000;
 
 export default defineInspectCommand({
   name: 'health',
-  summary: 'Postgres, Redis, BullMQ queues and HTTP targets at a glance',
+  summary: 'Postgres, Redis, BullMQ queues, HTTP targets and backups at a glance',
   usage: '[--verbose]',
   options: { verbose: { type: 'boolean', short: 'v' } },
   args: z.object({ verbose: z.boolean().default(false), positionals: z.array(z.string()).max(0, 'takes no arguments') }),

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { actionsConfigSchema } from '../actions/catalog-config.ts';
 import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts';
+import { backupsSchema } from './backup-config.ts';
+import { durationText } from './duration.ts';
+import { httpUrl } from './http-url.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
 import { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from '../http/intake-limits.ts';
 
@@ -14,22 +17,13 @@ const thresholds = z
 const httpTarget = z
   .object({
     name: z.string().min(1).max(60),
-    url: z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
+    url: httpUrl,
     expectStatus: z.number().int().min(100).max(599).optional(),
     timeoutMs: z.number().int().min(50).max(2500).optional(),
   })
   .strict();
 
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name');
-
-/** `30s`, `5m`, `2h`: a duration in the units alert rules are written in; parsed to milliseconds. */
-export const durationText = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'must be a duration like 30s, 5m or 1h')
-  .transform((d) => {
-    const [, n = '0', unit = 's'] = /^(\d+)(ms|s|m|h)$/.exec(d) ?? [];
-    return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
-  });
 
 /**
  * One of Vigil's own alert rules over what its probes measure (for teams without Prometheus).
@@ -41,8 +35,8 @@ const alertRule = z
     /** The alert's name (its `alertname` label). */
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,100}$/, 'must be a Prometheus-style name like QueueBacklog'),
     severity: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'a lower-case word like critical or warning'),
-    probe: z.enum(['postgres', 'redis', 'queue', 'http']),
-    /** A queue or HTTP target name; all targets of the probe when absent. */
+    probe: z.enum(['postgres', 'redis', 'queue', 'http', 'backup']),
+    /** A queue, HTTP target or backup name; all targets of the probe when absent. */
     target: z.string().min(1).max(200).optional(),
     /** A value the probe measures, e.g. waiting, failed, connections_used, memory_used_bytes, latency_ms. */
     measure: z.string().regex(/^[a-z_]{1,60}$/).optional(),
@@ -200,11 +194,13 @@ export const fileSchema = z
       .object({
         timeoutMs: z.number().int().min(50).max(2500).default(1000),
         http: z.array(httpTarget).default([]),
+        /** Backups whose freshness /health and Vigil's rules watch (see backup-config.ts). */
+        backups: backupsSchema.default([]),
         /** Read-only connections to the inspected database per replica (probes, /slowqueries). */
         poolMax: z.number().int().min(1).max(200).default(10),
       })
       .strict()
-      .default({ timeoutMs: 1000, http: [], poolMax: 10 }),
+      .default({ timeoutMs: 1000, http: [], backups: [], poolMax: 10 }),
     http: intakeLimits,
     alerts: alerts.optional(),
     actions: actionsConfigSchema.optional(),
@@ -227,6 +223,13 @@ export const fileSchema = z
     message: 'must differ from bullmq.prefix: Vigil keeps its own queues apart from the ones it inspects',
   })
   .superRefine((c, ctx) => {
+    // A backup rule's target must be a configured backup: a typo would leave the rule judging nothing.
+    const backups = new Set(c.probes.backups.map((b) => b.name));
+    c.alerts?.rules.forEach((r, i) => {
+      if (r.probe === 'backup' && r.target !== undefined && !backups.has(r.target)) {
+        ctx.addIssue({ code: 'custom', path: ['alerts', 'rules', i, 'target'], message: `no backup named ${r.target} in probes.backups` });
+      }
+    });
     // An alert's runbook action must be one the catalog defines: a typo would silently offer no button.
     for (const [alertname, list] of Object.entries(c.alerts?.actions ?? {})) {
       list.forEach((a, i) => {

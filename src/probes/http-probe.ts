@@ -20,22 +20,8 @@ export interface HttpTarget {
  * Facts: `url` (safe to show), `expected`.
  */
 export async function measureHttp(target: HttpTarget): Promise<Measurement> {
-  const url = new URL(target.url);
-  const headers: Record<string, string> = {};
-  if (url.username || url.password) {
-    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
   const start = performance.now();
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'GET', redirect: 'manual', headers, signal: AbortSignal.timeout(target.timeoutMs) });
-  } catch (err) {
-    // fetch's own messages can quote the URL, query tokens included; say what failed instead.
-    throw new Error(`GET ${redactUrl(target.url)} failed: ${fetchFailure(err)}`);
-  }
+  const response = await getWithin(target.url, AbortSignal.timeout(target.timeoutMs));
   await response.body?.cancel();
   const latencyMs = elapsedMs(start);
   const expected = target.expectStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === target.expectStatus;
@@ -66,8 +52,29 @@ export const httpProbe: ProbeRegistration = {
   ],
 };
 
+/**
+ * GET `urlText` without following redirects, credentials in the URL sent as Basic auth. A failure
+ * names the URL without its secrets: fetch's own messages can quote it, query tokens included.
+ * `signal` bounds the request and, while the caller reads it, the body.
+ */
+export async function getWithin(urlText: string, signal: AbortSignal): Promise<Response> {
+  const url = new URL(urlText);
+  const headers: Record<string, string> = {};
+  if (url.username || url.password) {
+    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  try {
+    return await fetch(url, { method: 'GET', redirect: 'manual', headers, signal });
+  } catch (err) {
+    throw new Error(`GET ${redactUrl(urlText)} failed: ${fetchFailure(err)}`);
+  }
+}
+
 /** The useful part of a fetch failure: `ECONNREFUSED`, `timed out`, … */
-function fetchFailure(err: unknown): string {
+export function fetchFailure(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
   const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
   if (typeof cause?.code === 'string') return cause.code;

@@ -1,4 +1,5 @@
 import type { Field } from '../core/reply.ts';
+import { backupProbe } from './backup-probe.ts';
 import { httpProbe } from './http-probe.ts';
 import { postgresProbe } from './postgres-probe.ts';
 import { queueProbe } from './queue-probe.ts';
@@ -7,7 +8,7 @@ import { redisProbe } from './redis-probe.ts';
 import type { ProbeRegistration } from './registration.ts';
 
 /** Every probe /health runs, in the order it shows them. A new probe is one more entry here. */
-export const PROBES: readonly ProbeRegistration[] = [postgresProbe, redisProbe, queueProbe, httpProbe];
+export const PROBES: readonly ProbeRegistration[] = [postgresProbe, redisProbe, queueProbe, httpProbe, backupProbe];
 
 export function registrationFor(kind: string): ProbeRegistration | undefined {
   return PROBES.find((p) => p.kind === kind);

@@ -41,6 +41,7 @@ export function createProbeServices(deps: ProbeServiceDeps): ProbeServices {
     queues,
     thresholdsFor,
     httpTargets: probes.http.map((t) => ({ ...t, timeoutMs: t.timeoutMs ?? probes.timeoutMs })),
+    backups: probes.backups.map((b) => ({ ...b, timeoutMs: probes.timeoutMs })),
     timeoutMs: probes.timeoutMs,
     missing,
     explainError: deps.explainError,

@@ -13,7 +13,7 @@ export interface Measurement {
 
 /** One probe of one target (a database, a queue, an HTTP URL). */
 export interface Reading extends Measurement {
-  /** The probe that took it (`postgres`, `redis`, `queue`, `http`): how /health groups readings. */
+  /** The probe that took it (`postgres`, `redis`, `queue`, `http`, `backup`): how /health groups readings. */
   kind: string;
   name: string;
   durationMs: number;

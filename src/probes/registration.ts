@@ -1,4 +1,5 @@
 import type { Field, Suggestion } from '../core/reply.ts';
+import type { BackupTarget } from './backup-probe.ts';
 import type { HttpTarget } from './http-probe.ts';
 import type { QueueInspector, QueueThresholds } from './queue-inspector.ts';
 import type { Queryable } from '../db/queryable.ts';
@@ -13,8 +14,10 @@ export interface ProbeSources {
   queues: QueueInspector | null;
   thresholdsFor: (queue: string) => QueueThresholds;
   httpTargets: HttpTarget[];
+  /** Backups whose freshness is checked; none when absent. */
+  backups?: BackupTarget[];
   missing: { postgres?: string; redis?: string };
-  /** Clock for ages (oldest waiting job); defaults to Date.now. */
+  /** Clock for ages (oldest waiting job, backup files and URLs); defaults to Date.now. */
   now?: () => number;
 }
 

@@ -11,6 +11,7 @@ import { createDispatcher, type CommandRun, type DispatchResult } from '../../sr
 import type { AppError } from '../../src/core/errors.ts';
 import type { Reply, Section } from '../../src/core/reply.ts';
 import { createHealthService, type HealthSnapshot } from '../../src/probes/health.ts';
+import type { BackupTarget } from '../../src/probes/backup-probe.ts';
 import type { HttpTarget } from '../../src/probes/http-probe.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { connectProbeRedis } from '../../src/db/redis-clients.ts';
@@ -37,6 +38,7 @@ export const MINUTE = 60_000;
 export type Overrides = Partial<InspectDeps> & {
   redis?: Redis | null;
   httpTargets?: HttpTarget[];
+  backups?: BackupTarget[];
   /** As the container explains a dependency's failure ("Redis at host:port refused …"); none by default. */
   explainError?: (err: unknown) => AppError | null;
 };
@@ -95,7 +97,7 @@ export function commandHarness() {
     // A test that passes `now` ages /health's snapshots by it (no sleeping); otherwise they age in
     // real time while queue ages stay fixed at NOW.
     const health = createHealthService(
-      { db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now },
+      { db, redis: r, queues, thresholdsFor, httpTargets: overrides.httpTargets ?? [], backups: overrides.backups ?? [], timeoutMs: PROBE_TIMEOUT_MS, missing, now },
       overrides.now ?? Date.now,
     );
     const runs: CommandRun[] = [];

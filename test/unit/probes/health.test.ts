@@ -4,6 +4,7 @@ import type { Queryable } from '../../../src/db/queryable.ts';
 import type { QueueCounts, QueueInspector } from '../../../src/probes/queue-inspector.ts';
 import type { RedisInfoSource } from '../../../src/probes/redis-probe.ts';
 import { PROBES } from '../../../src/probes/probe-list.ts';
+import { fileSchema } from '../../../src/config/file.ts';
 
 /**
  * The health service with small fakes of the interfaces it depends on (a `query()`, PING/INFO, a
@@ -202,6 +203,13 @@ describe('the probe registry', () => {
   it('has one registration per kind, so /health can group readings by kind', () => {
     const kinds = PROBES.map((p) => p.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
-    expect(PROBES.map((p) => p.heading)).toEqual(['Postgres', 'Redis', 'Queues', 'HTTP targets']);
+    expect(PROBES.map((p) => p.heading)).toEqual(['Postgres', 'Redis', 'Queues', 'HTTP targets', 'Backups']);
+  });
+
+  it('lets Vigil\'s own rules name every probe kind, and no other', () => {
+    const ruleOn = (probe: string) =>
+      fileSchema.safeParse({ alerts: { channels: { default: 'C0DEFAULT' }, rules: [{ name: 'Down', severity: 'warning', probe, down: true }] } }).success;
+    expect(PROBES.filter((p) => !ruleOn(p.kind)).map((p) => p.kind)).toEqual([]);
+    expect(ruleOn('prometheus')).toBe(false);
   });
 });
