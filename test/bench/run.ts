@@ -5,7 +5,7 @@
  * (CLI end to end, the bot's idle RSS and start-up time) about two minutes.
  *
  * Run some only: `npm run bench -- alert-intake alert-storm` (or `BENCH=health npm run bench`).
- * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve, intake, queue-scaling, service.
+ * Names: ack-latency, slow-queries, health, alert-intake, alert-storm, action-approve, intake, queue-scaling, service, diagnosis.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -24,8 +24,9 @@ import { benchActionApprove } from './action-approve.ts';
 import { benchQueueScaling } from './queue-scaling.ts';
 import { benchIntake } from './intake.ts';
 import { benchService } from './service.ts';
+import { benchDiagnosis } from './diagnosis.ts';
 
-const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve', 'intake', 'queue-scaling', 'service'] as const;
+const BENCHES = ['ack-latency', 'slow-queries', 'health', 'alert-intake', 'alert-storm', 'action-approve', 'intake', 'queue-scaling', 'service', 'diagnosis'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selected(): Set<BenchName> {
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     if (run.has('action-approve')) await benchActionApprove();
     if (run.has('queue-scaling')) await benchQueueScaling();
     if (run.has('intake')) await benchIntake();
+    if (run.has('diagnosis')) await benchDiagnosis();
   } finally {
     await container?.close();
     await env?.cleanup();
