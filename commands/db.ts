@@ -7,11 +7,13 @@ import { locksStatus, overviewChecks, replicationChecks, tableStatus, worstCheck
 import { readReplication, type ReplicationView } from '../src/probes/db-replication.ts';
 import { readIndexFindings, readLargestTables, type IndexFinding, type TableStat } from '../src/probes/db-tables.ts';
 import { formatBytes, formatDuration, formatPercent } from '../src/core/format.ts';
+import { TABLE_NAME_PATTERN } from '../src/actions/runners/vacuum.ts';
 import { shortenQuery } from '../src/probes/statements.ts';
 
 const QUERY_CHARS = 120;
 const VIEWS = ['overview', 'locks', 'replication', 'tables', 'indexes'] as const;
 const LIST_LIMIT = 15;
+const PLAIN_TABLE = new RegExp(`^${TABLE_NAME_PATTERN}$`);
 // Terminate / Cancel for the first blockers only: a message with dozens of red buttons helps nobody.
 const MAX_BLOCKER_BUTTONS = 3;
 
@@ -27,7 +29,7 @@ export default defineInspectCommand({
     const db = requireDep(deps.db, 'Postgres', deps.missing.postgres);
     if (args.view === 'locks') return locksReply(await readLockConflicts(db), deps);
     if (args.view === 'replication') return replicationReply(await readReplication(db));
-    if (args.view === 'tables') return tablesReply(await readLargestTables(db, LIST_LIMIT));
+    if (args.view === 'tables') return tablesReply(await readLargestTables(db, LIST_LIMIT), deps);
     if (args.view === 'indexes') return indexesReply(await readIndexFindings(db, LIST_LIMIT));
     return overviewReply(db);
   },
@@ -116,8 +118,13 @@ function fieldsOf(checks: readonly DbCheck[]): Array<{ label: string; value: str
   return checks.map((c) => ({ label: c.label, value: c.status === 'warn' || c.status === 'fail' ? `${c.value} (${c.status})` : c.value }));
 }
 
-function tablesReply(tables: TableStat[]): Reply {
+function tablesReply(tables: TableStat[], deps: InspectDeps): Reply {
   const judged = tables.map((t) => ({ t, ...tableStatus(t) }));
+  // VACUUM (ANALYZE) offered for the flagged tables Vigil can name plainly; each click only asks.
+  const vacuum = judged
+    .filter((j) => j.status === 'warn' && PLAIN_TABLE.test(j.t.name))
+    .slice(0, MAX_BLOCKER_BUTTONS)
+    .flatMap((j) => deps.actionButton?.('postgres.vacuum', `Vacuum ${j.t.name}`, { table: j.t.name }) ?? []);
   const reasons = judged.flatMap((j) => (j.reason ? [j.reason] : []));
   const ago = (s: number | null) => (s === null ? 'never' : `${formatDuration(s)} ago`);
   return {
@@ -134,6 +141,7 @@ function tablesReply(tables: TableStat[]): Reply {
         },
       }],
     } : {}),
+    ...(vacuum.length > 0 ? { buttons: vacuum } : {}),
     data: tables,
   };
 }

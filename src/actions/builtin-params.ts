@@ -1,4 +1,5 @@
 import { parseMatchers } from '../core/label-matchers.ts';
+import { TABLE_NAME_PATTERN } from './runners/vacuum.ts';
 import { checkValue, isOptional, kindOf, parseDuration, type ParamKind, type ParamSpec, type ParamsSpec } from './params.ts';
 
 /**
@@ -14,6 +15,7 @@ export const BUILTINS = [
   'alertmanager.expireSilence',
   'postgres.cancel',
   'postgres.terminate',
+  'postgres.vacuum',
 ] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
@@ -74,6 +76,7 @@ const builtinSlots: Record<BuiltinName, { fixed: Record<string, Slot>; extraLabe
   'alertmanager.expireSilence': { fixed: { id: slot({ text: { maxLength: 36, pattern: UUID_PATTERN }, description: 'the silence id' }, []) } },
   'postgres.cancel': { fixed: { pid: pidSlot } },
   'postgres.terminate': { fixed: { pid: pidSlot } },
+  'postgres.vacuum': { fixed: { table: slot({ text: { maxLength: 127, pattern: TABLE_NAME_PATTERN }, description: 'a table as schema.table' }, ['enum', 'text']) } },
 };
 
 /** Each declared parameter of a builtin action: a slot it may narrow, or a label matcher where allowed. */

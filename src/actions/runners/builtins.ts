@@ -6,6 +6,7 @@ import type { ActionOutcome } from '../definition.ts';
 import { parseDuration, type ParamValues } from '../params.ts';
 import type { BuiltinName } from '../builtin-params.ts';
 import { expireSilence, silence, silenceLabels, type OwnSilences } from './silences.ts';
+import { vacuumTable } from './vacuum.ts';
 
 export type { OwnSilences } from './silences.ts';
 
@@ -54,6 +55,8 @@ export async function runBuiltin(name: BuiltinName, params: ParamValues, deps: B
       case 'postgres.cancel':
       case 'postgres.terminate':
         return signalBackend(deps, name === 'postgres.cancel' ? 'cancel' : 'terminate', Number(params.pid));
+      case 'postgres.vacuum':
+        return vacuumTable(deps.db, String(params.table), ctx.timeoutMs);
     }
   })();
   return withDeadline(work, ctx.timeoutMs, name);

@@ -4,6 +4,7 @@ import type { Button } from '../../../src/core/reply.ts';
 import type { DbOverview, LockSession } from '../../../src/probes/db-readings.ts';
 import type { DbCheck } from '../../../src/probes/db-status.ts';
 import { commandHarness, section } from '../../support/command-harness.ts';
+import { vacuumTable } from '../../../src/actions/runners/vacuum.ts';
 import { uniqueName } from '../../support/env.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -140,6 +141,17 @@ describe('/db, read by a pg_monitor role', () => {
     expect(tables.reply.status).toBe('warn');
     expect(tables.reply.summary).toContain('public.orders: 50% dead row versions (VACUUM is behind)');
     expect(section(tables.reply, 'By total size (with indexes and TOAST)').table?.rows[0]?.[0]).toBe('public.orders');
+
+    // A flagged table Vigil can name plainly is offered VACUUM (ANALYZE), as an action to ask for.
+    const offered = (await dispatcherFor({ db: reader, actionButton }).run('/db', 'tables')).reply.buttons ?? [];
+    expect(offered.map((b) => [b.label, JSON.parse(b.value)])).toEqual([['Vacuum public.orders', { builtin: 'postgres.vacuum', params: { table: 'public.orders' } }]]);
+    // What the action does once approved: refused for a role that does not own the table (VACUUM
+    // would only skip it), done for one that does.
+    expect(await vacuumTable(reader, 'public.orders', 10_000)).toMatchObject({ ok: false, summary: expect.stringContaining(`the role Vigil uses (${monitor}) does not own public.orders`) });
+    expect(await vacuumTable(reader, 'public.nosuch', 10_000)).toMatchObject({ ok: false, summary: 'No table public.nosuch in this database; nothing changed.' });
+    const done = await vacuumTable(makePool(db.url), 'public.orders', 10_000);
+    expect(done).toMatchObject({ ok: true, summary: expect.stringMatching(/^VACUUM \(ANALYZE\) public\.orders done in [\d.]+ s \(it had 10000 dead row versions\)\.$/) });
+    await waitFor(async () => ((await run('/db', 'tables')).reply.data as Array<{ name: string; deadRows: number }>).some((t) => t.name === 'public.orders' && t.deadRows === 0), { timeoutMs: 10_000, what: 'the dead rows gone' });
 
     const indexes = await run('/db', 'indexes');
     const findings = (indexes.reply.data as Array<{ name: string; finding: string }>).map((f) => [f.name, f.finding]);

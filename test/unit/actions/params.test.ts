@@ -212,7 +212,7 @@ describe('runner config', () => {
   it('needs exactly one runner', () => {
     expect(problems({})).toEqual(['(action): needs a runner: one of exec, http or builtin']);
     expect(problems({ exec: ['true'], builtin: 'bullmq.pause' })).toEqual(['(action): has exec and builtin: exactly one runner per action']);
-    expect(problems({ builtin: 'shell.run' })).toEqual(['builtin: builtin must be one of: bullmq.retryFailed, bullmq.pause, bullmq.resume, bullmq.clean, alertmanager.silence, alertmanager.expireSilence, postgres.cancel, postgres.terminate']);
+    expect(problems({ builtin: 'shell.run' })).toEqual(['builtin: builtin must be one of: bullmq.retryFailed, bullmq.pause, bullmq.resume, bullmq.clean, alertmanager.silence, alertmanager.expireSilence, postgres.cancel, postgres.terminate, postgres.vacuum']);
     expect(problems({ builtin: 'bullmq.pause', env: ['X'] })).toEqual(['env: only exec actions take env (http headers name their variables as ${env:NAME})']);
     expect(problems({ exec: ['true'], env: ['KUBECONFIG', 'SLACK_BOT_TOKEN', 'DATABASE_URL'] })).toEqual([
       "env.1: SLACK_BOT_TOKEN is one of Vigil's own settings and is never passed to an action",
