@@ -1,6 +1,7 @@
 /**
- * Issue 20's path end to end, through the real bot and signed Slack requests: a session holds a
- * row lock and another waits on it; `/db locks` shows both and offers Terminate for the blocker;
+ * Issue 20's path end to end, through the real bot and signed Slack requests, the bot inspecting
+ * the database as a role with only `pg_monitor` and `pg_signal_backend` (its own state in another
+ * database URL, as the owner): an application's session holds a row lock and another waits on it; `/db locks` shows both and offers Terminate for the blocker;
  * pressing it asks for the catalog's postgres.terminate action, an approver approves, the worker
  * terminates the blocker, and the waiting UPDATE completes. Every step is in the audit trail.
  */
@@ -12,6 +13,7 @@ import { adminQuery } from '../support/pg.ts';
 import { answerBody, answerText, buttonOn, type Answer } from '../support/slack-answers.ts';
 import { blockText, type StoredMessage } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor, waitForValue } from '../support/wait.ts';
 
 const APPROVALS = 'C0DBAPPROVE';
@@ -21,10 +23,18 @@ const BOSS = 'U0BOSS';
 
 let world: BotWorld;
 let bot: AlertsBot;
+const monitor = uniqueName('dbmon');
+const app = uniqueName('dbapp');
+const as = (role: string) => {
+  const url = new URL(world.testDb.url);
+  url.username = role;
+  return url.toString();
+};
 const sessions: pg.Client[] = [];
 
 async function session(application: string): Promise<{ client: pg.Client; pid: number }> {
-  const client = new pg.Client({ connectionString: world.testDb.url, application_name: application });
+  // The application's own role: pg_signal_backend never reaches a superuser's session.
+  const client = new pg.Client({ connectionString: as(app), application_name: application });
   await client.connect();
   client.on('error', () => undefined); // the blocker is terminated on purpose
   sessions.push(client);
@@ -48,10 +58,16 @@ async function click(user: string, button: { action_id: string; value: string },
 
 beforeAll(async () => {
   world = await createBotWorld('db_locks');
-  await adminQuery("CREATE TABLE accounts (id int PRIMARY KEY, note text); INSERT INTO accounts VALUES (1, 'a');", world.testDb.name);
+  await adminQuery(
+    `CREATE ROLE ${monitor} LOGIN; GRANT pg_monitor, pg_signal_backend TO ${monitor};
+     CREATE ROLE ${app} LOGIN;
+     CREATE TABLE accounts (id int PRIMARY KEY, note text); INSERT INTO accounts VALUES (1, 'a'); GRANT SELECT, UPDATE ON accounts TO ${app};`,
+    world.testDb.name,
+  );
   bot = await startAlertsBot({
     slack: world.slack,
-    databaseUrl: world.testDb.url,
+    databaseUrl: as(monitor),
+    env: { VIGIL_DATABASE_URL: world.testDb.url },
     workDir: world.workDir,
     queuePrefix: world.queuePrefix,
     alerts: { channels: { default: 'C0ALERTS' } },
@@ -71,6 +87,7 @@ afterAll(async () => {
   await Promise.all(sessions.map((s) => s.end().catch(() => undefined)));
   await bot?.stop();
   await world?.close();
+  await adminQuery(`DROP ROLE IF EXISTS ${monitor}; DROP ROLE IF EXISTS ${app}`).catch(() => undefined);
 });
 
 describe('/db locks → Terminate blocker → approval → the waiting UPDATE completes', () => {
