@@ -31,13 +31,15 @@ export default defineInspectCommand({
     if (args.view === 'replication') return replicationReply(await readReplication(db));
     if (args.view === 'tables') return tablesReply(await readLargestTables(db, LIST_LIMIT), deps);
     if (args.view === 'indexes') return indexesReply(await readIndexFindings(db, LIST_LIMIT));
-    return overviewReply(db);
+    return overviewReply(db, deps);
   },
 });
 
-async function overviewReply(db: Parameters<typeof readOverview>[0]): Promise<Reply> {
+async function overviewReply(db: Parameters<typeof readOverview>[0], deps: InspectDeps): Promise<Reply> {
   const o = await readOverview(db);
-  const checks = overviewChecks(o);
+  const before = (await deps.sizeHistory?.compare(o.database, o.sizeBytes, deps.now())) ?? null;
+  const growth = before ? { bytes: o.sizeBytes - before.bytes, seconds: (deps.now() - before.at) / 1000 } : null;
+  const checks = overviewChecks(o, growth);
   const status = worstCheck(checks);
   const problems = checks.filter((c) => c.reason);
   return {
@@ -57,7 +59,7 @@ async function overviewReply(db: Parameters<typeof readOverview>[0]): Promise<Re
       { label: 'Tables', command: '/db tables' },
       { label: 'Indexes', command: '/db indexes' },
     ],
-    data: { overview: o, checks },
+    data: { overview: o, checks, growth },
   };
 }
 

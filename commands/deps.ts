@@ -4,6 +4,7 @@ import type { Button } from '../src/core/reply.ts';
 import type { HealthService } from '../src/probes/health.ts';
 import type { QueueInspector, QueueThresholds } from '../src/probes/queue-inspector.ts';
 import type { RedisInspectSource } from '../src/probes/redis-inspect.ts';
+import type { SizeHistory } from '../src/probes/db-size-history.ts';
 
 /**
  * What the inspection commands (/health, /queue, /slowqueries, /redis) read: the probes over the
@@ -26,6 +27,8 @@ export interface InspectDeps {
    * these parameters, or null when the catalog has none. Pressing it only asks: approval follows.
    */
   actionButton?: (builtin: string, label: string, params: Record<string, string | number>) => Button | null;
+  /** The database size /db kept earlier, for its growth since; absent without Redis. */
+  sizeHistory?: SizeHistory;
 }
 
 /** An inspection command, its argument type inferred from its schema. */

@@ -5,6 +5,7 @@ import { bindCommands } from '../core/command.ts';
 import { endpointOf } from '../core/dependency-errors.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { Feature } from './feature.ts';
+import { createSizeHistory } from '../probes/db-size-history.ts';
 
 /**
  * The inspection commands (/health, /queue, /slowqueries, /redis): read-only, over the read-only probe
@@ -19,6 +20,7 @@ export function inspectFeature(infra: Infrastructure): Feature {
     queues: probes.queues,
     redis: infra.probeRedis,
     redisAt: endpointOf(infra.redisUrl, 6379) ?? null,
+    ...(infra.probeRedis ? { sizeHistory: createSizeHistory(infra.probeRedis, infra.config.file.state.queuePrefix) } : {}),
     missing: infra.missing,
     thresholdsFor: probes.thresholdsFor,
     now: Date.now,

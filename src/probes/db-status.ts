@@ -30,7 +30,8 @@ const LIMITS = {
   busyTableRows: 10_000,
 } as const;
 
-export function overviewChecks(o: DbOverview): DbCheck[] {
+/** `growth`: since the size /db kept earlier (see db-size-history.ts), when there is one. */
+export function overviewChecks(o: DbOverview, growth: { bytes: number; seconds: number } | null = null): DbCheck[] {
   const used = o.maxConnections > 0 ? o.connections / o.maxConnections : 0;
   const xid = o.xidAge / XID_WRAPAROUND;
   const checks: DbCheck[] = [
@@ -43,7 +44,7 @@ export function overviewChecks(o: DbOverview): DbCheck[] {
           o.blockReads >= LIMITS.cacheHit.minReads && o.cacheHitRatio < LIMITS.cacheHit.warn ? 'warn' : 'ok',
           `below ${formatPercent(LIMITS.cacheHit.warn)}: reads go to disk (shared_buffers, missing indexes)`,
         ),
-    judged('Size', formatBytes(o.sizeBytes), 'info'),
+    judged('Size', growth ? `${formatBytes(o.sizeBytes)} (${growth.bytes < 0 ? '−' : '+'}${formatBytes(Math.abs(growth.bytes))} in the last ${formatDuration(growth.seconds)})` : formatBytes(o.sizeBytes), 'info'),
     o.longestTransaction
       ? judged(
           'Longest transaction',

@@ -103,7 +103,7 @@ export function commandHarness() {
     const runs: CommandRun[] = [];
     // A test that passes another Redis says where it is; the default is the suite's.
     const redisAt = overrides.redisAt === undefined ? (endpointOf(TEST_REDIS_URL, 6379) ?? null) : overrides.redisAt;
-    const deps: InspectDeps = { health, db, queues, redis: r, redisAt, missing, thresholdsFor, now, ...(overrides.actionButton ? { actionButton: overrides.actionButton } : {}) };
+    const deps: InspectDeps = { health, db, queues, redis: r, redisAt, missing, thresholdsFor, now, ...(overrides.actionButton ? { actionButton: overrides.actionButton } : {}), ...(overrides.sizeHistory ? { sizeHistory: overrides.sizeHistory } : {}) };
     const dispatcher = createDispatcher({
       commands: bindCommands([commands.health, commands.queue, commands.slowqueries, commands.db, commands.redis], deps),
       onRun: (run) => runs.push(run),

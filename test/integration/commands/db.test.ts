@@ -5,7 +5,10 @@ import type { DbOverview, LockSession } from '../../../src/probes/db-readings.ts
 import type { DbCheck } from '../../../src/probes/db-status.ts';
 import { commandHarness, section } from '../../support/command-harness.ts';
 import { vacuumTable } from '../../../src/actions/runners/vacuum.ts';
-import { uniqueName } from '../../support/env.ts';
+import { TEST_REDIS_URL, uniqueName } from '../../support/env.ts';
+import { deleteKeysUnder } from '../../support/redis-keys.ts';
+import { Redis } from 'ioredis';
+import { createSizeHistory } from '../../../src/probes/db-size-history.ts';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -69,6 +72,29 @@ describe('/db, read by a pg_monitor role', () => {
     expect(checks.map((c) => c.label)).toEqual(['Connections', 'Cache hit ratio', 'Size', 'Longest transaction', 'Idle in transaction', 'Deadlocks', 'Temp files', 'Autovacuum workers', 'Transaction ID age']);
     expect(section(reply, 'Readings').fields?.find((f) => f.label === 'Longest transaction')?.value).toContain(`pid ${idlePid}`);
     await idle.query('ROLLBACK');
+  });
+
+  it('says how much the database grew since the size it kept (an hour at most), in Vigil\'s own Redis keys', async () => {
+    const redis = new Redis(TEST_REDIS_URL);
+    const prefix = uniqueName('sizes');
+    let now = Date.now();
+    try {
+      const { run } = dispatcherFor({ db: reader, sizeHistory: createSizeHistory(redis, prefix), now: () => now });
+      const first = await run('/db');
+      expect((first.reply.data as { growth: unknown }).growth).toBeNull();
+      await adminQuery("CREATE TABLE growth (v text); INSERT INTO growth SELECT repeat('x', 1000) FROM generate_series(1, 2000);", db.name);
+      now += 20 * 60_000;
+      const second = await run('/db');
+      const { growth } = second.reply.data as { growth: { bytes: number; seconds: number } };
+      expect(growth.bytes).toBeGreaterThan(1_000_000);
+      expect(growth.seconds).toBe(20 * 60);
+      expect(section(second.reply, 'Readings').fields?.find((f) => f.label === 'Size')?.value).toMatch(/\(\+[\d.]+ MiB in the last 20m\)$/);
+      expect(await redis.exists(`${prefix}:db-size:${db.name}`)).toBe(1);
+    } finally {
+      await adminQuery('DROP TABLE IF EXISTS growth', db.name);
+      await deleteKeysUnder(redis, prefix);
+      redis.disconnect();
+    }
   });
 
   it('/db locks shows the blocker and the session waiting on it, with the waiting statement masked, and offers Terminate / Cancel for the blocker', async () => {
