@@ -46,6 +46,16 @@ export interface SlackApiUse {
  * in every public channel of the workspace, and private channels (G…) need the invite regardless.
  * Mentions of user groups (`<!subteam^S…>`) in alert messages need no scope.
  */
+/**
+ * src/slack/outbox/find-posted.ts reads a channel (or a thread) to find a retried post by its key:
+ * a public channel needs channels:history, a private one groups:history, and either may be configured.
+ */
+function lookupUses(feature: SlackFeature): SlackApiUse[] {
+  return ['conversations.history', 'conversations.replies'].flatMap((method) =>
+    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${feature === 'alerts' ? 'alert' : 'approval'} message looked for before posting again` })),
+  );
+}
+
 export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: '(slash commands)', scope: 'commands', feature: 'commands', where: 'src/slack/command-listener.ts; answers go to response_url, which needs no scope' },
   { method: 'auth.test', scope: null, feature: 'commands', where: "Bolt, at start (the bot's own ids)" },
@@ -54,14 +64,8 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: 'chat.postMessage', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: approval messages and their thread replies, through the outbox' },
   { method: 'chat.update', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: the approval message as a request moves on' },
   // A post retried after its answer was lost is first looked for by its key (message metadata).
-  { method: 'conversations.history', scope: 'channels:history', feature: 'alerts', where: 'src/slack/outbox/find-posted.ts: a retried post looked for before posting again' },
-  { method: 'conversations.history', scope: 'groups:history', feature: 'alerts', where: 'the same, in private channels' },
-  { method: 'conversations.replies', scope: 'channels:history', feature: 'alerts', where: 'src/slack/outbox/find-posted.ts: a retried thread reply looked for' },
-  { method: 'conversations.replies', scope: 'groups:history', feature: 'alerts', where: 'the same, in private channels' },
-  { method: 'conversations.history', scope: 'channels:history', feature: 'actions', where: 'src/slack/outbox/find-posted.ts: a retried approval message looked for' },
-  { method: 'conversations.history', scope: 'groups:history', feature: 'actions', where: 'the same, in private channels' },
-  { method: 'conversations.replies', scope: 'channels:history', feature: 'actions', where: 'src/slack/outbox/find-posted.ts: a retried thread reply looked for' },
-  { method: 'conversations.replies', scope: 'groups:history', feature: 'actions', where: 'the same, in private channels' },
+  ...lookupUses('alerts'),
+  ...lookupUses('actions'),
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
   { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },
   // Socket Mode opens its WebSocket with the app-level token (xapp-…, connections:write): no bot scope.

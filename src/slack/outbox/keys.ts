@@ -13,8 +13,6 @@ export function jobIdFor(key: string): string {
 
 /** Redis keys the outbox keeps beside the queue, all under `<prefix>:outbox:`. */
 export interface OutboxKeys {
-  /** Global sequence: the order in which messages were enqueued, across replicas. */
-  seq: string;
   /** ZSET jobId → enqueue time (Redis ms) of every undelivered message: the oldest-age gauge. */
   enqueued: string;
   /** ZSET seq → jobId per channel: the channel's delivery order; its head is the one to send. */
@@ -30,7 +28,6 @@ export interface OutboxKeys {
 export function outboxKeys(prefix: string): OutboxKeys {
   const base = `${prefix}:outbox`;
   return {
-    seq: `${base}:seq`,
     enqueued: `${base}:enqueued`,
     pending: (channel) => `${base}:pending:${channel}`,
     gate: (channel) => `${base}:gate:${channel}`,
