@@ -8,6 +8,7 @@ import { silenceHandler } from './silence-request.ts';
 import { createPosterPresence } from './poster-presence.ts';
 import { alertmanagerReader } from './alertmanager-api.ts';
 import { createHousekeeping } from './housekeeping.ts';
+import { createLateFiringJudge } from './late-firing.ts';
 import { alertmanagerRoute } from './intake-route.ts';
 import { createAlertMetrics } from './metrics.ts';
 import { createAlertProcessor } from './processor.ts';
@@ -61,6 +62,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
         onStorm: () => onStorm(),
         actionsFor: alertGroupButtons(cfg.actions, catalog),
         pollMs: opts.processorPollMs,
+        lateFiring: createLateFiringJudge({ alertmanager }),
         ...(mayClaim ? { mayClaim } : {}),
       })
     : null;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { olderThanShown, snapshotTime, startedAfter } from './alert-time.ts';
 import type { AlertInstance, Notification } from './notification.ts';
 import { channelFor, cooldownMsFor, severityOf, type AlertsConfig } from './routing.ts';
 
@@ -195,14 +196,21 @@ export function applyNotification(
 function mergeSnapshot(before: Record<string, AlertInstance>, n: Notification, now: number): Record<string, AlertInstance> {
   const out: Record<string, AlertInstance> = { ...before };
   const named = new Set<string>();
+  // An older copy of what the group shows (a late HA peer, a retried webhook) changes nothing.
+  const kept = new Set<string>();
   for (const a of n.alerts) {
-    out[a.fingerprint] = a;
     named.add(a.fingerprint);
+    const shown = out[a.fingerprint];
+    if (shown && olderThanShown(shown, a)) kept.add(a.fingerprint);
+    else out[a.fingerprint] = a;
   }
   const complete = n.truncatedAlerts === 0;
+  const snapshotAt = snapshotTime(n);
   for (const [fp, a] of Object.entries(out)) {
-    const gone = complete && !named.has(fp);
-    if (a.status === 'firing' && (n.status === 'resolved' || gone)) out[fp] = { ...a, status: 'resolved', endsAt: a.endsAt ?? new Date(now).toISOString() };
+    const unnamed = !named.has(fp);
+    // Kept, or not named by a snapshot taken before it started: this snapshot cannot resolve it.
+    if (a.status !== 'firing' || kept.has(fp) || (unnamed && startedAfter(a, snapshotAt))) continue;
+    if (n.status === 'resolved' || (complete && unnamed)) out[fp] = { ...a, status: 'resolved', endsAt: a.endsAt ?? new Date(now).toISOString() };
   }
   return out;
 }

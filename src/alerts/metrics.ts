@@ -2,8 +2,11 @@ import { Counter, type Registry } from 'prom-client';
 
 export interface AlertMetrics {
   received(source: string, severity: string, status: string): void;
-  /** How a stored notification ended: changed the group, changed nothing, superseded, or failed (retried). */
-  applied(outcome: 'changed' | 'unchanged' | 'superseded' | 'failed'): void;
+  /**
+   * How a stored notification ended: changed the group, changed nothing, superseded, failed
+   * (retried), stale (a late copy Alertmanager contradicted) or held (waiting for Alertmanager).
+   */
+  applied(outcome: 'changed' | 'unchanged' | 'superseded' | 'failed' | 'stale' | 'held'): void;
   /** A Slack write handed to the outbox, by what it does to the group's message. */
   slackWrite(kind: 'post' | 'update' | 'reply' | 'escalation' | 'storm'): void;
   rejected(reason: 'unauthorized' | 'invalid' | 'too_large' | 'unavailable'): void;
@@ -23,7 +26,7 @@ export function createAlertMetrics(registry: Registry, severities: readonly stri
   });
   const applied = new Counter({
     name: 'vigil_alert_notifications_applied_total',
-    help: 'Stored alert notifications applied to their group, by outcome (failed ones are retried)',
+    help: 'Stored alert notifications applied to their group, by outcome (failed and held ones are tried again; stale: a late copy that changed nothing)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -16,6 +16,7 @@ import { endCalmStorms, markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
+import { LATE_FIRING_RETRY_S, type LateFiringJudge } from './late-firing.ts';
 
 export interface AlertProcessorDeps {
   pool: pg.Pool;
@@ -37,6 +38,8 @@ export interface AlertProcessorDeps {
   mayClaim?: () => Promise<boolean>;
   /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h). */
   actionsFor?: (g: AlertGroup, now: number) => Button[];
+  /** Settles a firing that may be a late copy (see late-firing.ts); default: apply everything. */
+  lateFiring?: LateFiringJudge;
 }
 
 export interface AlertProcessor extends Runnable {
@@ -178,6 +181,12 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
           ]);
           return true;
         }
+        const verdict = prev && prev.lastNotificationId < Number(row.id) && deps.lateFiring ? await deps.lateFiring.judge(prev, n, row.received_at.getTime()) : null;
+        if (verdict && verdict.kind !== 'apply') {
+          await settleDoubtful(client, row.id, row.group_id, verdict);
+          return true;
+        }
+        if (verdict?.unconfirmed) log.warn({ notification: row.id, group: row.group_id, why: verdict.unconfirmed }, 'alerts: a firing that may be a late copy is shown, unconfirmed by Alertmanager');
         const applied = applyNotification(prev, n, { groupId: row.group_id, notificationId: Number(row.id), now: now(), cfg });
         if ('superseded' in applied) {
           deps.metrics.applied('superseded');
@@ -203,6 +212,18 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
       }
       return true;
     });
+  }
+
+  /** A late copy changes nothing (noted on its row); a doubtful one waits for Alertmanager to answer. */
+  async function settleDoubtful(client: Queryable, id: string, group: string, verdict: { kind: 'stale' | 'hold'; why: string }): Promise<void> {
+    await client.query('ROLLBACK TO SAVEPOINT apply');
+    if (verdict.kind === 'stale') {
+      await client.query(`UPDATE ${TABLES.notifications} SET processed_at = now(), attempts = attempts + 1, last_error = $2 WHERE id = $1`, [id, verdict.why]);
+      log.info({ notification: id, group }, 'alerts: a late copy of an earlier firing changed nothing (Alertmanager has it resolved)');
+    } else {
+      await client.query(`UPDATE ${TABLES.notifications} SET next_attempt_at = now() + make_interval(secs => $3), last_error = $2 WHERE id = $1`, [id, verdict.why, LATE_FIRING_RETRY_S]);
+    }
+    deps.metrics.applied(verdict.kind === 'stale' ? 'stale' : 'held');
   }
 
   async function loop(): Promise<void> {

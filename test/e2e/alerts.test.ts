@@ -282,10 +282,15 @@ describe('acknowledge', () => {
     await waitFor(() => /^Acknowledge$/m.test(shown(message)) && !shown(message).includes('Acknowledged by'), { what: 'the un-acknowledged message' });
     await click('alerts.ack', 'bob');
     await waitFor(() => shown(message).includes('Acknowledged by <@U0BOB>'), { what: "Bob's acknowledgement" });
-    const audit = await db.query<{ kind: string; actor_id: string; outcome: string }>(
-      "SELECT kind, actor_id, outcome FROM vigil.audit_events WHERE kind IN ('alert.ack', 'alert.unack') AND subject = (SELECT group_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'QueueStuck') ORDER BY id",
-    );
-    expect(audit.rows).toEqual([
+    // The message may change a moment before the click's audit event lands (the writer batches).
+    const auditRows = async () =>
+      (
+        await db.query<{ kind: string; actor_id: string; outcome: string }>(
+          "SELECT kind, actor_id, outcome FROM vigil.audit_events WHERE kind IN ('alert.ack', 'alert.unack') AND subject = (SELECT group_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'QueueStuck') ORDER BY id",
+        )
+      ).rows;
+    await waitFor(async () => (await auditRows()).length >= 4, { what: 'the four click audit events' });
+    expect(await auditRows()).toEqual([
       { kind: 'alert.ack', actor_id: 'U0ALICE', outcome: 'acked' },
       { kind: 'alert.ack', actor_id: 'U0BOB', outcome: 'already_acked' },
       { kind: 'alert.unack', actor_id: 'U0BOB', outcome: 'unacked' },
@@ -469,8 +474,10 @@ describe('storm mode', () => {
     await postAlert(notification([{ name: 'FirstAfterRestart', instance: 'y' }]));
     await waitFor(() => top(GUSTY).some((m) => shown(m).includes('FirstAfterRestart')), { timeoutMs: 5000, what: 'a message of its own for the first alert after the restart' });
     expect(Date.now() - posted).toBeLessThan(5000);
-    const { rows } = await db.query<{ storm_id: string | null }>("SELECT storm_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'FirstAfterRestart'");
-    expect(rows[0]?.storm_id).toBeNull();
+    const groupRow = async () => (await db.query<{ storm_id: string | null }>("SELECT storm_id FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = 'FirstAfterRestart'")).rows;
+    // Its row commits with its outbox row; the post can show a moment before this read sees it.
+    await waitFor(async () => (await groupRow()).length === 1, { what: "the group's row" });
+    expect((await groupRow())[0]?.storm_id).toBeNull();
   }, 40_000);
 });
 
