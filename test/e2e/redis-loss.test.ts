@@ -5,12 +5,10 @@
  * resolution) update their messages instead of failing forever. Redis here is a redis-server of
  * this test's own, killed and started again on the same port with nothing saved.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { freePort } from '../../src/embedded/free-port.ts';
 import { ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { killableRedis, type KillableRedis } from '../support/killable-redis.ts';
 import { blockText } from '../support/slack-api-server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -19,25 +17,7 @@ const GROUPS = 30;
 
 let world: BotWorld;
 let bot: AlertsBot;
-let port: number;
-let redis: ChildProcess | null = null;
-
-async function startRedis(): Promise<void> {
-  // Nothing saved, and nothing written outside the test's own directory.
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', world.workDir], { cwd: world.workDir, stdio: 'ignore' });
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined); // refused until it is up: the ping says so
-  await waitFor(async () => (await probe.connect().then(() => probe.ping(), () => null)) === 'PONG', { timeoutMs: 10_000, what: 'redis-server up' });
-  probe.disconnect();
-}
-
-async function killRedis(): Promise<void> {
-  const child = redis;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
+let redis: KillableRedis;
 
 function alert(name: string, status: 'firing' | 'resolved') {
   const labels = { alertname: name, severity: 'critical' };
@@ -66,12 +46,12 @@ async function notify(name: string, status: 'firing' | 'resolved'): Promise<void
 
 beforeAll(async () => {
   world = await createBotWorld('redis_loss');
-  port = await freePort();
-  await startRedis();
+  redis = await killableRedis(world.workDir);
+  await redis.start();
   bot = await startAlertsBot({
     slack: world.slack,
     databaseUrl: world.testDb.url,
-    redisUrl: `redis://127.0.0.1:${port}`,
+    redisUrl: redis.url,
     workDir: world.workDir,
     queuePrefix: world.queuePrefix,
     // No storm summary: each group is to get its own message.
@@ -81,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.stop();
-  await killRedis();
+  await redis?.kill();
   await world?.close();
 });
 
@@ -99,8 +79,8 @@ describe('Redis restarted without persistence while alert messages wait', () => 
     expect(world.slack.topLevel(CHANNEL)).toHaveLength(0);
 
     // Redis dies and comes back empty; then Slack recovers.
-    await killRedis();
-    await startRedis();
+    await redis.kill();
+    await redis.start();
     world.slack.reset();
 
     // Posted once each, by the reconciler (rows older than 10 s, a tick every 10 s).
