@@ -7,7 +7,8 @@
  * would send them.
  *
  * What must hold: every group is shown exactly once and ends resolved; the approved action runs
- * exactly once; every click is answered; no request Slack would punish; the audit chain verifies.
+ * exactly once; every click is answered; every command a replica acknowledged is audited; no
+ * request Slack would punish; the audit chain verifies.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -107,6 +108,22 @@ async function startReplica(): Promise<VigilProcess> {
   });
 }
 
+/** `/alerts` as `user`, at whichever replica answers. */
+async function alertsCommand(user: string): Promise<{ user: string; status: number }> {
+  const res = await toAnyReplica('/slack/events', () => {
+    const signed = signedSlashCommand({ command: '/alerts', text: '', user_id: user, user_name: user.toLowerCase(), response_url: world.slack.responseUrl() }, { signingSecret: ALERT_SIGNING_SECRET });
+    return { method: 'POST', headers: signed.headers, body: signed.body };
+  });
+  return { user, status: res.status };
+}
+
+let commandAuthorsSeen: string[] = [];
+async function commandAuthors(): Promise<string[]> {
+  const { rows } = await world.db.query<{ actor_id: string }>("SELECT actor_id FROM vigil.audit_events WHERE kind = 'command' AND subject = 'alerts'");
+  commandAuthorsSeen = rows.map((r) => r.actor_id);
+  return commandAuthorsSeen;
+}
+
 const shownAlerts = () => world.slack.topLevel(ALERTS);
 const runs = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).length : 0);
 
@@ -126,7 +143,7 @@ afterAll(async () => {
 });
 
 describe('three replicas while Redis, a replica and Slack fail in turn', () => {
-  it('shows every group once and resolved, runs the approved action once, and answers every click', { timeout: 150_000 }, async () => {
+  it('shows every group once and resolved, runs the approved action once, answers every click and audits every command', { timeout: 150_000 }, async () => {
     const asked = await postSigned(
       `${replicas[0]?.baseUrl}/slack/events`,
       signedSlashCommand({ command: '/run', text: 'mark-run', user_id: ASKER, user_name: 'asker', response_url: world.slack.responseUrl() }, { signingSecret: ALERT_SIGNING_SECRET }),
@@ -139,10 +156,12 @@ describe('three replicas while Redis, a replica and Slack fail in turn', () => {
     const startsAt = new Date(Date.now() - 60_000).toISOString();
     const names: string[] = [];
     const clicks: Promise<number>[] = [];
+    const commands: Promise<{ user: string; status: number }>[] = [];
     const storm = async (phase: string) => {
       const batch = Array.from({ length: GROUPS_PER_PHASE }, (_, i) => `Chaos_${phase.replace('-', '_')}_${i}`);
       names.push(...batch);
       for (let i = 0; i < 3; i++) clicks.push(approve(approval, button));
+      for (let i = 0; i < 3; i++) commands.push(alertsCommand(`U0CMD${phase.replace('-', '').toUpperCase().slice(0, 8)}${i}`));
       await Promise.all(batch.map((name) => notify(name, 'firing', startsAt)));
     };
 
@@ -191,6 +210,14 @@ describe('three replicas while Redis, a replica and Slack fail in turn', () => {
       { kind: 'action.end', n: 1 },
       { kind: 'action.start', n: 1 },
     ]);
+    // Every command a replica acknowledged is in the audit trail, even on the replica killed.
+    const acked = (await Promise.all(commands)).filter((c) => c.status === 200).map((c) => c.user);
+    expect(acked).toHaveLength(commands.length);
+    await waitFor(async () => (await commandAuthors()).length >= acked.length, { timeoutMs: 15_000, what: 'an audit event for every acknowledged command' }).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; not audited: ${acked.filter((u) => !(commandAuthorsSeen as string[]).includes(u)).join(', ')}`);
+    });
+    expect((await commandAuthors()).sort()).toEqual([...acked].sort());
+
     expect(world.slack.violations).toEqual([]);
     expect(await verifyAuditChain(world.db)).toMatchObject({ ok: true });
   });

@@ -13,7 +13,7 @@ import { blockText } from '../support/slack-api-server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 const CHANNEL = 'C0LOSSALERTS';
-const GROUPS = 30;
+const GROUPS = 40;
 
 let world: BotWorld;
 let bot: AlertsBot;
