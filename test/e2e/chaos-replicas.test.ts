@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/chain.ts';
 import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN } from '../support/alerts-bot.ts';
+import { oneAlertWebhook } from '../support/alertmanager-webhook.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { killableRedis, type KillableRedis } from '../support/killable-redis.ts';
 import { blockText, type StoredMessage } from '../support/slack-api-server.ts';
@@ -50,24 +51,8 @@ async function toAnyReplica(path: string, init: () => RequestInit): Promise<Resp
   }
 }
 
-function webhook(name: string, status: 'firing' | 'resolved', startsAt: string) {
-  const labels = { alertname: name, severity: 'critical' };
-  return {
-    receiver: 'vigil',
-    status,
-    alerts: [{ status, labels, annotations: { summary: `${name} is down` }, startsAt, endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-fp` }],
-    groupLabels: { alertname: name },
-    commonLabels: labels,
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.example.com:9093',
-    version: '4',
-    groupKey: `{}:{alertname="${name}"}`,
-    truncatedAlerts: 0,
-  };
-}
-
 async function notify(name: string, status: 'firing' | 'resolved', startsAt: string): Promise<void> {
-  const body = JSON.stringify(webhook(name, status, startsAt));
+  const body = JSON.stringify(oneAlertWebhook(name, status, { startsAt, summary: `${name} is down` }));
   const res = await toAnyReplica('/alerts/alertmanager', () => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` }, body }));
   expect(res.status).toBe(200);
 }

@@ -5,28 +5,20 @@
  * resolved; a genuine re-fire whose start Prometheus restored (the same startsAt again) re-opens
  * the group, because Alertmanager has it active.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { Redis } from 'ioredis';
+import type pg from 'pg';
 import { startAlertmanager, startWebhookReceiver, type Alertmanager, type ReceivedWebhook, type WebhookReceiver } from '../support/alertmanager.ts';
 import { ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
-import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { deleteKeysUnder } from '../support/redis-keys.ts';
-import { blockText, startSlackApiServer, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
+import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const CRIT = 'C0LATECRIT';
 const LABELS = { alertname: 'LateCopy', severity: 'critical', instance: 'api-1' };
 
+let world: BotWorld;
 let slack: SlackApiServer;
-let testDb: TestDatabase;
 let db: pg.Pool;
-let workDir: string;
-let queuePrefix: string;
 let bot: AlertsBot;
 let am: Alertmanager;
 let recorder: WebhookReceiver;
@@ -61,18 +53,15 @@ const shown = (m: StoredMessage | undefined) => (m ? blockText(m.blocks) : '');
 const messages = () => slack.topLevel(CRIT).filter((m) => shown(m).includes('LateCopy'));
 
 beforeAll(async () => {
-  slack = await startSlackApiServer({ perChannelPerSecond: 25, burst: 5 });
-  testDb = await createTestDatabase('late_firing');
-  db = new pg.Pool({ connectionString: testDb.url, max: 2 });
-  workDir = await mkdtemp(join(tmpdir(), 'vigil-late-'));
-  queuePrefix = uniqueName('late');
+  world = await createBotWorld('late_firing');
+  ({ slack, db } = world);
   recorder = await startWebhookReceiver();
   am = await startAlertmanager({ webhookUrl: recorder.url, groupBy: ['alertname'] });
   bot = await startAlertsBot({
     slack,
-    databaseUrl: testDb.url,
-    workDir,
-    queuePrefix,
+    databaseUrl: world.testDb.url,
+    workDir: world.workDir,
+    queuePrefix: world.queuePrefix,
     env: { ALERTMANAGER_URL: am.url },
     // A re-fire within a minute is a flap on the same message.
     alerts: { channels: { critical: CRIT, default: CRIT }, cooldownSeconds: { default: 60 } },
@@ -83,13 +72,7 @@ afterAll(async () => {
   await am?.stop();
   await recorder?.close();
   await bot?.stop();
-  await db?.end();
-  await slack?.close();
-  await testDb?.drop();
-  await rm(workDir, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL);
-  await deleteKeysUnder(redis, queuePrefix);
-  redis.disconnect();
+  await world?.close();
 });
 
 describe('a firing that arrives after the resolve', () => {

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { oneAlertWebhook } from '../support/alertmanager-webhook.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { killableRedis, type KillableRedis } from '../support/killable-redis.ts';
 import { blockText } from '../support/slack-api-server.ts';
@@ -19,27 +20,11 @@ let world: BotWorld;
 let bot: AlertsBot;
 let redis: KillableRedis;
 
-function alert(name: string, status: 'firing' | 'resolved') {
-  const labels = { alertname: name, severity: 'critical' };
-  return {
-    receiver: 'vigil',
-    status,
-    alerts: [{ status, labels, annotations: {}, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `${name}-fp` }],
-    groupLabels: { alertname: name },
-    commonLabels: labels,
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.example.com:9093',
-    version: '4',
-    groupKey: `{}:{alertname="${name}"}`,
-    truncatedAlerts: 0,
-  };
-}
-
 async function notify(name: string, status: 'firing' | 'resolved'): Promise<void> {
   const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
-    body: JSON.stringify(alert(name, status)),
+    body: JSON.stringify(oneAlertWebhook(name, status)),
   });
   expect(res.status).toBe(200);
 }

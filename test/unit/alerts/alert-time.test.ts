@@ -5,17 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { doubtfulRefires, olderThanShown, snapshotTime } from '../../../src/alerts/alert-time.ts';
-import { applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
-import type { Notification } from '../../../src/alerts/notification.ts';
-import { alert, CFG, snapshot, T0 } from './fixtures.ts';
+import { alert, applierFor, snapshot, T0 } from './fixtures.ts';
 
-let nextId = 1;
-function apply(prev: AlertGroup | null, n: Notification, now: number): Exclude<Applied, { superseded: true }> {
-  const applied = applyNotification(prev, n, { groupId: 'g-time', notificationId: nextId++, now, cfg: CFG });
-  if ('superseded' in applied) throw new Error('unexpectedly superseded');
-  const posted = applied.intents.some((i) => i.kind === 'post') ? { ...applied.next, messageKey: messageKeys.post(applied.next) } : applied.next;
-  return { ...applied, next: posted };
-}
+const apply = applierFor('g-time');
 const iso = (t: number) => new Date(t).toISOString();
 const MIN = 60_000;
 

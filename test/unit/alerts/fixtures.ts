@@ -1,3 +1,4 @@
+import { applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
 import type { AlertInstance, Notification } from '../../../src/alerts/notification.ts';
 import type { AlertsConfig } from '../../../src/alerts/routing.ts';
 import { fileSchema } from '../../../src/config/file.ts';
@@ -48,5 +49,20 @@ export function snapshot(alerts: AlertInstance[], over: Partial<Notification> = 
     truncatedAlerts: 0,
     alerts,
     ...over,
+  };
+}
+
+/**
+ * `apply(prev, n, now)` for one group: applyNotification with rising notification ids, failing on
+ * a superseded result, and recording the post's message key as the processor does once the post
+ * is handed to the outbox.
+ */
+export function applierFor(groupId: string, cfg: AlertsConfig = CFG) {
+  let nextId = 1;
+  return (prev: AlertGroup | null, n: Notification, now: number): Exclude<Applied, { superseded: true }> => {
+    const applied = applyNotification(prev, n, { groupId, notificationId: nextId++, now, cfg });
+    if ('superseded' in applied) throw new Error('unexpectedly superseded');
+    const posted = applied.intents.some((i) => i.kind === 'post') ? { ...applied.next, messageKey: messageKeys.post(applied.next) } : applied.next;
+    return { ...applied, next: posted };
   };
 }

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyNotification, messageKeys, type AlertGroup, type Applied } from '../../../src/alerts/group.ts';
+import { applyNotification, messageKeys } from '../../../src/alerts/group.ts';
 import { applyAck, applyUnack } from '../../../src/alerts/group-transitions.ts';
-import type { Notification } from '../../../src/alerts/notification.ts';
-import { alert, CFG, snapshot, T0 } from './fixtures.ts';
+import { alert, applierFor, CFG, snapshot, T0 } from './fixtures.ts';
 
-let nextId = 1;
-function apply(prev: AlertGroup | null, n: Notification, now: number): Exclude<Applied, { superseded: true }> {
-  const applied = applyNotification(prev, n, { groupId: 'g1', notificationId: nextId++, now, cfg: CFG });
-  if ('superseded' in applied) throw new Error('unexpectedly superseded');
-  // What the processor does once the post is handed to the outbox.
-  const posted = applied.intents.some((i) => i.kind === 'post') ? { ...applied.next, messageKey: messageKeys.post(applied.next) } : applied.next;
-  return { ...applied, next: posted };
-}
+const apply = applierFor('g1');
 const kinds = (a: { intents: { kind: string }[] }) => a.intents.map((i) => i.kind);
 
 describe('one living message per alert group', () => {
