@@ -1,0 +1,53 @@
+import { commands } from '../../commands/index.ts';
+import type { SloCommandDeps } from '../../commands/slo.ts';
+import { storeNotification } from '../alerts/store.ts';
+import { bindCommands } from '../core/command.ts';
+import type { Runnable } from '../core/runnable.ts';
+import type { Infrastructure } from '../infrastructure.ts';
+import { createBurnSchedule } from '../reports/slo/burn-schedule.ts';
+import { createPrometheusClient } from '../reports/slo/prometheus-client.ts';
+import { readSloStatuses } from '../reports/slo/slo-status.ts';
+import type { Feature } from './feature.ts';
+
+/**
+ * SLOs with error budgets read from Prometheus: `/slo`, and burn-rate alerts evaluated on one
+ * replica per tick (`alerts.evaluate`) and handed to the alert pipeline as stored notifications,
+ * exactly as Vigil's own rules are, so they route by severity, live in one message and resolve.
+ */
+export function slosFeature(infra: Infrastructure): Feature {
+  const { config, state, log } = infra;
+  const slos = config.file.slos ?? [];
+  const url = config.env.PROMETHEUS_URL;
+  const prometheus = url ? createPrometheusClient(url) : null;
+  const deps: SloCommandDeps = {
+    slos,
+    read: prometheus ? () => readSloStatuses({ slos, prometheus, now: Date.now }) : null,
+    prometheusMissing: prometheus ? null : 'PROMETHEUS_URL is not set',
+    prometheusAt: prometheus?.shown ?? null,
+  };
+  const sloCommand = bindCommands([commands.slo], deps);
+  const alerts = config.file.alerts;
+  const off = !prometheus ? 'PROMETHEUS_URL is not set' : !alerts ? 'no alerts: section to route them' : !state.pool ? 'no state database' : !infra.probeRedis ? 'no Redis' : null;
+  if (slos.length > 0) {
+    const names = slos.map((s) => `${s.name} ${s.objective} % over ${s.window.text}`).join(', ');
+    infra.announce(`SLOs: ${names}${prometheus ? ` from ${prometheus.shown}` : ''}; burn-rate alerts ${off ? `off (${off})` : 'on'}`);
+  }
+  const pool = state.pool;
+  const schedules: Runnable[] = [];
+  // Scheduled with no SLOs left as well (cheap: one Redis read), so burn alerts of SLOs since removed resolve.
+  if (!off && prometheus && alerts && pool && infra.probeRedis) {
+    schedules.push(
+      createBurnSchedule({
+        slos,
+        prometheus,
+        cron: alerts.evaluate,
+        redis: infra.probeRedis,
+        keyPrefix: config.file.state.queuePrefix,
+        log,
+        // The processor picks stored notifications up within its poll (a second), as it does the rules'.
+        store: async (n) => void (await storeNotification(pool, n)),
+      }),
+    );
+  }
+  return { name: 'slos', commands: sloCommand, schedules };
+}
