@@ -77,16 +77,16 @@ export async function readSloStatuses(deps: SloStatusDeps): Promise<SloStatus[]>
 async function readOne(slo: SloSpec, query: (q: string) => Promise<number | null>): Promise<SloStatus> {
   const base = { name: slo.name, objective: slo.objective, window: slo.window.text, windowSeconds: slo.window.ms / 1000 };
   const windows = [...new Set([slo.window.text, ...slo.burnAlerts.flatMap((b) => [b.long.text, b.short.text])])];
-  let ratios: Map<string, number | null>;
+  // Settled in a fixed order, so the error reported is the same whichever query failed first.
+  const answers = await Promise.allSettled(windows.flatMap((w) => [query(withWindow(slo.errors, w)), query(withWindow(slo.total, w))]));
+  const ratios = new Map<string, number | null>();
   try {
-    const read = await Promise.all(
-      windows.map(async (w) => {
-        const [errors, total] = await Promise.all([query(withWindow(slo.errors, w)), query(withWindow(slo.total, w))]);
-        // No error series at all is no errors; no total is no traffic (nothing to judge).
-        return [w, total === null ? null : errorRatio(errors ?? 0, total)] as const;
-      }),
-    );
-    ratios = new Map(read);
+    windows.forEach((w, i) => {
+      const errors = valueOf(answers[2 * i]);
+      const total = valueOf(answers[2 * i + 1]);
+      // No error series at all is no errors; no total is no traffic (nothing to judge).
+      ratios.set(w, total === null ? null : errorRatio(errors ?? 0, total));
+    });
   } catch (err) {
     const error = err instanceof PrometheusError ? err.message : `Reading ${slo.name} failed: ${err instanceof Error ? err.message : String(err)}`;
     const burnRates = slo.burnAlerts.map((b) => ({ long: b.long.text, short: b.short.text, factor: b.factor, severity: b.severity, longRate: null, shortRate: null, burning: null }));
@@ -108,6 +108,12 @@ async function readOne(slo: SloSpec, query: (q: string) => Promise<number | null
   const status: SloStatusWord =
     ratio === null || left === null ? 'no data' : left <= 0 ? 'exhausted' : burnRates.some((b) => b.burning === true) ? 'burning' : 'ok';
   return { ...base, errorRatio: ratio, compliance: ratio === null ? null : compliance(ratio), budgetRemaining: left, burnRates, status, error: null, unreachable: false };
+}
+
+function valueOf(answer: PromiseSettledResult<number | null> | undefined): number | null {
+  if (answer === undefined) return null;
+  if (answer.status === 'rejected') throw answer.reason;
+  return answer.value;
 }
 
 /** At most `n` of the functions run at once, the rest in order as permits free up. */
