@@ -87,6 +87,9 @@ describe('an application failing 5 % of its requests against a 99 % objective', 
     const message = await waitForValue(() => world.slack.topLevel(CRIT).find((m) => shown(m).includes(ALERT)), 'the burn alert in the critical channel', 20_000);
     expect(shown(message)).toMatch(/checkout-availability burns its error budget at [45](\.\d)?× over 1m and [45](\.\d)?× over 20s \(alert above 2×; objective 99 % over 1h\)/);
     expect(world.slack.topLevel(OTHER)).toEqual([]);
+    // Acknowledged like any group; resolved by the burn stopping, not by hand (as Alertmanager's).
+    expect(shown(message)).toMatch(/^Acknowledge$/m);
+    expect(shown(message)).not.toMatch(/^Resolve$/m);
     await sleep(2500); // two more evaluations, still burning: nothing new stored, nothing new posted
     expect(world.slack.topLevel(CRIT).filter((m) => shown(m).includes(ALERT))).toHaveLength(1);
     expect(await sloGroup()).toEqual({ status: 'firing', notifications: 1 });

@@ -126,4 +126,14 @@ describe('the query client when Prometheus is not there', () => {
     expect(err.message).toBe('Prometheus refused the query up: too busy');
     expect(seen.at(-1)?.authorization).toBe(`Basic ${Buffer.from('vigil:s3cret-pass').toString('base64')}`);
   });
+
+  it('keeps a path prefix (Prometheus behind a proxy path)', async () => {
+    const paths: string[] = [];
+    const url = await standIn((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"scalar","result":[1700000000,"0.25"]}}');
+    });
+    servers.at(-1)?.on('request', (req) => paths.push(`${req.method} ${req.url}`));
+    expect(await createPrometheusClient(`${url}/prometheus/`).instant('vector(0.25)', Date.now())).toBe(0.25);
+    expect(paths).toEqual(['POST /prometheus/api/v1/query']);
+  });
 });

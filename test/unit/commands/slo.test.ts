@@ -48,6 +48,8 @@ describe('/slo', () => {
       ['search', '99.9 % / 7d', '95 %', 'exhausted (-4900 %)', '0.5× (1h)', 'exhausted'],
     ]);
     expect(table(reply, 1)?.[0]).toEqual(['checkout', '1h/5m', '0.5× / 0.25×', '14.4×', 'critical', 'no']);
+    // --json: the same figures as numbers.
+    expect(reply.data).toEqual([status('checkout'), expect.objectContaining({ name: 'search', budgetRemaining: -49, status: 'exhausted' })]);
   });
 
   it('one SLO by name; an unknown name lists the configured ones', async () => {

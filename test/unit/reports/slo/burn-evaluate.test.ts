@@ -103,6 +103,8 @@ describe('burn-rate alerts', () => {
     expect(n).toMatchObject({ source: 'vigil', status: 'firing', commonLabels: { alertname: 'api error budget burn', severity: 'critical', slo: 'api', windows: '1m/20s' } });
     expect(firing(n)[0]?.startsAt).toBe(new Date(T0 + 10 * S).toISOString());
     expect(firing(n)[0]?.annotations.summary).toBe('api burns its error budget at 5× over 1m and 6× over 20s (alert above 2×; objective 99 % over 1h)');
+    // 1 h of budget at 5×: 12 minutes.
+    expect(firing(n)[0]?.annotations.description).toBe('At this rate a full 1h budget lasts 12m.');
     // Still burning, the figures moved: nothing new to say (the living message is not rewritten every tick).
     expect((await e.at(T0 + 20 * S, prometheus({ '1h': 0.05, '1m': 0.08, '20s': 0.09 }))).notifications).toEqual([]);
   });
