@@ -31,6 +31,8 @@ export const BURN_SCHEDULE_NAME = 'slo-burn-alerts';
 export function createBurnSchedule(opts: BurnScheduleOptions): Schedule {
   const { slos, redis, keyPrefix, log } = opts;
   const now = opts.now ?? Date.now;
+  // A refused query (a mistake in the config) is logged when it first appears, not at every tick.
+  let refusedBefore = new Set<string>();
   return createSchedule({
     name: BURN_SCHEDULE_NAME,
     cron: opts.cron,
@@ -46,7 +48,9 @@ export function createBurnSchedule(opts: BurnScheduleOptions): Schedule {
       // Said once per outage across replicas (the state remembers), not once per tick.
       if (prometheus?.change === 'down') log.warn({ why: prometheus.error }, 'slo burn alerts: Prometheus does not answer; alerts keep their state until it does');
       if (prometheus?.change === 'up') log.info({ downMs: prometheus.sinceMs }, 'slo burn alerts: Prometheus answers again');
-      for (const s of statuses) if (s.error && !s.unreachable) log.warn({ slo: s.name, why: s.error }, 'slo burn alerts: cannot read this SLO');
+      const refused = new Set(statuses.flatMap((s) => (s.error && !s.unreachable ? [`${s.name}: ${s.error}`] : [])));
+      for (const why of refused) if (!refusedBefore.has(why)) log.warn({ why }, 'slo burn alerts: cannot read an SLO; its alerts keep their state');
+      refusedBefore = refused;
       // Stored before the state is saved: a crash in between resends a snapshot (which changes nothing), never loses one.
       for (const n of notifications) {
         await opts.store(n);
