@@ -4,7 +4,6 @@ import { storeNotification } from '../alerts/store.ts';
 import { bindCommands } from '../core/command.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { createBurnSchedule } from '../reports/slo/burn-schedule.ts';
 import { createPrometheusClient } from '../reports/slo/prometheus-client.ts';
 import { readSloStatuses } from '../reports/slo/slo-status.ts';
 import type { Feature } from './feature.ts';
@@ -13,8 +12,9 @@ import type { Feature } from './feature.ts';
  * SLOs with error budgets read from Prometheus: `/slo`, and burn-rate alerts evaluated on one
  * replica per tick (`alerts.evaluate`) and handed to the alert pipeline as stored notifications,
  * exactly as Vigil's own rules are, so they route by severity, live in one message and resolve.
+ * The schedule (and node-cron with it) is imported only when it runs.
  */
-export function slosFeature(infra: Infrastructure): Feature {
+export async function slosFeature(infra: Infrastructure): Promise<Feature> {
   const { config, state, log } = infra;
   const slos = config.file.slos ?? [];
   const url = config.env.PROMETHEUS_URL;
@@ -35,7 +35,9 @@ export function slosFeature(infra: Infrastructure): Feature {
   const pool = state.pool;
   const schedules: Runnable[] = [];
   // Scheduled with no SLOs left as well (cheap: one Redis read), so burn alerts of SLOs since removed resolve.
-  if (!off && prometheus && alerts && pool && infra.probeRedis) {
+  if (infra.role === 'bot' && !off && prometheus && alerts && pool && infra.probeRedis) {
+    // Imported only when scheduled: a one-shot CLI call (`vigil slo`) never loads node-cron.
+    const { createBurnSchedule } = await import('../reports/slo/burn-schedule.ts');
     schedules.push(
       createBurnSchedule({
         slos,

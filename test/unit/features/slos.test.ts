@@ -14,6 +14,7 @@ const SLOS = { checkout: { objective: 99.5, window: '30d', errors: 'e[$window]',
 function infra(file: Record<string, unknown>, env: Record<string, string>, withState = true): { infra: Infrastructure; lines: string[] } {
   const lines: string[] = [];
   const fake = {
+    role: 'bot',
     config: { file: fileSchema.parse(file), env },
     state: { pool: withState ? {} : null },
     probeRedis: withState ? ({} as Redis) : null,
@@ -24,31 +25,31 @@ function infra(file: Record<string, unknown>, env: Record<string, string>, withS
 }
 
 describe('the slos feature', () => {
-  it('serves /slo and schedules burn-rate alerts with Prometheus and an alerts: section', () => {
+  it('serves /slo and schedules burn-rate alerts with Prometheus and an alerts: section', async () => {
     const { infra: i, lines } = infra({ slos: SLOS, alerts: { channels: { default: 'C0ALERTS' } } }, { PROMETHEUS_URL: 'http://vigil:pw@prometheus:9090' });
-    const f = slosFeature(i);
+    const f = await slosFeature(i);
     expect(f.commands?.map((c) => c.name)).toEqual(['slo']);
     expect(f.schedules?.map((s) => s.name)).toEqual(['schedule:slo-burn-alerts']);
     expect(lines).toEqual(['SLOs: checkout 99.5 % over 30d from http://vigil:***@prometheus:9090/; burn-rate alerts on']);
   });
 
-  it('says why burn-rate alerts are off: no alerts: section, no PROMETHEUS_URL, no state', () => {
+  it('says why burn-rate alerts are off: no alerts: section, no PROMETHEUS_URL, no state', async () => {
     const noAlerts = infra({ slos: SLOS }, { PROMETHEUS_URL: 'http://prometheus:9090' });
-    expect(slosFeature(noAlerts.infra).schedules).toEqual([]);
+    expect((await slosFeature(noAlerts.infra)).schedules).toEqual([]);
     expect(noAlerts.lines).toEqual(['SLOs: checkout 99.5 % over 30d from http://prometheus:9090/; burn-rate alerts off (no alerts: section to route them)']);
 
     const noUrl = infra({ slos: SLOS, alerts: { channels: { default: 'C0ALERTS' } } }, {});
-    expect(slosFeature(noUrl.infra).schedules).toEqual([]);
+    expect((await slosFeature(noUrl.infra)).schedules).toEqual([]);
     expect(noUrl.lines).toEqual(['SLOs: checkout 99.5 % over 30d; burn-rate alerts off (PROMETHEUS_URL is not set)']);
 
     const noState = infra({ slos: SLOS, alerts: { channels: { default: 'C0ALERTS' } } }, { PROMETHEUS_URL: 'http://prometheus:9090' }, false);
-    expect(slosFeature(noState.infra).schedules).toEqual([]);
+    expect((await slosFeature(noState.infra)).schedules).toEqual([]);
     expect(noState.lines[0]).toMatch(/burn-rate alerts off \(no state database\)$/);
   });
 
-  it('says nothing at start without SLOs', () => {
+  it('says nothing at start without SLOs', async () => {
     const none = infra({}, {});
-    expect(slosFeature(none.infra).commands?.map((c) => c.name)).toEqual(['slo']);
+    expect((await slosFeature(none.infra)).commands?.map((c) => c.name)).toEqual(['slo']);
     expect(none.lines).toEqual([]);
   });
 });
