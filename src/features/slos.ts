@@ -4,8 +4,7 @@ import { storeNotification } from '../alerts/store.ts';
 import { bindCommands } from '../core/command.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { Infrastructure } from '../infrastructure.ts';
-import { createPrometheusClient } from '../reports/slo/prometheus-client.ts';
-import { readSloStatuses } from '../reports/slo/slo-status.ts';
+import { sloReader } from '../reports/slo/slo-status.ts';
 import type { Feature } from './feature.ts';
 
 /**
@@ -17,14 +16,8 @@ import type { Feature } from './feature.ts';
 export async function slosFeature(infra: Infrastructure): Promise<Feature> {
   const { config, state, log } = infra;
   const slos = config.file.slos ?? [];
-  const url = config.env.PROMETHEUS_URL;
-  const prometheus = url ? createPrometheusClient(url) : null;
-  const deps: SloCommandDeps = {
-    slos,
-    read: prometheus ? () => readSloStatuses({ slos, prometheus, now: Date.now }) : null,
-    prometheusMissing: prometheus ? null : 'PROMETHEUS_URL is not set',
-    prometheusAt: prometheus?.shown ?? null,
-  };
+  const { read, prometheus, missing } = sloReader(slos, config.env.PROMETHEUS_URL);
+  const deps: SloCommandDeps = { slos, read, prometheusMissing: missing, prometheusAt: prometheus?.shown ?? null };
   const sloCommand = bindCommands([commands.slo], deps);
   const alerts = config.file.alerts;
   const off = !prometheus ? 'PROMETHEUS_URL is not set' : !alerts ? 'no alerts: section to route them' : !state.pool ? 'no state database' : !infra.probeRedis ? 'no Redis' : null;

@@ -22,13 +22,14 @@ let db: pg.Pool;
 let exporter: TestExporter;
 let prometheus: TestPrometheus;
 let bot: AlertsBot;
+let second: AlertsBot;
 
 beforeAll(async () => {
   world = await createBotWorld('slo_e2e');
   db = world.db;
   exporter = await startTestExporter({ failRatio: 0.05 });
   prometheus = await startPrometheus({ targets: [exporter.target] });
-  bot = await startAlertsBot({
+  const replica = () => startAlertsBot({
     slack: world.slack,
     databaseUrl: world.testDb.url,
     workDir: world.workDir,
@@ -48,11 +49,15 @@ beforeAll(async () => {
       },
     },
   });
+  // Two replicas on one Postgres and one Redis: each tick is evaluated by one of them.
+  bot = await replica();
+  second = await replica();
   await waitFor(async () => (await prometheus.query('sum(rate(http_requests_total[20s]))')) !== null, { timeoutMs: 20_000, intervalMs: 250, what: 'a rate over 20 s' });
 }, 60_000);
 
 afterAll(async () => {
   await bot?.stop();
+  await second?.stop();
   await prometheus?.stop();
   await exporter?.close();
   await world?.close();
@@ -90,7 +95,8 @@ describe('an application failing 5 % of its requests against a 99 % objective', 
     // Acknowledged like any group; resolved by the burn stopping, not by hand (as Alertmanager's).
     expect(shown(message)).toMatch(/^Acknowledge$/m);
     expect(shown(message)).not.toMatch(/^Resolve$/m);
-    await sleep(2500); // two more evaluations, still burning: nothing new stored, nothing new posted
+    // Two more ticks, still burning, two replicas: nothing new stored (once per tick, not per replica), nothing new posted.
+    await sleep(2500);
     expect(world.slack.topLevel(CRIT).filter((m) => shown(m).includes(ALERT))).toHaveLength(1);
     expect(await sloGroup()).toEqual({ status: 'firing', notifications: 1 });
   });

@@ -1,4 +1,4 @@
-import { PrometheusError, type PrometheusClient } from './prometheus-client.ts';
+import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus-client.ts';
 import { WINDOW_PLACEHOLDER, type SloSpec } from './slo-config.ts';
 import { budgetRemaining, burnRate, compliance, errorRatio, isBurning } from './slo-math.ts';
 
@@ -48,6 +48,16 @@ export interface SloStatusDeps {
   now: () => number;
   /** Queries in flight at once (default 4): a burst of SLOs must not flood Prometheus. */
   concurrency?: number;
+}
+
+/**
+ * For a feature (the reports, /slo): a reader of every configured SLO's status, and the Prometheus
+ * it asks as it may be shown; `read` is null without PROMETHEUS_URL (then `missing` says so).
+ */
+export function sloReader(slos: readonly SloSpec[], prometheusUrl: string | undefined): { read: (() => Promise<SloStatus[]>) | null; prometheus: PrometheusClient | null; missing: string | null } {
+  if (!prometheusUrl) return { read: null, prometheus: null, missing: 'PROMETHEUS_URL is not set' };
+  const prometheus = createPrometheusClient(prometheusUrl);
+  return { read: () => readSloStatuses({ slos, prometheus, now: Date.now }), prometheus, missing: null };
 }
 
 /** The expression with each `$window` replaced by a Prometheus duration (`30d`, `5m`). */
