@@ -43,7 +43,7 @@ export function createBurnSchedule(opts: BurnScheduleOptions): Schedule {
       const prev = await loadBurnState(redis, keyPrefix, log);
       // No SLOs left: nothing to read, but burn alerts of removed SLOs still resolve.
       if (slos.length === 0 && Object.keys(prev.groups).length === 0) return;
-      const statuses = slos.length === 0 ? [] : await readSloStatuses({ slos, prometheus: opts.prometheus, now });
+      const statuses = slos.length === 0 ? [] : await readSloStatuses({ slos, prometheus: opts.prometheus, now, budget: false });
       const { next, notifications, prometheus } = evaluateBurnAlerts(slos, statuses, prev, now());
       // Said once per outage across replicas (the state remembers), not once per tick.
       if (prometheus?.change === 'down') log.warn({ why: prometheus.error }, 'slo burn alerts: Prometheus does not answer; alerts keep their state until it does');

@@ -48,6 +48,12 @@ export interface SloStatusDeps {
   now: () => number;
   /** Queries in flight at once (default 4): a burst of SLOs must not flood Prometheus. */
   concurrency?: number;
+  /**
+   * False: only the burn alerts' windows, not the SLO's own (a rate over 30 days costs Prometheus
+   * far more than one over an hour, and the alerts, evaluated every few seconds, do not need it).
+   * The budget figures are then null and the status says only `burning` or `ok`.
+   */
+  budget?: boolean;
 }
 
 /**
@@ -81,12 +87,12 @@ export async function readSloStatuses(deps: SloStatusDeps): Promise<SloStatus[]>
         throw err;
       }
     });
-  return Promise.all(deps.slos.map((slo) => readOne(slo, query)));
+  return Promise.all(deps.slos.map((slo) => readOne(slo, query, deps.budget ?? true)));
 }
 
-async function readOne(slo: SloSpec, query: (q: string) => Promise<number | null>): Promise<SloStatus> {
+async function readOne(slo: SloSpec, query: (q: string) => Promise<number | null>, budget: boolean): Promise<SloStatus> {
   const base = { name: slo.name, objective: slo.objective, window: slo.window.text, windowSeconds: slo.window.ms / 1000 };
-  const windows = [...new Set([slo.window.text, ...slo.burnAlerts.flatMap((b) => [b.long.text, b.short.text])])];
+  const windows = [...new Set([...(budget ? [slo.window.text] : []), ...slo.burnAlerts.flatMap((b) => [b.long.text, b.short.text])])];
   // Settled in a fixed order, so the error reported is the same whichever query failed first.
   const answers = await Promise.allSettled(windows.flatMap((w) => [query(withWindow(slo.errors, w)), query(withWindow(slo.total, w))]));
   const ratios = new Map<string, number | null>();
@@ -113,6 +119,10 @@ async function readOne(slo: SloSpec, query: (q: string) => Promise<number | null
     const burning = longRate === null || shortRate === null ? null : isBurning(longRate, shortRate, b.factor);
     return { long: b.long.text, short: b.short.text, factor: b.factor, severity: b.severity, longRate, shortRate, burning };
   });
+  if (!budget) {
+    const status = burnRates.some((b) => b.burning === true) ? 'burning' : 'ok';
+    return { ...base, errorRatio: null, compliance: null, budgetRemaining: null, burnRates, status, error: null, unreachable: false };
+  }
   const ratio = ratios.get(slo.window.text) ?? null;
   const left = ratio === null ? null : budgetRemaining(ratio, slo.objective);
   const status: SloStatusWord =

@@ -50,7 +50,8 @@ function evaluator(specs: SloSpec[]) {
   let state: BurnState = EMPTY_BURN_STATE;
   return {
     async at(now: number, prom: PrometheusClient): Promise<{ notifications: Notification[]; statuses: SloStatus[]; prometheus: unknown }> {
-      const statuses = await readSloStatuses({ slos: specs, prometheus: prom, now: () => now });
+      // As the schedule reads them: the burn windows only.
+      const statuses = await readSloStatuses({ slos: specs, prometheus: prom, now: () => now, budget: false });
       const { next, notifications, prometheus: change } = evaluateBurnAlerts(specs, statuses, state, now);
       state = JSON.parse(JSON.stringify(next)) as BurnState;
       for (const n of notifications) notificationSchema.parse(n);
@@ -81,6 +82,13 @@ describe('reading an SLO from Prometheus', () => {
     expect(s?.burnRates[0]?.longRate).toBeCloseTo(5, 9);
     expect(s?.burnRates[0]?.shortRate).toBeCloseTo(3, 9);
     expect(s?.status).toBe('burning');
+
+    // For the alerts only: the burn windows, never the SLO's own (costly over 30 days).
+    asked.length = 0;
+    const [burnOnly] = await readSloStatuses({ slos: API, prometheus: spy, now: () => T0, budget: false });
+    expect(asked.filter((q) => q.includes('[1h]'))).toEqual([]);
+    expect(asked).toHaveLength(4);
+    expect(burnOnly).toMatchObject({ status: 'burning', errorRatio: null, budgetRemaining: null });
   });
 
   it('says exhausted once the budget is spent, no data without traffic, unknown without an answer', async () => {
