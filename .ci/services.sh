@@ -116,3 +116,47 @@ fi
 am=$(am_binary)
 [ -n "$am" ] || { echo "services: no Alertmanager binary on PATH after install" >&2; exit 1; }
 echo "services: Alertmanager $("$am" --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q') ($am)"
+
+# Prometheus, for the SLO tests (test/support/prometheus.ts starts its own instances with their own
+# config and data directory on free loopback ports, scraping a test exporter). Only the binary is
+# wanted: Debian's package also ships a service on :9090 (and pulls node-exporter in as a
+# recommendation), neither of which may be left running.
+if ! command -v prometheus >/dev/null; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "services: Prometheus missing; install it: sudo apt-get install --no-install-recommends prometheus" >&2
+    exit 1
+  fi
+  echo "services: installing prometheus (Debian package; binary only)"
+  policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# vigil .ci/services.sh: no service starts while installing\nexit 101\n' > "$policy"
+    chmod 0755 "$policy"
+    own_policy=1
+  fi
+  prom_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  }
+  prom_ok=1
+  prom_install 2>/dev/null || { apt-get update -qq >/dev/null && prom_install; } || prom_ok=""
+  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+  [ -n "$prom_ok" ] || { echo "services: installing prometheus failed" >&2; exit 1; }
+fi
+if [ -e /etc/init.d/prometheus ] || [ -e /lib/systemd/system/prometheus.service ]; then
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus 2>/dev/null; then
+    echo "services: stopping the packaged prometheus service"
+    systemctl stop prometheus
+  elif [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
+    echo "services: stopping the packaged prometheus service"
+    /etc/init.d/prometheus stop >/dev/null
+  fi
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus 2>/dev/null; then
+    echo "services: disabling the packaged prometheus service (systemd)"
+    systemctl disable --quiet prometheus 2>/dev/null || true
+  fi
+  if compgen -G '/etc/rc[2345].d/S*prometheus' >/dev/null && command -v update-rc.d >/dev/null; then
+    echo "services: disabling the packaged prometheus service (sysvinit)"
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+fi
+command -v prometheus >/dev/null || { echo "services: no prometheus binary on PATH after install" >&2; exit 1; }
+echo "services: Prometheus $(prometheus --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q') ($(command -v prometheus))"

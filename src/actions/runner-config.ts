@@ -17,7 +17,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
  * Vigil's own credentials (see config/env.ts) never reach an action: an exec script or a webhook
  * has no business with the Slack tokens or the database URLs.
  */
-const VIGIL_OWN = /^(SLACK_.*|DATABASE_URL|VIGIL_.*|REDIS_URL|ALERTMANAGER_URL|ALERT_WEBHOOK_TOKEN)$/;
+const VIGIL_OWN = /^(SLACK_.*|DATABASE_URL|VIGIL_.*|REDIS_URL|ALERTMANAGER_URL|PROMETHEUS_URL|ALERT_WEBHOOK_TOKEN)$/;
 const ENV_REF = /\$\{env:([^}]*)\}/g;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 

@@ -22,6 +22,8 @@ export const envSchema = z.object({
   VIGIL_AUDIT_KEY: z.string().min(32, 'must be at least 32 characters (generate one: openssl rand -hex 32)').optional(),
   // Alertmanager's API (v2) for the silence actions; credentials in the URL are sent as Basic auth.
   ALERTMANAGER_URL: url(['http:', 'https:'], 'http://alertmanager:9093').optional(),
+  // Prometheus's HTTP API, where the SLOs' error ratios are read; credentials in the URL are sent as Basic auth.
+  PROMETHEUS_URL: url(['http:', 'https:'], 'http://prometheus:9090').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   // Address the HTTP server listens on; unset: loopback only, unless Slack over HTTP needs it reachable.
   HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be an address to listen on, like 0.0.0.0, 127.0.0.1 or ::').optional(),

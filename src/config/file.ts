@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionsConfigSchema } from '../actions/catalog-config.ts';
 import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts';
 import { backupsSchema } from './backup-config.ts';
+import { slosSchema } from '../reports/slo/slo-config.ts';
 import { durationText } from './duration.ts';
 import { httpUrl } from './http-url.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
@@ -203,6 +204,8 @@ export const fileSchema = z
       .default({ timeoutMs: 1000, http: [], backups: [], poolMax: 10 }),
     http: intakeLimits,
     alerts: alerts.optional(),
+    /** Service level objectives read from Prometheus (PROMETHEUS_URL): /slo and burn-rate alerts (see slo-config.ts). */
+    slos: slosSchema.optional(),
     actions: actionsConfigSchema.optional(),
     /** Who may run which command, act on alert messages, request which action; terminal users. */
     access: accessConfigSchema.default(NO_ACCESS_RULES),

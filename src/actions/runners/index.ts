@@ -123,7 +123,7 @@ function execSummary(r: ExecResult, spec: ExecSpec): string {
 
 // Vigil's own secrets, by env name: tokens whole, URLs by their password.
 const SECRET_ENV = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ALERT_WEBHOOK_TOKEN', 'VIGIL_AUDIT_KEY'];
-const URL_ENV = ['DATABASE_URL', 'VIGIL_DATABASE_URL', 'REDIS_URL', 'ALERTMANAGER_URL'];
+const URL_ENV = ['DATABASE_URL', 'VIGIL_DATABASE_URL', 'REDIS_URL', 'ALERTMANAGER_URL', 'PROMETHEUS_URL'];
 
 /** Vigil's own secret values in every form they are likely to leak in (see secretForms). */
 export function vigilSecrets(env: Readonly<Record<string, string | undefined>>): string[] {
