@@ -3,8 +3,9 @@ import { actionsFeature } from './actions.ts';
 import { alertsFeature } from './alerts.ts';
 import { auditFeature } from './audit.ts';
 import { inspectFeature } from './inspect.ts';
+import { reportsFeature } from './reports.ts';
 
 export type { FeatureFactory } from './feature.ts';
 
 /** The explicit list of features the bot runs, in start order (stopped in reverse). */
-export const features: readonly FeatureFactory[] = [inspectFeature, alertsFeature, actionsFeature, auditFeature];
+export const features: readonly FeatureFactory[] = [inspectFeature, alertsFeature, actionsFeature, auditFeature, reportsFeature];
