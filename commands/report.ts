@@ -18,7 +18,7 @@ const reportName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/i, 'a report name is
 
 export default defineCommand<ReportArgs, ReportCommandDeps>({
   name: 'report',
-  summary: 'An ops report on demand (alerts, MTTA/MTTR, actions, queues, slow statements, backups); alone, the reports configured',
+  summary: 'An ops report now: alerts, MTTA/MTTR, actions, queues, slow statements, backups',
   usage: '[name] [--window 7d]',
   options: { window: { type: 'string' } },
   args: z

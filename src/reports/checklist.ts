@@ -51,7 +51,7 @@ export function reminderMessage(run: ReportRun, items: readonly ChecklistItem[],
 }
 
 export function reminderReply(run: ReportRun, items: readonly ChecklistItem[]): Reply {
-  const base: Reply = { title: `Checklist of report ${run.name} (${new Date(run.tickAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)`, status: 'warn' };
+  const base: Reply = { title: `Checklist of report ${run.name} (${new Date(run.tickAt).toISOString().slice(0, 19).replace('T', ' ')} UTC)`, status: 'warn' };
   return withChecklist(base, run.id, items);
 }
 
