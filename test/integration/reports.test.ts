@@ -8,7 +8,11 @@ import type pg from 'pg';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { auditChain } from '../../src/audit/chain.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { createStateStore } from '../../src/db/state.ts';
+import { checklistHandler } from '../../src/reports/checklist-click.ts';
+import { remindOverdue } from '../../src/reports/schedules.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { createQueueConnection } from '../../src/db/redis-clients.ts';
 import type { HealthService } from '../../src/probes/health.ts';
@@ -183,5 +187,39 @@ describe('the scheduled post', () => {
     expect(rows.rows).toEqual([{ key: `report:daily:${new Date(END).toISOString()}`, channel: 'C0OPS' }]);
     // The next tick compares with this one.
     expect(await service.post('daily', END + 24 * HOUR)).toBe('posted');
+  });
+});
+
+describe('a checklist', () => {
+  it('records each item once however often it is clicked, audits every click, and is posted again once at its deadline with the open items', async () => {
+    const cfg = reportsConfigSchema.parse({ weekly: { channel: 'C0OPS', schedule: '0 0 9 * * 1', window: '7d', checklist: { items: ['Verify dashboards', 'Check backups'], deadline: '1h', mention: 'S0ONCALL' } } });
+    const service = createReportService({ cfg, sections: [], health: healthy, stateDb: db, outbox });
+    expect(await service.post('weekly', END)).toBe('posted');
+    const runId = Number((await pool.query<{ id: string }>("SELECT id FROM vigil.report_runs WHERE name = 'weekly'")).rows[0]?.id);
+    const audit = auditChain(null);
+    const handler = checklistHandler({ state: createStateStore(pool), audit, outbox, now: () => END + 60_000 });
+    const click = (user: string) => handler.handle({ kind: 'button', handler: handler.id, value: `${runId}:0`, invoker: { surface: 'slack', userId: user, channelId: 'C0OPS' } });
+    const answers = await Promise.all([click('U0ALICE'), click('U0ALICE'), click('U0BOB')]);
+    expect(answers.filter((a) => a.reply?.status === 'ok')).toHaveLength(1);
+    const items = await pool.query<{ checked_by: string | null; checked_at: Date | null }>('SELECT checked_by, checked_at FROM vigil.report_checklist_items WHERE run_id = $1 ORDER BY position', [runId]);
+    expect(items.rows[0]?.checked_at).toEqual(new Date(END + 60_000));
+    expect(items.rows[1]).toEqual({ checked_by: null, checked_at: null });
+    const events = await pool.query<{ outcome: string }>("SELECT outcome FROM vigil.audit_events WHERE kind = 'report.check' AND subject = 'weekly' ORDER BY id");
+    expect(events.rows.map((e) => e.outcome).sort()).toEqual(['already_checked', 'already_checked', 'checked']);
+    // One update of the report's message, for the one item that changed.
+    const updates = await pool.query<{ key: string }>("SELECT key FROM vigil.outbox_messages WHERE key LIKE 'report:weekly:%:check:%'");
+    expect(updates.rows).toHaveLength(1);
+
+    // Before the deadline nothing; after it one reminder, however many replicas look.
+    expect(await remindOverdue({ cfg, pool, outbox, audit }, END + HOUR - 1)).toBe(0);
+    const reminded = await Promise.all([remindOverdue({ cfg, pool, outbox, audit }, END + HOUR), remindOverdue({ cfg, pool, outbox, audit }, END + HOUR + 5000)]);
+    expect(reminded.reduce((a, b) => a + b, 0)).toBe(1);
+    const reminder = await pool.query<{ job: { message: { text: string; blocks: unknown[] } } }>("SELECT job FROM vigil.outbox_messages WHERE key LIKE 'report:weekly:%:reminder'");
+    expect(reminder.rows).toHaveLength(1);
+    const message = reminder.rows[0]?.job.message;
+    expect(message?.text).toContain('<!subteam^S0ONCALL> 1 checklist item(s) of the weekly report are still open.');
+    expect(JSON.stringify(message?.blocks)).toContain('Done: Check backups');
+    expect(JSON.stringify(message?.blocks)).not.toContain('Done: Verify dashboards');
+    expect(validateBlocks(message?.blocks)).toEqual([]);
   });
 });
