@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { validate } from 'node-cron';
-import { channelId, userGroupId, userId } from '../config/slack-ids.ts';
+import { channelId } from '../config/slack-ids.ts';
 import { windowText } from './window.ts';
 
 /** Response-time targets by severity (the seeds' on-call promises); `default` for the others. */
@@ -26,7 +26,7 @@ const checklist = z
   .object({
     items: z.array(z.string().min(1).max(150)).min(1).max(20),
     deadline: windowText,
-    mention: z.union([userGroupId, userId]).optional(),
+    mention: z.string().regex(/^[SUW][A-Z0-9]{2,20}$/, 'must be a Slack user group id like S0123ABCD or a user id like U0123ABCD').optional(),
   })
   .strict()
   .refine((c) => new Set(c.items).size === c.items.length, { path: ['items'], message: 'items must differ from each other' });
@@ -55,16 +55,22 @@ const reportName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a report name is 
  * `reports:` in manifests/vigil.yaml: named reports, plus `targets` (MTTA / MTTR per severity; by
  * default acknowledged within 15m for critical and 1h for warning, no MTTR target). See docs/reports.md.
  */
-export const reportsConfigSchema = z
+const reportsObject = z
   .object({
     targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'a severity like critical'), target).default({}),
   })
-  .catchall(report)
-  .superRefine((r, ctx) => {
-    for (const name of Object.keys(r)) {
-      if (name !== 'targets' && !reportName.safeParse(name).success) ctx.addIssue({ code: 'custom', path: [name], message: 'a report name is a lower-case word like daily or weekly' });
+  .catchall(report);
+
+// Names are checked first: a report under a mistyped name is said to be one before its keys are.
+export const reportsConfigSchema = z
+  .preprocess((input, ctx) => {
+    if (input !== null && typeof input === 'object') {
+      for (const name of Object.keys(input)) {
+        if (name !== 'targets' && !reportName.safeParse(name).success) ctx.addIssue({ code: 'custom', path: [name], message: 'a report name is a lower-case word like daily or weekly', input });
+      }
     }
-  })
+    return input;
+  }, reportsObject)
   .transform(({ targets, ...reports }) => ({
     targets: mergeTargets(targets),
     reports: reports as Record<string, ReportConfig>,
