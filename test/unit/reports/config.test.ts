@@ -76,6 +76,16 @@ describe('reports:', () => {
   });
 });
 
+describe('the shipped example', () => {
+  it('configures a daily and a weekly report, the weekly one with a checklist', () => {
+    const config = loadConfig({ VIGIL_CONFIG: 'manifests/vigil.example.yaml' }, new URL('../../../', import.meta.url).pathname);
+    const reports = config.file.reports;
+    expect(Object.keys(reports?.reports ?? {})).toEqual(['daily', 'weekly']);
+    expect(reports?.reports.weekly?.checklist).toEqual({ items: ['Verify the dashboards', 'Review the noisiest alerts', 'Check the backups'], deadline: 7_200_000, mention: 'S0ONCALL' });
+    expect(reports?.targets.critical).toEqual({ ackMs: 900_000, resolveMs: 14_400_000 });
+  });
+});
+
 describe('windows', () => {
   it('read s, m, h, d and w, and nothing else', () => {
     expect([parseWindow('90s'), parseWindow('15m'), parseWindow('24h'), parseWindow('7d'), parseWindow('2w')]).toEqual([90_000, 900_000, 86_400_000, 604_800_000, 1_209_600_000]);
