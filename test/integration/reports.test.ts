@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -14,7 +15,11 @@ import { createStateStore } from '../../src/db/state.ts';
 import { checklistHandler } from '../../src/reports/checklist-click.ts';
 import { remindOverdue } from '../../src/reports/schedules.ts';
 import { createPool } from '../../src/db/pools.ts';
-import { createQueueConnection } from '../../src/db/redis-clients.ts';
+import { connectProbeRedis, createQueueConnection } from '../../src/db/redis-clients.ts';
+import { createLogger } from '../../src/log.ts';
+import { createQueueInspector } from '../../src/probes/queue-inspector.ts';
+import { queuesSection } from '../../src/reports/sections/queues.ts';
+import { statementsSection } from '../../src/reports/sections/statements.ts';
 import type { HealthService } from '../../src/probes/health.ts';
 import { buildReport } from '../../src/reports/build.ts';
 import { reportsConfigSchema } from '../../src/reports/report-config.ts';
@@ -25,7 +30,7 @@ import { createReportService } from '../../src/reports/service.ts';
 import { renderChannelMessage } from '../../src/slack/channel-message.ts';
 import { createOutbox, type Outbox } from '../../src/slack/outbox/outbox.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/env.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { deleteKeysUnder } from '../support/redis-keys.ts';
 import { validateBlocks } from '../support/slack-api-server.ts';
 
@@ -185,6 +190,12 @@ describe('the scheduled post', () => {
     expect(runs.rows).toEqual([{ message_key: `report:daily:${new Date(END).toISOString()}`, deadline_at: new Date(END + 2 * HOUR) }]);
     const rows = await pool.query<{ key: string; channel: string }>("SELECT key, channel FROM vigil.outbox_messages WHERE key LIKE 'report:%'");
     expect(rows.rows).toEqual([{ key: `report:daily:${new Date(END).toISOString()}`, channel: 'C0OPS' }]);
+    // On demand: built, neither recorded nor posted.
+    const onDemand = await service.build('daily', undefined, END + HOUR);
+    expect(onDemand.title).toBe('Report daily · last 1d');
+    expect((onDemand.data as { previousReport: string }).previousReport).toBe(new Date(END).toISOString());
+    expect((await pool.query("SELECT 1 FROM vigil.report_runs WHERE name = 'daily'")).rows).toHaveLength(1);
+    await expect(service.build('nightly', undefined, END)).rejects.toThrow('There is no report "nightly"; there are daily.');
     // The next tick compares with this one.
     expect(await service.post('daily', END + 24 * HOUR)).toBe('posted');
   });
@@ -221,5 +232,54 @@ describe('a checklist', () => {
     expect(JSON.stringify(message?.blocks)).toContain('Done: Check backups');
     expect(JSON.stringify(message?.blocks)).not.toContain('Done: Verify dashboards');
     expect(validateBlocks(message?.blocks)).toEqual([]);
+
+    // A click after the reminder updates the report and the reminder.
+    const late = await handler.handle({ kind: 'button', handler: handler.id, value: `${runId}:1`, invoker: { surface: 'slack', userId: 'U0BOB', channelId: 'C0OPS' } });
+    expect(late.reply?.summary).toBe('Marked "Check backups" done.');
+    const lateUpdates = await pool.query<{ key: string; target: string }>("SELECT key, target FROM vigil.outbox_messages WHERE key LIKE 'report:weekly:%:check:1' ORDER BY key");
+    expect(lateUpdates.rows.map((r) => r.target.endsWith(':reminder'))).toEqual([false, true]);
+  });
+});
+
+describe('queues and slow statements', () => {
+  it('show the queues that grew since the previous report, and the statements new among the slowest', async () => {
+    const queuePrefix = `${prefix}-inspected`;
+    const probe = await connectProbeRedis(TEST_REDIS_URL, createLogger('silent'));
+    const inspector = createQueueInspector({ redis: probe, prefix: queuePrefix, configured: ['emails', 'thumbnails'] });
+    const emails = new Queue('emails', { connection, prefix: queuePrefix });
+    const thumbnails = new Queue('thumbnails', { connection, prefix: queuePrefix });
+    try {
+      await emails.add('send', {});
+      await thumbnails.add('make', {});
+      const section = queuesSection(inspector);
+      const first = await section.collect(ctx());
+      expect(first.baseline).toEqual({ queues: { emails: { waiting: 1, failed: 0 }, thumbnails: { waiting: 1, failed: 0 } } });
+      await emails.addBulk(Array.from({ length: 4 }, () => ({ name: 'send', data: {} })));
+      const second = await section.collect(ctx({ previous: { tickAt: END - 24 * HOUR, baseline: first.baseline ?? {} } }));
+      expect(second.data).toMatchObject({ queues: 2, grew: [{ name: 'emails', waiting: 5, waitingGrowth: 4, failedGrowth: 0 }], grewTotal: 1 });
+      expect(second.sections[0]?.table?.rows).toEqual([['emails', '0', '0', '5', '+4']]);
+    } finally {
+      await emails.obliterate({ force: true });
+      await thumbnails.obliterate({ force: true });
+      await emails.close();
+      await thumbnails.close();
+      await inspector.close();
+      probe.disconnect();
+    }
+
+    await adminQuery('CREATE EXTENSION IF NOT EXISTS pg_stat_statements', testDb.name);
+    await pool.query('SELECT pg_stat_statements_reset()');
+    await pool.query('CREATE TABLE IF NOT EXISTS public.orders (id int)');
+    await pool.query('SELECT count(*) FROM public.orders WHERE id > 1');
+    const statements = statementsSection(pool);
+    const before = await statements.collect(ctx());
+    const seen = before.baseline?.statements ?? [];
+    expect(seen.length).toBeGreaterThan(0);
+    await pool.query('SELECT max(id) FROM public.orders WHERE id < 99');
+    const after = await statements.collect(ctx({ previous: { tickAt: END - 24 * HOUR, baseline: { statements: seen } } }));
+    const fresh = (after.data as { new: Array<{ query: string }> }).new.map((s) => s.query);
+    expect(fresh.some((q) => q.includes('max(id) FROM public.orders'))).toBe(true);
+    expect(fresh.some((q) => q.includes('count(*) FROM public.orders'))).toBe(false);
+    expect(after.sections[0]?.heading).toMatch(/^Slow statements new since the previous report: \d+$/);
   });
 });
