@@ -45,7 +45,7 @@ export function reportsFeature(infra: Infrastructure, opts: ReportsFeatureOption
     .filter(([, a]) => a.runner.kind === 'builtin' && a.runner.builtin === 'alertmanager.silence')
     .map(([name]) => name);
   const sections = [...defaultSections({ stateDb, probeDb: infra.probeDb, queues: infra.probes.queues, silenceActions }), ...(opts.extraSections?.(infra) ?? [])];
-  const service = createReportService({ cfg, sections, health: infra.probes.health, stateDb, outbox: infra.outbox });
+  const service = createReportService({ cfg, sections, health: infra.probes.health, stateDb, outbox: infra.outbox, audit: infra.audit });
 
   const schedules: Runnable[] = [];
   const names = Object.entries(cfg.reports).map(([name, r]) => `${name} → ${r.channel} (${r.schedule}, ${windowLabel(r.window)})`);

@@ -40,7 +40,7 @@ const report = z
     channel: channelId,
     /** node-cron, seconds first allowed (like alerts.evaluate); read in `timezone` (IANA) when given. */
     schedule: cron,
-    timezone: z.string().min(1).optional(),
+    timezone: z.string().min(1).refine(isTimeZone, 'must be an IANA time zone like Europe/Berlin or UTC').optional(),
     /** How far back it looks: `24h`, `7d`. */
     window: windowText,
     checklist: checklist.optional(),
@@ -48,6 +48,15 @@ const report = z
   .strict();
 
 export type ReportConfig = z.output<typeof report>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false; // RangeError: the one way Intl says it does not know the zone
+  }
+}
 
 const reportName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a report name is a lower-case word like daily or weekly');
 

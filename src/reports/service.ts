@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../core/errors.ts';
+import type { AuditChain } from '../audit/chain.ts';
 import type { Reply } from '../core/reply.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { HealthService } from '../probes/health.ts';
@@ -19,6 +20,8 @@ export interface ReportServiceDeps {
   stateDb: () => Promise<pg.Pool>;
   /** Null on a process that cannot post (the CLI, no Slack): `post` refuses there. */
   outbox: Outbox | null;
+  /** Each scheduled post is an audit event (`report.post`), in the post's transaction. */
+  audit: AuditChain;
 }
 
 export interface ReportSummary {
@@ -94,6 +97,10 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
         if (!run) return 'already';
         const items = await checklistOf(client, run.id);
         await outbox.send({ op: 'post', key: run.messageKey, channel: run.channel, message: { reply: withChecklist(shown, run.id, items) }, kind: 'report', originAt: tickAt }, client);
+        // Last: the chain's lock is held until commit and must never wait on the outbox.
+        await deps.audit.append(client, [
+          { actorId: 'vigil', channel: run.channel, kind: 'report.post', subject: name, outcome: 'posted', details: { tick: new Date(tickAt).toISOString(), windowSeconds: report.window / 1000, checklistItems: items.length } },
+        ]);
         return 'posted';
       });
     },

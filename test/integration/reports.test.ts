@@ -182,7 +182,7 @@ describe('activity', () => {
 describe('the scheduled post', () => {
   it('records one run and one outbox message per tick, however often the tick is run', async () => {
     const cfg = reportsConfigSchema.parse({ daily: { channel: 'C0OPS', schedule: '0 0 9 * * *', window: '24h', checklist: { items: ['Verify dashboards'], deadline: '2h' } } });
-    const service = createReportService({ cfg, sections: [alertsSection(db)], health: healthy, stateDb: db, outbox });
+    const service = createReportService({ cfg, sections: [alertsSection(db)], health: healthy, stateDb: db, outbox, audit: auditChain(null) });
     const results = await Promise.all([service.post('daily', END), service.post('daily', END)]);
     expect(results.sort()).toEqual(['already', 'posted']);
     expect(await service.post('daily', END)).toBe('already');
@@ -190,6 +190,8 @@ describe('the scheduled post', () => {
     expect(runs.rows).toEqual([{ message_key: `report:daily:${new Date(END).toISOString()}`, deadline_at: new Date(END + 2 * HOUR) }]);
     const rows = await pool.query<{ key: string; channel: string }>("SELECT key, channel FROM vigil.outbox_messages WHERE key LIKE 'report:%'");
     expect(rows.rows).toEqual([{ key: `report:daily:${new Date(END).toISOString()}`, channel: 'C0OPS' }]);
+    const posts = await pool.query("SELECT actor_id, outcome, details->>'tick' AS tick FROM vigil.audit_events WHERE kind = 'report.post' AND subject = 'daily'");
+    expect(posts.rows).toEqual([{ actor_id: 'vigil', outcome: 'posted', tick: new Date(END).toISOString() }]);
     // On demand: built, neither recorded nor posted.
     const onDemand = await service.build('daily', undefined, END + HOUR);
     expect(onDemand.title).toBe('Report daily · last 1d');
@@ -204,7 +206,7 @@ describe('the scheduled post', () => {
 describe('a checklist', () => {
   it('records each item once however often it is clicked, audits every click, and is posted again once at its deadline with the open items', async () => {
     const cfg = reportsConfigSchema.parse({ weekly: { channel: 'C0OPS', schedule: '0 0 9 * * 1', window: '7d', checklist: { items: ['Verify dashboards', 'Check backups'], deadline: '1h', mention: 'S0ONCALL' } } });
-    const service = createReportService({ cfg, sections: [], health: healthy, stateDb: db, outbox });
+    const service = createReportService({ cfg, sections: [], health: healthy, stateDb: db, outbox, audit: auditChain(null) });
     expect(await service.post('weekly', END)).toBe('posted');
     const runId = Number((await pool.query<{ id: string }>("SELECT id FROM vigil.report_runs WHERE name = 'weekly'")).rows[0]?.id);
     const audit = auditChain(null);

@@ -52,7 +52,7 @@ describe('reports:', () => {
   it('names every mistake', () => {
     expect(
       problems(`reports:
-  nightly: { channel: ops, schedule: "every day", window: 1 day, colour: red }
+  nightly: { channel: ops, schedule: "every day", window: 1 day, timezone: Mars/Olympus, colour: red }
   weekly:
     channel: C0OPS
     schedule: "0 9 * * 1"
@@ -62,6 +62,7 @@ describe('reports:', () => {
     ).toEqual([
       'reports.nightly.channel: must be a Slack channel id like C0123ABCD',
       'reports.nightly.schedule: must be a node-cron expression, seconds first allowed, like "0 0 9 * * 1-5"',
+      'reports.nightly.timezone: must be an IANA time zone like Europe/Berlin or UTC',
       'reports.nightly.window: "1 day" is not a window: write a number and a unit (s, m, h, d, w) like 24h or 7d, at most 366d',
       'reports.nightly: Unrecognized key: "colour"',
       'reports.weekly.checklist.deadline: "soon" is not a window: write a number and a unit (s, m, h, d, w) like 24h or 7d, at most 366d',
