@@ -4,7 +4,6 @@ import { bindCommands } from '../core/command.ts';
 import { AppError } from '../core/errors.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import { checklistHandler } from '../reports/checklist-click.ts';
-import { createChecklistSchedule, createReportSchedules } from '../reports/schedules.ts';
 import type { ReportSection } from '../reports/section.ts';
 import { defaultSections } from '../reports/sections/index.ts';
 import { createReportService } from '../reports/service.ts';
@@ -25,7 +24,7 @@ export interface ReportsFeatureOptions {
  * its schedule (leased, once per tick across replicas, through the outbox), its checklist's
  * clicks recorded and audited, open items posted again at the deadline.
  */
-export function reportsFeature(infra: Infrastructure, opts: ReportsFeatureOptions = {}): Feature {
+export async function reportsFeature(infra: Infrastructure, opts: ReportsFeatureOptions = {}): Promise<Feature> {
   const { config, state, log } = infra;
   const cfg = config.file.reports;
   const status = state.status();
@@ -50,6 +49,8 @@ export function reportsFeature(infra: Infrastructure, opts: ReportsFeatureOption
   const schedules: Runnable[] = [];
   const names = Object.entries(cfg.reports).map(([name, r]) => `${name} → ${r.channel} (${r.schedule}, ${windowLabel(r.window)})`);
   if (infra.role === 'bot' && infra.outbox && infra.probeRedis) {
+    // Only here: the scheduler (node-cron) stays out of one-shot CLI calls.
+    const { createChecklistSchedule, createReportSchedules } = await import('../reports/schedules.ts');
     const keyPrefix = config.file.state.queuePrefix;
     schedules.push(...createReportSchedules({ cfg, service, redis: infra.probeRedis, keyPrefix, log }));
     if (Object.values(cfg.reports).some((r) => r.checklist)) {

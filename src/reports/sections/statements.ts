@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/queryable.ts';
-import { createStatementReader, shortenQuery, statementsUnavailable } from '../../probes/statements.ts';
+import { createStatementReader, shortenQuery, statementsUnavailable, type StatementStat } from '../../probes/statements.ts';
 import { MAX_ROWS, moreText, type ReportSection } from '../section.ts';
 
 /** How many of the top statements (by total time) a report looks at and remembers. */
@@ -15,7 +15,7 @@ export function statementsSection(probeDb: Queryable | null): ReportSection {
     id: 'slowStatements',
     async collect({ previous }) {
       if (!reader) return { sections: [], data: null };
-      let top;
+      let top: StatementStat[];
       try {
         top = await reader.top({ by: 'total', limit: TOP, minMeanMs: 0 });
       } catch (err) {

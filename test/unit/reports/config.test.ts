@@ -94,3 +94,16 @@ describe('windows', () => {
     expect([windowLabel(86_400_000), windowLabel(604_800_000), windowLabel(1_209_600_000), windowLabel(90_000)]).toEqual(['1d', '7d', '2w', '90s']);
   });
 });
+
+describe('a schedule with the right shape but a wrong value', () => {
+  it('stops the bot at start naming the report (node-cron checks the values there)', async () => {
+    const { Redis } = await import('ioredis');
+    const { createReportSchedules } = await import('../../../src/reports/schedules.ts');
+    const { createLogger } = await import('../../../src/log.ts');
+    const config = load('reports:\n  daily: { channel: C0OPS, schedule: "0 0 99 * * *", window: 24h }\n');
+    const redis = new Redis({ lazyConnect: true });
+    const service = { list: () => [], build: async () => ({ title: '', status: 'info' as const }), post: async () => 'posted' as const };
+    expect(() => createReportSchedules({ cfg: config.file.reports!, service, redis, keyPrefix: 'vigil', log: createLogger('silent') })).toThrow('schedule "report-daily": invalid cron expression "0 0 99 * * *"');
+    redis.disconnect();
+  });
+});
