@@ -3,7 +3,8 @@ import { defineCommand } from '../src/core/command.ts';
 import { AppError } from '../src/core/errors.ts';
 import type { Reply, Status } from '../src/core/reply.ts';
 import type { SloSpec } from '../src/reports/slo/slo-config.ts';
-import type { SloStatus, SloStatusWord } from '../src/reports/slo/slo-status.ts';
+import { budgetText, burnNow, percent, rate, SLO_STATUS } from '../src/reports/slo/slo-format.ts';
+import type { SloStatus } from '../src/reports/slo/slo-status.ts';
 
 /** What /slo reads: the configured SLOs and their statuses from Prometheus. */
 export interface SloCommandDeps {
@@ -14,8 +15,6 @@ export interface SloCommandDeps {
   /** The Prometheus server as it may be shown (password masked). */
   prometheusAt: string | null;
 }
-
-const STATUS: Record<SloStatusWord, Status> = { ok: 'ok', burning: 'warn', exhausted: 'fail', 'no data': 'info', unknown: 'warn' };
 
 export default defineCommand<{ positionals: string[] }, SloCommandDeps>({
   name: 'slo',
@@ -42,7 +41,7 @@ export default defineCommand<{ positionals: string[] }, SloCommandDeps>({
 function sloReply(statuses: SloStatus[], at: string | null): Reply {
   const unreachable = statuses.find((s) => s.unreachable);
   const rank: Record<Status, number> = { info: 0, ok: 1, warn: 2, fail: 3 };
-  const status = unreachable ? 'fail' : statuses.map((s) => STATUS[s.status]).reduce<Status>((w, s) => (rank[s] > rank[w] ? s : w), 'ok');
+  const status = unreachable ? 'fail' : statuses.map((s) => SLO_STATUS[s.status]).reduce<Status>((w, s) => (rank[s] > rank[w] ? s : w), 'ok');
   const exhausted = statuses.filter((s) => s.status === 'exhausted').length;
   const burning = statuses.filter((s) => s.burnRates.some((b) => b.burning === true)).length;
   const summary = unreachable
@@ -64,7 +63,7 @@ function sloReply(statuses: SloStatus[], at: string | null): Reply {
         table: {
           columns: ['slo', 'objective', 'compliance', 'budget left', 'burn rate now', 'status'],
           rows: statuses.map((s) => [s.name, `${s.objective} % / ${s.window}`, percent(s.compliance), budgetText(s.budgetRemaining), burnNow(s), s.status]),
-          rowStatus: statuses.map((s) => STATUS[s.status]),
+          rowStatus: statuses.map((s) => SLO_STATUS[s.status]),
         },
       },
       {
@@ -80,26 +79,4 @@ function sloReply(statuses: SloStatus[], at: string | null): Reply {
     notes: statuses.flatMap((s) => (s.error && !s.unreachable ? [`${s.name}: ${s.error}`] : s.status === 'no data' ? [`${s.name}: no requests over ${s.window} (the total is empty or 0).`] : [])),
     data: statuses,
   };
-}
-
-/** 0.99512 → "99.512 %": enough digits to tell 99.9 from 99.95. */
-function percent(fraction: number | null): string {
-  if (fraction === null) return '?';
-  return `${Number((fraction * 100).toFixed(3))} %`;
-}
-
-function budgetText(left: number | null): string {
-  if (left === null) return '?';
-  return left <= 0 ? `exhausted (${percent(left)})` : percent(left);
-}
-
-function rate(r: number | null): string {
-  if (r === null) return '?';
-  return `${r >= 100 ? Math.round(r) : Number(r.toFixed(2))}×`;
-}
-
-/** The fastest alert's long window: the burn most recently measured over enough time to mean something. */
-function burnNow(s: SloStatus): string {
-  const first = s.burnRates[0];
-  return first ? `${rate(first.longRate)} (${first.long})` : '?';
 }

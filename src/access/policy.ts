@@ -64,6 +64,8 @@ export function createAccessPolicy(cfg: AccessConfig, members: MemberDirectory):
   const policy: AccessPolicy = {
     async capability(name, invoker) {
       if (name === 'alerts.acknowledge') return policy.check({ kind: 'alerts.acknowledge' }, invoker);
+      // A report's checklist: whoever may run /report may tick its items (access.commands.report).
+      if (name === 'reports.checklist') return policy.check({ kind: 'command', name: 'report', public: false }, invoker);
       throw new Error(`No access rule is known as "${name}"`);
     },
     async check(subject, invoker) {

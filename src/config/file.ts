@@ -3,6 +3,7 @@ import { actionsConfigSchema } from '../actions/catalog-config.ts';
 import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts';
 import { backupsSchema } from './backup-config.ts';
 import { slosSchema } from '../reports/slo/slo-config.ts';
+import { reportsConfigSchema } from '../reports/report-config.ts';
 import { durationText } from './duration.ts';
 import { httpUrl } from './http-url.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
@@ -207,6 +208,8 @@ export const fileSchema = z
     /** Service level objectives read from Prometheus (PROMETHEUS_URL): /slo and burn-rate alerts (see slo-config.ts). */
     slos: slosSchema.optional(),
     actions: actionsConfigSchema.optional(),
+    /** Scheduled ops reports and their checklists (src/reports/report-config.ts, docs/reports.md). */
+    reports: reportsConfigSchema.optional(),
     /** Who may run which command, act on alert messages, request which action; terminal users. */
     access: accessConfigSchema.default(NO_ACCESS_RULES),
     bullmq: z

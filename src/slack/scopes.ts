@@ -2,24 +2,25 @@ import type { FileConfig } from '../config/file.ts';
 
 /**
  * What Vigil does in Slack that a bot scope can gate. `commands` is always on; the rest follow
- * manifests/vigil.yaml: `alerts` and `actions` are its sections, `userGroups` is a user group
+ * manifests/vigil.yaml: `alerts`, `actions` and `reports` are its sections, `userGroups` is a user group
  * named anywhere who is listed: approvers, requesters, access rules.
  */
-export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'userGroups';
+export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'reports' | 'userGroups';
 
 export type FeatureSet = Readonly<Record<SlackFeature, boolean>>;
 
 /** When nobody says which features are on (no `--config`): all of them, so none is missing a scope. */
-export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, userGroups: true };
+export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, reports: true, userGroups: true };
 
 /** The features a parsed configuration turns on. */
-export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access'>): FeatureSet {
+export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access' | 'reports'>): FeatureSet {
   const catalog = Object.values(file.actions?.catalog ?? {});
   const accessRules = [...Object.values(file.access.commands), ...(file.access.alerts.acknowledge ? [file.access.alerts.acknowledge] : [])];
   return {
     commands: true,
     alerts: file.alerts !== undefined,
     actions: file.actions !== undefined,
+    reports: Object.keys(file.reports?.reports ?? {}).length > 0,
     userGroups:
       catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) || accessRules.some((r) => r.groups.length > 0),
   };
@@ -52,7 +53,7 @@ export interface SlackApiUse {
  */
 function lookupUses(feature: SlackFeature): SlackApiUse[] {
   return ['conversations.history', 'conversations.replies'].flatMap((method) =>
-    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${feature === 'alerts' ? 'alert' : 'approval'} message looked for before posting again` })),
+    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${{ alerts: 'alert', actions: 'approval', reports: 'report' }[feature as string] ?? feature} message looked for before posting again` })),
   );
 }
 
@@ -64,8 +65,11 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: 'chat.postMessage', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: approval messages and their thread replies, through the outbox' },
   { method: 'chat.update', scope: 'chat:write', feature: 'actions', where: 'src/actions/service.ts: the approval message as a request moves on' },
   // A post retried after its answer was lost is first looked for by its key (message metadata).
+  { method: 'chat.postMessage', scope: 'chat:write', feature: 'reports', where: 'src/reports/service.ts, schedules.ts: scheduled reports and checklist reminders, through the outbox' },
+  { method: 'chat.update', scope: 'chat:write', feature: 'reports', where: "src/reports/checklist-click.ts: a report's checklist as items are ticked" },
   ...lookupUses('alerts'),
   ...lookupUses('actions'),
+  ...lookupUses('reports'),
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
   { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },
   // Socket Mode opens its WebSocket with the app-level token (xapp-…, connections:write): no bot scope.

@@ -212,6 +212,14 @@ describe('createAccessPolicy: actions and alert messages', () => {
     expect(slackText(r.message)).toBe('Acting on alert messages is for members of <!subteam^S0ONCALL>.');
   });
 
+  it("capability('reports.checklist') applies the rule of /report (who and where), open without it", async () => {
+    expect(await policyOf({}).capability('reports.checklist', slack(MALLORY))).toBeNull();
+    const policy = policyOf({ commands: { report: { groups: [ONCALL], channels: [OPS] } } });
+    expect(await policy.capability('reports.checklist', slack(OSCAR, OPS))).toBeNull();
+    expect(refused(await policy.capability('reports.checklist', slack(ALICE, OPS))).rule).toBe('access.commands.report');
+    expect(refused(await policy.capability('reports.checklist', slack(OSCAR, ELSEWHERE))).rule).toBe('access.commands.report');
+  });
+
   it('an unknown capability is a bug and throws, rather than allowing', async () => {
     const policy = policyOf({ alerts: { acknowledge: { groups: [ONCALL] } } });
     await expect(policy.capability('alerts.delete', slack(OSCAR))).rejects.toThrow(/No access rule is known as "alerts.delete"/);

@@ -74,11 +74,12 @@ describe('npm run manifest: the command line', () => {
 
 describe('npm run manifest: scopes from --config', () => {
   it('a configuration without alerts or actions needs only `commands`', () => {
-    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, userGroups: false });
+    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, reports: false, userGroups: false });
     expect(featuresFromConfigFile(configFile('empty.yaml', ''))).toMatchObject({ alerts: false, actions: false });
   });
 
   it('alerts and actions turn on chat:write; an approver group turns on usergroups:read', () => {
+    expect(featuresFromConfigFile(configFile('reports.yaml', 'reports:\n  daily: { channel: C0OPS, schedule: "0 0 9 * * *", window: 24h }\n'))).toMatchObject({ reports: true, alerts: false });
     expect(featuresFromConfigFile(configFile('alerts.yaml', 'alerts:\n  channels:\n    default: C0ALERTS\n'))).toMatchObject({ alerts: true, actions: false, userGroups: false });
     const users = configFile('users.yaml', `actions:\n  approvalChannel: C0APPROVE\n  catalog:${action('{ users: [U0ALICE] }')}\n`);
     expect(featuresFromConfigFile(users)).toMatchObject({ actions: true, userGroups: false });
@@ -93,7 +94,7 @@ describe('npm run manifest: scopes from --config', () => {
   });
 
   it('the example configuration enables everything', () => {
-    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, userGroups: true });
+    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, reports: true, userGroups: true });
   });
 
   it('a missing, unreadable or invalid configuration is refused, naming the key', () => {

@@ -14,7 +14,7 @@ interface Manifest {
   settings: { socket_mode_enabled: boolean; interactivity: { is_enabled: boolean; request_url?: string } };
 }
 const manifest = (...args: Parameters<typeof buildManifest>) => buildManifest(...args) as unknown as Manifest;
-const only = (on: Partial<FeatureSet>): FeatureSet => ({ commands: true, alerts: false, actions: false, userGroups: false, ...on });
+const only = (on: Partial<FeatureSet>): FeatureSet => ({ commands: true, alerts: false, actions: false, reports: false, userGroups: false, ...on });
 
 describe('Slack app manifest', () => {
   it.each(['http', 'socket'] as const)('manifests/ %s file matches the command registry (run `npm run manifest`)', (mode) => {
@@ -53,6 +53,7 @@ describe('Slack app manifest', () => {
     expect(scopes(only({}))).toEqual(['commands']);
     expect(scopes(only({ alerts: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
     expect(scopes(only({ actions: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
+    expect(scopes(only({ reports: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
     expect(scopes(only({ actions: true, userGroups: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
     expect(scopes(ALL_FEATURES)).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
     // Argued in scopes.ts: the bot is invited to its channels instead.
