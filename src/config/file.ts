@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionsConfigSchema } from '../actions/catalog-config.ts';
 import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts';
 import { backupsSchema } from './backup-config.ts';
+import { incidentsConfigSchema } from './incidents-config.ts';
 import { durationText } from './duration.ts';
 import { httpUrl } from './http-url.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
@@ -204,6 +205,8 @@ export const fileSchema = z
     http: intakeLimits,
     alerts: alerts.optional(),
     actions: actionsConfigSchema.optional(),
+    /** Incidents: declare, a channel each, updates, a write-up (see incidents-config.ts). */
+    incidents: incidentsConfigSchema.optional(),
     /** Who may run which command, act on alert messages, request which action; terminal users. */
     access: accessConfigSchema.default(NO_ACCESS_RULES),
     bullmq: z
