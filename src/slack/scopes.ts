@@ -5,23 +5,26 @@ import type { FileConfig } from '../config/file.ts';
  * manifests/vigil.yaml: `alerts` and `actions` are its sections, `userGroups` is a user group
  * named anywhere who is listed: approvers, requesters, access rules.
  */
-export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'userGroups';
+export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'incidents' | 'userGroups';
 
 export type FeatureSet = Readonly<Record<SlackFeature, boolean>>;
 
 /** When nobody says which features are on (no `--config`): all of them, so none is missing a scope. */
-export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, userGroups: true };
+export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, incidents: true, userGroups: true };
 
 /** The features a parsed configuration turns on. */
-export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access'>): FeatureSet {
+export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access' | 'incidents'>): FeatureSet {
   const catalog = Object.values(file.actions?.catalog ?? {});
   const accessRules = [...Object.values(file.access.commands), ...(file.access.alerts.acknowledge ? [file.access.alerts.acknowledge] : [])];
   return {
     commands: true,
     alerts: file.alerts !== undefined,
     actions: file.actions !== undefined,
+    incidents: file.incidents !== undefined,
     userGroups:
-      catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) || accessRules.some((r) => r.groups.length > 0),
+      catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) ||
+      accessRules.some((r) => r.groups.length > 0) ||
+      (file.incidents?.invite.userGroups.length ?? 0) > 0,
   };
 }
 
@@ -52,7 +55,7 @@ export interface SlackApiUse {
  */
 function lookupUses(feature: SlackFeature): SlackApiUse[] {
   return ['conversations.history', 'conversations.replies'].flatMap((method) =>
-    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${feature === 'alerts' ? 'alert' : 'approval'} message looked for before posting again` })),
+    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${{ alerts: 'alert', actions: 'approval', incidents: 'incident' }[feature as string] ?? feature} message looked for before posting again` })),
   );
 }
 
@@ -66,6 +69,15 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   // A post retried after its answer was lost is first looked for by its key (message metadata).
   ...lookupUses('alerts'),
   ...lookupUses('actions'),
+  // Incidents (src/slack/incident-channels.ts): a public channel each, made and kept by the channel worker.
+  { method: 'chat.postMessage', scope: 'chat:write', feature: 'incidents', where: 'src/incidents/channel-sync.ts, relay.ts: opening message, announcement, timeline and write-up, through the outbox' },
+  { method: 'conversations.create', scope: 'channels:manage', feature: 'incidents', where: 'src/slack/incident-channels.ts: the incident channel' },
+  { method: 'conversations.setPurpose', scope: 'channels:manage', feature: 'incidents', where: "src/slack/incident-channels.ts: Vigil's marker, how a retry recognises the channel it made" },
+  { method: 'conversations.list', scope: 'channels:read', feature: 'incidents', where: 'src/slack/incident-channels.ts: a taken name looked up, to tell our channel from someone else\'s' },
+  { method: 'conversations.invite', scope: 'channels:write.invites', feature: 'incidents', where: 'src/slack/incident-channels.ts: the declarer, the lead and incidents.invite' },
+  { method: 'conversations.setTopic', scope: 'channels:write.topic', feature: 'incidents', where: 'src/slack/incident-channels.ts: severity, lead and status in the topic' },
+  { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/incidents/channel-sync.ts: members of incidents.invite.userGroups, invited one by one' },
+  ...lookupUses('incidents'),
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
   { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },
   // Socket Mode opens its WebSocket with the app-level token (xapp-…, connections:write): no bot scope.
