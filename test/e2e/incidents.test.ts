@@ -1,0 +1,191 @@
+/**
+ * Incidents end to end: the real bot (alerts and incidents configured) against the machine's
+ * Postgres and Redis, Slack replaced by the stand-in. A critical alert's message offers Declare;
+ * concurrent declarations make one incident and one channel; the channel, the alert's thread and
+ * the announcement channel say so; ack, update, the alert resolving and /incident resolve end in a
+ * write-up with the timeline in order and the response times; the audit trail still verifies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
+import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
+import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
+import { waitFor } from '../support/wait.ts';
+import { verifyAuditChain } from '../../src/audit/chain.ts';
+import { actionsFeature } from '../../src/features/actions.ts';
+import { alertsFeature } from '../../src/features/alerts.ts';
+import { auditFeature } from '../../src/features/audit.ts';
+import { incidentsFeature } from '../../src/features/incidents.ts';
+import { inspectFeature } from '../../src/features/inspect.ts';
+
+const CRIT = 'C0CRITICAL';
+const ANNOUNCE = 'C0ANNOUNCE';
+const USERS = { alice: 'U0ALICE', bob: 'U0BOB' } as const;
+const ONCALL = ['U0ONCALL1', 'U0ONCALL2'];
+
+let world: BotWorld;
+let slack: SlackApiServer;
+let db: pg.Pool;
+let bot: AlertsBot;
+
+const shown = (m: StoredMessage | undefined) => (m ? blockText(m.blocks) || m.text : '');
+type Element = { action_id?: string; value?: string; text?: { text?: string } };
+const buttonOf = (m: StoredMessage, prefix: string) =>
+  (m.blocks as Array<{ type: string; elements?: Element[] }>).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id?.startsWith(`${prefix}#`));
+
+function notification(status: 'firing' | 'resolved') {
+  return {
+    receiver: 'vigil',
+    status,
+    alerts: [
+      {
+        status,
+        labels: { alertname: 'CheckoutErrors', severity: 'critical', service: 'checkout' },
+        annotations: { summary: 'Checkout answers 5xx' },
+        startsAt: new Date(Date.now() - 120_000).toISOString(),
+        endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: 'checkout-errors-1',
+      },
+    ],
+    groupLabels: { alertname: 'CheckoutErrors' },
+    commonLabels: { alertname: 'CheckoutErrors', severity: 'critical', service: 'checkout' },
+    commonAnnotations: { summary: 'Checkout answers 5xx' },
+    externalURL: 'http://alertmanager.example.com:9093',
+    version: '4',
+    groupKey: '{}:{alertname="CheckoutErrors"}',
+    truncatedAlerts: 0,
+  };
+}
+
+async function postAlert(status: 'firing' | 'resolved') {
+  const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
+    body: JSON.stringify(notification(status)),
+  });
+  expect(res.status).toBe(200);
+}
+
+const post = (body: string) => postSigned(`${bot.baseUrl}/slack/events`, signBody(body, { signingSecret: ALERT_SIGNING_SECRET }));
+const slash = (text: string, user: keyof typeof USERS, channel: string) =>
+  postSigned(`${bot.baseUrl}/slack/events`, signedSlashCommand({ command: '/incident', text, user_id: USERS[user], user_name: user, channel_id: channel }, { signingSecret: ALERT_SIGNING_SECRET }));
+
+beforeAll(async () => {
+  world = await createBotWorld('incidents_e2e');
+  ({ slack, db } = world);
+  slack.setUserGroup('S0ONCALL', ONCALL);
+  bot = await startAlertsBot({
+    slack,
+    databaseUrl: world.testDb.url,
+    workDir: world.workDir,
+    queuePrefix: world.queuePrefix,
+    alerts: { channels: { critical: CRIT, default: 'C0DEFAULT' }, cooldownSeconds: { critical: 1, default: 1 }, storm: { perMinute: 100 } },
+    extra: { incidents: { announceChannel: ANNOUNCE, invite: { userGroups: ['S0ONCALL'] } } },
+    features: [inspectFeature, (i) => alertsFeature(i, { processorPollMs: 200 }), actionsFeature, (i) => incidentsFeature(i, { pollMs: 200 }), auditFeature],
+  });
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  await world.close();
+});
+
+describe('an incident from a critical alert to its write-up', () => {
+  it('declares once for concurrent clicks, opens one channel, works it and resolves it with a timeline in order', async () => {
+    await postAlert('firing');
+    await waitFor(() => slack.topLevel(CRIT).some((m) => shown(m).includes('CheckoutErrors')), { timeoutMs: 10_000, what: 'the alert message' });
+    const alert = slack.topLevel(CRIT).find((m) => shown(m).includes('CheckoutErrors')) as StoredMessage;
+    const declare = buttonOf(alert, 'incidents.declare');
+    expect(declare?.text?.text).toBe('Declare incident');
+
+    // Three clicks by two people at once: three forms.
+    const clickers: Array<keyof typeof USERS> = ['alice', 'bob', 'alice'];
+    const clicks = await Promise.all(
+      clickers.map((u) => post(blockActionsBody({ actionId: declare?.action_id ?? '', value: declare?.value ?? '', userId: USERS[u], userName: u, channelId: CRIT, messageTs: alert.ts, responseUrl: slack.responseUrl() }))),
+    );
+    expect(clicks.map((c) => c.status)).toEqual([200, 200, 200]);
+    await waitFor(() => slack.openedViews.length === 3, { what: 'three declare forms' });
+    const view = slack.openedViews[0]?.view as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toMatch(/^incidents\.declare-form/);
+    // …all submitted at once.
+    const submitted = await Promise.all(
+      clickers.map((u) =>
+        post(viewSubmissionBody({ callbackId: view.callback_id, privateMetadata: view.private_metadata, userId: USERS[u], values: { title: 'Checkout errors', lead: USERS.alice }, choices: { severity: 'sev1' } })),
+      ),
+    );
+    expect(submitted.map((s) => s.status)).toEqual([200, 200, 200]);
+
+    // One incident, one channel.
+    await waitFor(() => slack.topLevel(ANNOUNCE).length === 1, { timeoutMs: 10_000, what: 'the announcement' });
+    await waitFor(async () => (await db.query('SELECT 1 FROM vigil.incidents WHERE channel_id IS NOT NULL')).rows.length > 0, { what: 'the channel recorded' });
+    const incidents = await db.query<{ id: string; declared_by: string; channel_id: string; channel_name: string }>('SELECT id, declared_by, channel_id, channel_name FROM vigil.incidents');
+    expect(incidents.rows).toHaveLength(1);
+    const inc = incidents.rows[0] as { id: string; declared_by: string; channel_id: string; channel_name: string };
+    expect(slack.calls.filter((c) => c.method === 'conversations.create')).toHaveLength(1);
+    expect(slack.conversations.channels).toHaveLength(1);
+    const channel = slack.conversations.channels[0];
+    expect(channel?.id).toBe(inc.channel_id);
+    expect(channel?.name).toMatch(/^inc-\d{8}-checkout-errors$/);
+    expect(channel?.purpose).toContain(`vigil-incident-${inc.id}`);
+    await waitFor(() => ONCALL.every((u) => channel?.members.includes(u)) && (channel?.topic ?? '') !== '', { what: 'the invites and the topic' });
+    expect(channel?.members).toEqual(expect.arrayContaining([inc.declared_by, USERS.alice, ...ONCALL]));
+    expect(channel?.topic).toContain('SEV1 · lead <@U0ALICE>');
+
+    // The channel opens with the alert; the alert's thread and the announcement link to it.
+    const ch = inc.channel_id;
+    await waitFor(() => slack.topLevel(ch).length >= 1, { what: 'the opening message' });
+    const opening = shown(slack.topLevel(ch)[0]);
+    expect(opening).toContain(`Incident ${inc.id}: Checkout errors`);
+    expect(opening).toContain('CheckoutErrors');
+    expect(opening).toContain('/incident update');
+    await waitFor(() => slack.replies(CRIT, alert.ts).some((r) => r.text.includes(`<#${ch}>`)), { what: "the alert thread's link" });
+    expect(slack.topLevel(ANNOUNCE)[0]?.text).toContain(`<#${ch}>`);
+    const declaredEvents = await db.query("SELECT 1 FROM vigil.audit_events WHERE kind = 'incident.declare'");
+    expect(declaredEvents.rows).toHaveLength(1);
+
+    // Declaring again from the alert links to it.
+    const again = await post(blockActionsBody({ actionId: declare?.action_id ?? '', value: declare?.value ?? '', userId: USERS.bob, userName: 'bob', channelId: CRIT, messageTs: alert.ts, responseUrl: slack.responseUrl() }));
+    expect(again.status).toBe(200);
+    await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes(`already part of incident ${inc.id}`)), { what: 'the link to the incident' });
+    expect(slack.openedViews).toHaveLength(3);
+
+    // Work it: ack, an update, the alert resolving, resolve.
+    const ack = buttonOf(alert, 'alerts.ack');
+    await post(blockActionsBody({ actionId: ack?.action_id ?? '', value: ack?.value ?? '', userId: USERS.bob, userName: 'bob', channelId: CRIT, messageTs: alert.ts, responseUrl: slack.responseUrl() }));
+    await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('acknowledged by <@U0BOB>')), { timeoutMs: 10_000, what: 'the ack in the incident channel' });
+    const update = await slash('update Rolled back the 14:02 deploy', 'alice', ch);
+    expect(update.status).toBe(200);
+    await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('Rolled back the 14:02 deploy')), { timeoutMs: 10_000, what: 'the update in the channel' });
+    const announcement = slack.topLevel(ANNOUNCE)[0] as StoredMessage;
+    await waitFor(() => slack.replies(ANNOUNCE, announcement.ts).some((r) => r.text.includes('Rolled back')), { what: 'the update in the announcement thread' });
+    await postAlert('resolved');
+    await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('CheckoutErrors resolved')), { timeoutMs: 10_000, what: 'the resolve in the channel' });
+    const resolved = await slash('resolve Bad deploy, rolled back', 'alice', ch);
+    expect(resolved.status).toBe(200);
+
+    await waitFor(() => slack.topLevel(ch).some((m) => shown(m).includes(`Incident ${inc.id} resolved`)), { timeoutMs: 10_000, what: 'the write-up' });
+    const writeup = shown(slack.topLevel(ch).find((m) => shown(m).includes(`Incident ${inc.id} resolved`)));
+    const order = ['CheckoutErrors fired', 'Declared by', 'CheckoutErrors acknowledged by', 'Update from', 'CheckoutErrors resolved', 'Resolved by'].map((s) => writeup.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(writeup).toMatch(/Time to acknowledge\S*\s+\S*2m from the first alert/);
+    expect(writeup).toContain('Time to resolve');
+    expect(writeup).toContain('Root cause');
+    expect(writeup).toMatch(/audit events \d+–\d+/);
+
+    const kinds = await db.query<{ kind: string }>("SELECT kind FROM vigil.audit_events WHERE subject = $1 AND kind IN ('incident.declare', 'incident.update', 'incident.resolve') ORDER BY id", [`incident:${inc.id}`]);
+    expect(kinds.rows.map((r) => r.kind)).toEqual(['incident.declare', 'incident.update', 'incident.resolve']);
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+    expect(slack.violations).toEqual([]);
+  }, 60_000);
+
+  it('answers an unknown subcommand with the usage', async () => {
+    const res = await slash('frobnicate now', 'alice', 'C0ELSEWHERE');
+    expect(res.status).toBe(200);
+    const answer = JSON.stringify(res.json);
+    expect(answer).toContain('no subcommand \\"frobnicate\\"');
+    expect(answer).toContain('/incident declare &lt;title&gt;');
+  });
+});
