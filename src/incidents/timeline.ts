@@ -36,8 +36,9 @@ export interface TimelineGroup {
   resolvedAt: number | null;
 }
 
-// When two things share a millisecond, the one that must come first: an alert fires before anyone
-// acknowledges it, an incident is declared before it is updated, and resolving it comes last.
+// When a group's firing or resolving (Alertmanager's times) shares a millisecond with an audit event,
+// the one that must come first: an alert fires before anyone declares or acknowledges it, and an
+// alert resolving comes before the incident's resolution.
 const RANK: Record<TimelineKind, number> = {
   'alert.fired': 0,
   'incident.declare': 1,
@@ -52,9 +53,13 @@ const RANK: Record<TimelineKind, number> = {
   'incident.resolve': 8,
 };
 
-/** Oldest first; ties by what must come first, then by the audit trail's own order. */
+/**
+ * Oldest first. Within one millisecond two audit events keep the trail's own order (its ids are
+ * the order things were recorded in); against what the alert tables hold (no id) the kind decides.
+ */
 export function orderTimeline(items: readonly TimelineItem[]): TimelineItem[] {
-  return [...items].sort((a, b) => a.at - b.at || RANK[a.kind] - RANK[b.kind] || (a.auditId ?? 0) - (b.auditId ?? 0) || a.key.localeCompare(b.key));
+  const tie = (a: TimelineItem, b: TimelineItem) => (a.auditId !== null && b.auditId !== null ? a.auditId - b.auditId : RANK[a.kind] - RANK[b.kind]);
+  return [...items].sort((a, b) => a.at - b.at || tie(a, b) || a.key.localeCompare(b.key));
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

@@ -11,13 +11,18 @@ describe('the timeline', () => {
     const items = [
       item('resolve', 5000, 'incident.resolve', 9),
       item('update', 3000, 'incident.update', 7),
-      item('alert resolved', 5000, 'alert.resolved'),
-      item('ack', 2000, 'alert.ack', 5),
+      item('x alert resolved', 5000, 'alert.resolved'),
       item('declare', 2000, 'incident.declare', 4),
-      item('fired', 2000, 'alert.fired'),
-      item('second update', 3000, 'incident.update', 8),
+      item('ack', 2000, 'alert.ack', 5),
+      item('z fired', 2000, 'alert.fired'),
+      item('a second update', 3000, 'incident.update', 8),
     ];
-    expect(orderTimeline(items).map((i) => i.key)).toEqual(['fired', 'declare', 'ack', 'update', 'second update', 'alert resolved', 'resolve']);
+    expect(orderTimeline(items).map((i) => i.key)).toEqual(['z fired', 'declare', 'ack', 'update', 'a second update', 'x alert resolved', 'resolve']);
+  });
+
+  it('keeps the audit trail’s order for events in the same millisecond, whatever their kind', () => {
+    const items = [item('update first', 1000, 'incident.update', 3), item('lead after', 1000, 'incident.lead', 4), item('ack before both', 1000, 'alert.ack', 2)];
+    expect(orderTimeline(items).map((i) => i.key)).toEqual(['ack before both', 'update first', 'lead after']);
   });
 });
 
