@@ -12,6 +12,8 @@ import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
+import { join } from 'node:path';
+import { REPO_ROOT, runNode } from '../support/run-process.ts';
 import { verifyAuditChain } from '../../src/audit/chain.ts';
 import { actionsFeature } from '../../src/features/actions.ts';
 import { alertsFeature } from '../../src/features/alerts.ts';
@@ -179,7 +181,26 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(kinds.rows.map((r) => r.kind)).toEqual(['incident.declare', 'incident.update', 'incident.resolve']);
     expect((await verifyAuditChain(db)).ok).toBe(true);
     expect(slack.violations).toEqual([]);
-  }, 60_000);
+
+    // `npx vigil incident export`: the same write-up, naming the audit range `vigil audit verify` covers.
+    const cli = (args: string[]) => runNode([join(REPO_ROOT, 'src', 'bin', 'vigil.mjs'), ...args], { DATABASE_URL: world.testDb.url, VIGIL_CONFIG: bot.configPath }, '', { timeoutMs: 60_000 });
+    const json = await cli(['incident', 'export', inc.id, '--format', 'json']);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const exported = JSON.parse(json.stdout) as { timeline: { kind: string }[]; audit: { fromId: number; toId: number }; responseTimes: { ackFromAlertMs: number; resolveFromDeclareMs: number } };
+    expect(exported.timeline.map((i) => i.kind)).toEqual(['alert.fired', 'incident.declare', 'alert.ack', 'incident.update', 'alert.resolved', 'incident.resolve']);
+    expect(exported.responseTimes.ackFromAlertMs).toBeGreaterThanOrEqual(120_000);
+    expect(exported.audit.toId).toBeGreaterThan(exported.audit.fromId);
+    expect(writeup).toContain(`audit events ${exported.audit.fromId}–${exported.audit.toId}`);
+    const md = await cli(['incident', 'export', inc.id, '--format', 'md']);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toContain('## Root cause');
+    expect(md.stdout).toMatch(/\| .* \| CheckoutErrors acknowledged by @U0BOB \|/);
+    const verify = await cli(['audit', 'verify']);
+    expect(verify.stdout).toContain('audit chain ok');
+    expect((await cli(['incident', 'export', '999', '--format', 'md'])).stderr).toContain('Vigil knows no incident 999');
+    expect((await cli(['incident', 'export', inc.id, '--format', 'pdf'])).code).toBe(64);
+  }, 120_000);
 
   it('answers an unknown subcommand with the usage', async () => {
     const res = await slash('frobnicate now', 'alice', 'C0ELSEWHERE');
