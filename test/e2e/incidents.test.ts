@@ -36,36 +36,36 @@ type Element = { action_id?: string; value?: string; text?: { text?: string } };
 const buttonOf = (m: StoredMessage, prefix: string) =>
   (m.blocks as Array<{ type: string; elements?: Element[] }>).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id?.startsWith(`${prefix}#`));
 
-function notification(status: 'firing' | 'resolved') {
+function notification(status: 'firing' | 'resolved', name = 'CheckoutErrors') {
   return {
     receiver: 'vigil',
     status,
     alerts: [
       {
         status,
-        labels: { alertname: 'CheckoutErrors', severity: 'critical', service: 'checkout' },
+        labels: { alertname: name, severity: 'critical', service: 'checkout' },
         annotations: { summary: 'Checkout answers 5xx' },
         startsAt: new Date(Date.now() - 120_000).toISOString(),
         endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
         generatorURL: '',
-        fingerprint: 'checkout-errors-1',
+        fingerprint: `${name}-1`,
       },
     ],
-    groupLabels: { alertname: 'CheckoutErrors' },
-    commonLabels: { alertname: 'CheckoutErrors', severity: 'critical', service: 'checkout' },
+    groupLabels: { alertname: name },
+    commonLabels: { alertname: name, severity: 'critical', service: 'checkout' },
     commonAnnotations: { summary: 'Checkout answers 5xx' },
     externalURL: 'http://alertmanager.example.com:9093',
     version: '4',
-    groupKey: '{}:{alertname="CheckoutErrors"}',
+    groupKey: `{}:{alertname="${name}"}`,
     truncatedAlerts: 0,
   };
 }
 
-async function postAlert(status: 'firing' | 'resolved') {
+async function postAlert(status: 'firing' | 'resolved', name?: string) {
   const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
-    body: JSON.stringify(notification(status)),
+    body: JSON.stringify(notification(status, name)),
   });
   expect(res.status).toBe(200);
 }
@@ -168,6 +168,8 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(resolved.status).toBe(200);
 
     await waitFor(() => slack.topLevel(ch).some((m) => shown(m).includes(`Incident ${inc.id} resolved`)), { timeoutMs: 10_000, what: 'the write-up' });
+    await waitFor(() => slack.replies(ANNOUNCE, announcement.ts).some((r) => r.text.includes('Resolved by <@U0ALICE>: Bad deploy')), { what: 'the resolution in the announcement thread' });
+    await waitFor(() => (channel?.topic ?? '').startsWith('✅ RESOLVED'), { what: 'the topic saying resolved' });
     const writeup = shown(slack.topLevel(ch).find((m) => shown(m).includes(`Incident ${inc.id} resolved`)));
     const order = ['CheckoutErrors fired', 'Declared by', 'CheckoutErrors acknowledged by', 'Update from', 'CheckoutErrors resolved', 'Resolved by'].map((s) => writeup.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
@@ -201,6 +203,48 @@ describe('an incident from a critical alert to its write-up', () => {
     expect((await cli(['incident', 'export', '999', '--format', 'md'])).stderr).toContain('Vigil knows no incident 999');
     expect((await cli(['incident', 'export', inc.id, '--format', 'pdf'])).code).toBe(64);
   }, 120_000);
+
+  it('works a typed incident from its channel: link, lead, severity, timeline; the topic and the announcement thread follow', async () => {
+    const said = (res: { json: Record<string, unknown> | null }) => JSON.stringify(res.json);
+    await postAlert('firing', 'PaymentsSlow');
+    await waitFor(() => slack.topLevel(CRIT).some((m) => shown(m).includes('PaymentsSlow')), { timeoutMs: 10_000, what: 'the second alert' });
+    const declared = await slash('declare Payments slow --severity sev3', 'bob', 'C0ELSEWHERE');
+    expect(said(declared)).toMatch(/Incident (\d+) declared: Payments slow/);
+    const id = Number(/Incident (\d+) declared/.exec(said(declared))?.[1]);
+    const row = await waitFor(async () => (await db.query<{ channel_id: string | null }>('SELECT channel_id FROM vigil.incidents WHERE id = $1', [id])).rows[0]?.channel_id, { what: 'its channel' });
+    const ch = String(row);
+    const channel = slack.conversations.channels.find((c) => c.id === ch);
+    expect(channel?.name).toMatch(/^inc-\d{8}-payments-slow$/);
+    await waitFor(() => (channel?.topic ?? '').startsWith('SEV3 · lead <@U0BOB>'), { what: 'the first topic' });
+
+    expect(said(await slash('link PaymentsSlow', 'bob', ch))).toContain('PaymentsSlow is linked');
+    expect(said(await slash('link PaymentsSlow', 'bob', ch))).toContain('already linked');
+    expect(said(await slash('link NoSuchAlert', 'bob', ch))).toContain('No firing alert group is called NoSuchAlert');
+    await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('Alert PaymentsSlow linked by <@U0BOB>')), { what: 'the link in the channel' });
+    // Declare on the linked alert's message answers with this incident.
+    const alert = slack.topLevel(CRIT).find((m) => shown(m).includes('PaymentsSlow')) as StoredMessage;
+    const declare = buttonOf(alert, 'incidents.declare');
+    await post(blockActionsBody({ actionId: declare?.action_id ?? '', value: declare?.value ?? '', userId: USERS.alice, userName: 'alice', channelId: CRIT, messageTs: alert.ts, responseUrl: slack.responseUrl() }));
+    await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes(`already part of incident ${id}`)), { what: 'the answer naming the incident' });
+
+    expect(said(await slash('lead @U0ALICE', 'bob', ch))).toContain('Lead is now <@U0ALICE>');
+    await waitFor(() => (channel?.topic ?? '').includes('lead <@U0ALICE>') && (channel?.members.includes(USERS.alice) ?? false), { what: 'the new lead invited and in the topic' });
+    expect(said(await slash('severity sev1', 'alice', ch))).toContain('Severity is now sev1');
+    await waitFor(() => (channel?.topic ?? '').startsWith('SEV1'), { what: 'the topic with the new severity' });
+    const announcement = slack.topLevel(ANNOUNCE).find((m) => m.text.includes(`<#${ch}>`)) as StoredMessage;
+    await waitFor(() => slack.replies(ANNOUNCE, announcement.ts).some((r) => r.text.includes('Severity changed to sev1 by <@U0ALICE>')), { what: 'the severity in the announcement thread' });
+    expect(said(await slash('severity sev9', 'alice', ch))).toContain('must be sev1, sev2 or sev3');
+
+    const timeline = said(await slash('timeline', 'alice', ch));
+    expect(timeline).toContain(`Incident ${id} so far`);
+    expect(timeline.indexOf('Declared by @U0BOB')).toBeLessThan(timeline.indexOf('Alert PaymentsSlow linked by @U0BOB'));
+    expect(timeline).toContain('Lead handed to @U0ALICE by @U0BOB');
+    // Elsewhere the only open incident is meant, and --id names any.
+    expect(said(await slash('timeline', 'alice', 'C0ELSEWHERE'))).toContain(`Incident ${id} so far`);
+    expect(said(await slash('timeline --id 1', 'alice', 'C0ELSEWHERE'))).toContain('Incident 1 resolved');
+    expect(said(await slash('update too late --id 1', 'alice', 'C0ELSEWHERE'))).toContain('Incident 1 is resolved; nothing changes it any more');
+    expect(said(await slash('update nobody knows which', 'alice', 'C0ELSEWHERE'))).toContain(`Incident ${id}`);
+  }, 60_000);
 
   it('answers an unknown subcommand with the usage', async () => {
     const res = await slash('frobnicate now', 'alice', 'C0ELSEWHERE');
