@@ -12,7 +12,10 @@ import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { blockText, type SlackApiServer, type StoredMessage } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand, viewSubmissionBody } from '../support/slack-requests.ts';
 import { waitFor } from '../support/wait.ts';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { richTextString } from '../../src/core/reply.ts';
+import { NEXT_STEPS } from '../../src/incidents/messages.ts';
 import { REPO_ROOT, runNode } from '../support/run-process.ts';
 import { verifyAuditChain } from '../../src/audit/chain.ts';
 import { actionsFeature } from '../../src/features/actions.ts';
@@ -244,6 +247,43 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(said(await slash('timeline --id 1', 'alice', 'C0ELSEWHERE'))).toContain('Incident 1 resolved');
     expect(said(await slash('update too late --id 1', 'alice', 'C0ELSEWHERE'))).toContain('Incident 1 is resolved; nothing changes it any more');
     expect(said(await slash('update nobody knows which', 'alice', 'C0ELSEWHERE'))).toContain(`Incident ${id}`);
+  }, 60_000);
+
+  it('works in the terminal shell (no Slack there): the answers show what the channel would, and the bot beside it opens the channel', async () => {
+    const shell = await startAlertsBot({
+      slack,
+      databaseUrl: world.testDb.url,
+      workDir: world.workDir,
+      queuePrefix: world.queuePrefix,
+      withoutSlack: true,
+      alerts: { channels: { critical: CRIT, default: 'C0DEFAULT' } },
+      extra: { incidents: { announceChannel: ANNOUNCE } },
+    });
+    try {
+      const me = { surface: 'shell' as const, userId: 'U0CAROL', userName: 'carol' };
+      const run = async (text: string) => (await shell.vigil.container.commands.dispatch('/incident', text, me)).reply;
+      const declared = await run('declare Disk full on db-2');
+      expect(declared.title).toMatch(/^Incident \d+ declared: Disk full on db-2$/);
+      expect(richTextString(declared.summary ?? '')).toMatch(/SEV2 · lead @U0CAROL · worked \(its channel #inc-\d{8}-disk-full-on-db-2 is being created\)/);
+      expect(declared.notes?.map((n) => richTextString(n))).toContain(NEXT_STEPS[0]);
+      const id = (declared.data as { id: number }).id;
+      // The bot with Slack, beside it on the same database, opens the channel.
+      await waitFor(() => slack.conversations.channels.some((c) => c.name.endsWith('-disk-full-on-db-2') && c.members.includes('U0CAROL')), { timeoutMs: 10_000, what: 'the channel made by the bot' });
+      await run(`update freed 20 GB --id ${id}`);
+      const writeup = await run(`resolve old WAL removed --id ${id}`);
+      expect(writeup.title).toBe(`Incident ${id} resolved: Disk full on db-2`);
+      const rows = writeup.sections?.find((x) => x.heading.startsWith('Timeline'))?.table?.rows.map((r) => r[1]);
+      expect(rows).toEqual(['Declared by @U0CAROL: Disk full on db-2 (sev2), lead @U0CAROL', 'Update from @U0CAROL: freed 20 GB', 'Resolved by @U0CAROL: old WAL removed']);
+    } finally {
+      await shell.stop();
+    }
+  }, 60_000);
+
+  it('says clearly when incidents are not configured', async () => {
+    const path = join(world.workDir, 'no-incidents.yaml');
+    await writeFile(path, 'state:\n  queuePrefix: no-incidents-test\n');
+    const cli = await runNode([join(REPO_ROOT, 'src', 'bin', 'vigil.mjs'), 'incident', 'list'], { DATABASE_URL: world.testDb.url, VIGIL_CONFIG: path }, '', { timeoutMs: 60_000 });
+    expect(cli.stdout + cli.stderr).toContain('incidents are not configured (add an `incidents:` section');
   }, 60_000);
 
   it('answers an unknown subcommand with the usage', async () => {
