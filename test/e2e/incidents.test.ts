@@ -87,7 +87,10 @@ beforeAll(async () => {
     workDir: world.workDir,
     queuePrefix: world.queuePrefix,
     alerts: { channels: { critical: CRIT, default: 'C0DEFAULT' }, cooldownSeconds: { critical: 1, default: 1 }, storm: { perMinute: 100 } },
-    extra: { incidents: { announceChannel: ANNOUNCE, invite: { userGroups: ['S0ONCALL'] } } },
+    extra: {
+      incidents: { announceChannel: ANNOUNCE, invite: { userGroups: ['S0ONCALL'] } },
+      actions: { approvalChannel: 'C0APPROVALS', catalog: { 'say-hello': { title: 'Say hello', risk: 'low', approval: 'none', exec: ['echo', 'hello'] } } },
+    },
     features: [inspectFeature, (i) => alertsFeature(i, { processorPollMs: 200 }), actionsFeature, (i) => incidentsFeature(i, { pollMs: 200 }), auditFeature],
   });
 });
@@ -237,6 +240,16 @@ describe('an incident from a critical alert to its write-up', () => {
     const announcement = slack.topLevel(ANNOUNCE).find((m) => m.text.includes(`<#${ch}>`)) as StoredMessage;
     await waitFor(() => slack.replies(ANNOUNCE, announcement.ts).some((r) => r.text.includes('Severity changed to sev1 by <@U0ALICE>')), { what: 'the severity in the announcement thread' });
     expect(said(await slash('severity sev9', 'alice', ch))).toContain('must be sev1, sev2 or sev3');
+
+    // An action requested from the channel shows there, each step with its outcome.
+    const requested = await postSigned(`${bot.baseUrl}/slack/events`, signedSlashCommand({ command: '/run', text: 'say-hello', user_id: USERS.alice, user_name: 'alice', channel_id: ch }, { signingSecret: ALERT_SIGNING_SECRET }));
+    expect(requested.status).toBe(200);
+    await waitFor(() => slack.messageTexts(ch).some((t) => /Action say-hello \(req-\S+\) ended: succeeded/.test(t)), { timeoutMs: 15_000, what: 'the action in the channel' });
+    const lines = slack.messageTexts(ch);
+    const step = (re: RegExp) => lines.findIndex((t) => re.test(t));
+    expect(step(/Action say-hello requested/)).toBeGreaterThan(-1);
+    expect(step(/Action say-hello requested/)).toBeLessThan(step(/say-hello \(req-\S+\) started/));
+    expect(step(/say-hello \(req-\S+\) started/)).toBeLessThan(step(/say-hello \(req-\S+\) ended: succeeded/));
 
     const timeline = said(await slash('timeline', 'alice', ch));
     expect(timeline).toContain(`Incident ${id} so far`);
