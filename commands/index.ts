@@ -19,7 +19,7 @@ import slowqueries from './slowqueries.ts';
  * list them all. A new command is a file here, an entry below, and the feature that binds it
  * (a test fails while a command is listed and never bound, or bound and not listed).
  */
-export const commands = { health, queue, slowqueries, db, redis, alerts, incident, run, approve, deny, audit } as const;
+export const commands = { health, queue, slowqueries, db, redis, alerts, run, approve, deny, incident, audit } as const;
 
 /** Every command, for help, the CLI and the Slack manifest. */
 export const allCommands: readonly CommandInfo[] = Object.values(commands);
