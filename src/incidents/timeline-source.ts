@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { AUDIT_COLUMNS, AUDIT_TABLE, toAuditRow } from '../audit/chain.ts';
 import { groupTitle } from '../alerts/message.ts';
 import { loadGroup } from '../alerts/store.ts';
@@ -64,10 +63,4 @@ export async function loadIncidentRecord(db: Queryable, incident: Incident): Pro
   const first = used[0];
   const last = used.at(-1);
   return { incident, links, groups, items, audit: first && last ? { fromId: first.id, toId: last.id, toHash: last.hash } : null };
-}
-
-/** The newest audit event's id (0 for none): where a write-up's range may end at most. */
-export async function auditHead(db: Queryable): Promise<number> {
-  const { rows } = await db.query(`SELECT /* vigil:incident head */ coalesce(max(id), 0) AS id FROM ${AUDIT_TABLE}`);
-  return z.coerce.number().parse((rows[0] as { id: unknown }).id);
 }
