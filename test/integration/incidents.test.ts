@@ -113,6 +113,20 @@ describe('the incident channel', () => {
     expect(slack.calls.length).toBe(calls);
   });
 
+  it('is made once when two replicas work on the same incident at once (a lease), and a refused invite is not retried forever', async () => {
+    const inc = (await service(replicaA).declare({ title: 'Queue stuck', lead: 'U0GONE' }, alice)).incident;
+    slack.inject({ method: 'conversations.invite', error: 'user_not_found', count: 1 });
+    const creates = () => slack.calls.filter((c) => c.method === 'conversations.create' && c.body.name === inc.channelName).length;
+    const [one, two] = [sync(), createChannelSync({ pool: replicaB, channels: createIncidentChannels({ token: 'xoxb-incidents-test', slackApiUrl: `${slack.url}/api/`, log }), outbox, audit: auditChain(null), userGroups: null, announceChannel: 'C0ANNOUNCE', messageLink: async () => null, log })];
+    await Promise.all([one.syncOnce(), two.syncOnce()]);
+    while (await one.syncOnce());
+    expect(creates()).toBe(1);
+    const { rows } = await replicaA.query<{ invited: string[]; sync_error: string | null }>('SELECT invited, sync_error FROM vigil.incidents WHERE id = $1', [inc.id]);
+    expect(rows[0]?.sync_error).toBeNull();
+    // Slack refused one of them (logged): settled all the same, so nobody is invited again and again.
+    expect(rows[0]?.invited.sort()).toEqual(['U0ALICE', 'U0GONE', 'U0ONCALL']);
+  });
+
   it('finds the channel it made before a crash by its marker instead of making another', async () => {
     const inc = (await service(replicaA).declare({ title: 'Search slow' }, bob)).incident;
     // Made and marked, then the process died before the row recorded it.
