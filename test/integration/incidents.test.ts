@@ -113,17 +113,25 @@ describe('the incident channel', () => {
     expect(slack.calls.length).toBe(calls);
   });
 
-  it('is made once when two replicas work on the same incident at once (a lease), and a refused invite is not retried forever', async () => {
+  it('is left alone by other replicas while one holds it (its lease, or its back-off after a failure), then made once', async () => {
     const inc = (await service(replicaA).declare({ title: 'Queue stuck', lead: 'U0GONE' }, alice)).incident;
-    slack.inject({ method: 'conversations.invite', error: 'user_not_found', count: 1 });
     const creates = () => slack.calls.filter((c) => c.method === 'conversations.create' && c.body.name === inc.channelName).length;
-    const [one, two] = [sync(), createChannelSync({ pool: replicaB, channels: createIncidentChannels({ token: 'xoxb-incidents-test', slackApiUrl: `${slack.url}/api/`, log }), outbox, audit: auditChain(null), userGroups: null, announceChannel: 'C0ANNOUNCE', messageLink: async () => null, log })];
-    await Promise.all([one.syncOnce(), two.syncOnce()]);
-    while (await one.syncOnce());
+    const other = createChannelSync({ pool: replicaB, channels: createIncidentChannels({ token: 'xoxb-incidents-test', slackApiUrl: `${slack.url}/api/`, log }), outbox, audit: auditChain(null), userGroups: null, announceChannel: 'C0ANNOUNCE', messageLink: async () => null, log });
+    // Slack fails the first create: this replica backs off, and the other one keeps off too.
+    slack.inject({ method: 'conversations.create', status: 500, count: 1 });
+    expect(await sync().syncOnce()).toBe(true);
+    expect(await other.syncOnce()).toBe(false);
     expect(creates()).toBe(1);
+    const failed = await replicaA.query<{ sync_error: string }>('SELECT sync_error FROM vigil.incidents WHERE id = $1', [inc.id]);
+    expect(failed.rows[0]?.sync_error).toMatch(/500|http/i);
+    // Once the back-off passed, whichever replica looks makes it; a refused invite is settled, not retried forever.
+    await replicaA.query('UPDATE vigil.incidents SET sync_until = now() WHERE id = $1', [inc.id]);
+    slack.inject({ method: 'conversations.invite', error: 'user_not_found', count: 1 });
+    while (await other.syncOnce());
+    expect(creates()).toBe(2);
+    expect(slack.conversations.channels.filter((c) => c.name.startsWith(inc.channelName))).toHaveLength(1);
     const { rows } = await replicaA.query<{ invited: string[]; sync_error: string | null }>('SELECT invited, sync_error FROM vigil.incidents WHERE id = $1', [inc.id]);
     expect(rows[0]?.sync_error).toBeNull();
-    // Slack refused one of them (logged): settled all the same, so nobody is invited again and again.
     expect(rows[0]?.invited.sort()).toEqual(['U0ALICE', 'U0GONE', 'U0ONCALL']);
   });
 
