@@ -1,6 +1,7 @@
 import { AUDIT_COLUMNS, AUDIT_TABLE, toAuditRow } from '../audit/chain.ts';
 import { groupTitle } from '../alerts/message.ts';
 import { loadGroup } from '../alerts/store.ts';
+import { alertLabel } from '../alerts/group.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { linksOf, type Incident, type IncidentLink } from './store.ts';
 import { itemFromAudit, itemsFromGroup, orderTimeline, type TimelineGroup, type TimelineItem } from './timeline.ts';
@@ -38,7 +39,11 @@ export async function loadIncidentRecord(db: Queryable, incident: Incident): Pro
     const g = await loadGroup(db, link.groupId);
     if (!g) continue;
     const sameFiring = g.epoch === link.epoch;
-    groups.push({ groupId: g.groupId, epoch: link.epoch, title: groupTitle(g), firedAt: g.firedAt, resolvedAt: sameFiring ? g.resolvedAt : (g.resolvedAt ?? null) });
+    // A later firing of the group (a new epoch) is not this incident's: its alerts are left out.
+    const alerts = sameFiring
+      ? Object.values(g.view.alerts).map((a) => ({ fingerprint: a.fingerprint, label: alertLabel(a, g.view.commonLabels), startsAt: Date.parse(a.startsAt), endsAt: a.status === 'resolved' && a.endsAt ? Date.parse(a.endsAt) : null }))
+      : [];
+    groups.push({ groupId: g.groupId, epoch: link.epoch, title: groupTitle(g), firedAt: g.firedAt, resolvedAt: g.resolvedAt, alerts: alerts.filter((a) => Number.isFinite(a.startsAt)) });
     if (g.view.commonLabels.alertname) alertnames.push(g.view.commonLabels.alertname);
   }
   const since = new Date(Math.min(incident.declaredAt, ...groups.map((g) => g.firedAt)));

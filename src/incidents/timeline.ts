@@ -27,6 +27,14 @@ export interface TimelineItem {
   auditId: number | null;
 }
 
+/** One alert of a group: what tells it apart from the others (its own labels), when it fired and resolved. */
+export interface TimelineAlert {
+  fingerprint: string;
+  label: string;
+  startsAt: number;
+  endsAt: number | null;
+}
+
 /** An alert group as the timeline reads it. */
 export interface TimelineGroup {
   groupId: string;
@@ -34,6 +42,8 @@ export interface TimelineGroup {
   title: string;
   firedAt: number;
   resolvedAt: number | null;
+  /** Its alerts; those joining after it fired, or resolving while it still fires, are items of their own. */
+  alerts?: readonly TimelineAlert[];
 }
 
 // When a group's firing or resolving (Alertmanager's times) shares a millisecond with an audit event,
@@ -110,10 +120,22 @@ function actionText(e: AuditRow): RichText {
   }
 }
 
-/** A linked group's firing and resolving, from the alert tables (Alertmanager's times). */
+/**
+ * A linked group's firing and resolving, from the alert tables (Alertmanager's times), and each of
+ * its alerts that joined after the group fired or resolved before the group did.
+ */
 export function itemsFromGroup(g: TimelineGroup): TimelineItem[] {
-  const items: TimelineItem[] = [{ key: `group:${g.groupId}:${g.epoch}:fired`, at: g.firedAt, kind: 'alert.fired', text: `🔥 ${g.title} fired`, actor: null, auditId: null }];
-  if (g.resolvedAt !== null) items.push({ key: `group:${g.groupId}:${g.epoch}:resolved`, at: g.resolvedAt, kind: 'alert.resolved', text: `✅ ${g.title} resolved`, actor: null, auditId: null });
+  const key = `group:${g.groupId}:${g.epoch}`;
+  const item = (k: string, at: number, kind: TimelineKind, text: string): TimelineItem => ({ key: `${key}:${k}`, at, kind, text, actor: null, auditId: null });
+  const items: TimelineItem[] = [item('fired', g.firedAt, 'alert.fired', `🔥 ${g.title} fired`)];
+  const alerts = g.alerts ?? [];
+  // The last alerts to resolve resolve the group: the group's own item says so.
+  const lastEnd = g.resolvedAt === null ? Infinity : Math.max(...alerts.map((a) => a.endsAt ?? Infinity));
+  for (const a of alerts) {
+    if (a.startsAt > g.firedAt) items.push(item(`alert:${a.fingerprint}:fired`, a.startsAt, 'alert.fired', `🔥 ${g.title}: ${a.label} firing too`));
+    if (a.endsAt !== null && a.endsAt < lastEnd) items.push(item(`alert:${a.fingerprint}:resolved`, a.endsAt, 'alert.resolved', `✅ ${g.title}: ${a.label} resolved`));
+  }
+  if (g.resolvedAt !== null) items.push(item('resolved', g.resolvedAt, 'alert.resolved', `✅ ${g.title} resolved`));
   return items;
 }
 

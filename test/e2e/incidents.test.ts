@@ -41,21 +41,20 @@ type Element = { action_id?: string; value?: string; text?: { text?: string } };
 const buttonOf = (m: StoredMessage, prefix: string) =>
   (m.blocks as Array<{ type: string; elements?: Element[] }>).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id?.startsWith(`${prefix}#`));
 
-function notification(status: 'firing' | 'resolved', name = 'CheckoutErrors') {
+function notification(status: 'firing' | 'resolved', name = 'CheckoutErrors', instances = ['web-1']) {
   return {
     receiver: 'vigil',
     status,
-    alerts: [
-      {
-        status,
-        labels: { alertname: name, severity: 'critical', service: 'checkout' },
-        annotations: { summary: 'Checkout answers 5xx' },
-        startsAt: new Date(Date.now() - 120_000).toISOString(),
-        endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
-        generatorURL: '',
-        fingerprint: `${name}-1`,
-      },
-    ],
+    alerts: instances.map((instance, i) => ({
+      status,
+      labels: { alertname: name, severity: 'critical', service: 'checkout', instance },
+      annotations: { summary: 'Checkout answers 5xx' },
+      // The first started two minutes ago, each further one a second later.
+      startsAt: new Date(started - 120_000 + i * 1000).toISOString(),
+      endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
+      generatorURL: '',
+      fingerprint: `${name}-${instance}`,
+    })),
     groupLabels: { alertname: name },
     commonLabels: { alertname: name, severity: 'critical', service: 'checkout' },
     commonAnnotations: { summary: 'Checkout answers 5xx' },
@@ -65,12 +64,13 @@ function notification(status: 'firing' | 'resolved', name = 'CheckoutErrors') {
     truncatedAlerts: 0,
   };
 }
+const started = Date.now();
 
-async function postAlert(status: 'firing' | 'resolved', name?: string) {
+async function postAlert(status: 'firing' | 'resolved', name?: string, instances?: string[]) {
   const res = await fetch(`${bot.baseUrl}/alerts/alertmanager`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERT_WEBHOOK_TOKEN}` },
-    body: JSON.stringify(notification(status, name)),
+    body: JSON.stringify(notification(status, name, instances)),
   });
   expect(res.status).toBe(200);
 }
@@ -233,6 +233,9 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(said(await slash('link PaymentsSlow', 'bob', ch))).toContain('already linked');
     expect(said(await slash('link NoSuchAlert', 'bob', ch))).toContain('No firing alert group is called NoSuchAlert');
     await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('Alert PaymentsSlow linked by <@U0BOB>')), { what: 'the link in the channel' });
+    // A new alert joins the linked group: the channel says so.
+    await postAlert('firing', 'PaymentsSlow', ['web-1', 'web-2']);
+    await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('PaymentsSlow: instance=web-2 firing too')), { timeoutMs: 10_000, what: 'the new alert in the channel' });
     // Declare on the linked alert's message answers with this incident.
     const alert = slack.topLevel(CRIT).find((m) => shown(m).includes('PaymentsSlow')) as StoredMessage;
     const declare = buttonOf(alert, 'incidents.declare');

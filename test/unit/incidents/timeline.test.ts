@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { channelNameAttempt, incidentChannelName } from '../../../src/incidents/channel-name.ts';
 import { responseTimes } from '../../../src/incidents/response-times.ts';
-import { orderTimeline, type TimelineItem } from '../../../src/incidents/timeline.ts';
+import { itemsFromGroup, orderTimeline, type TimelineItem } from '../../../src/incidents/timeline.ts';
 import { span } from '../../../src/incidents/writeup.ts';
 
 const item = (key: string, at: number, kind: TimelineItem['kind'], auditId: number | null = null): TimelineItem => ({ key, at, kind, text: key, actor: null, auditId });
@@ -23,6 +23,25 @@ describe('the timeline', () => {
   it('keeps the audit trail’s order for events in the same millisecond, whatever their kind', () => {
     const items = [item('update first', 1000, 'incident.update', 3), item('lead after', 1000, 'incident.lead', 4), item('ack before both', 1000, 'alert.ack', 2)];
     expect(orderTimeline(items).map((i) => i.key)).toEqual(['ack before both', 'update first', 'lead after']);
+  });
+});
+
+describe("a linked group's items", () => {
+  it('are its firing and resolving, plus alerts that joined later or resolved before the rest', () => {
+    const alerts = [
+      { fingerprint: 'a', label: 'instance=api-1', startsAt: 1000, endsAt: 9000 },
+      { fingerprint: 'b', label: 'instance=api-2', startsAt: 4000, endsAt: 6000 },
+      { fingerprint: 'c', label: 'instance=api-3', startsAt: 1000, endsAt: 9000 },
+    ];
+    const firing = itemsFromGroup({ groupId: 'g', epoch: 2, title: 'ApiDown', firedAt: 1000, resolvedAt: null, alerts: alerts.map((a) => ({ ...a, endsAt: a.fingerprint === 'b' ? 6000 : null })) });
+    expect(firing.map((i) => [i.at, i.text])).toEqual([
+      [1000, '🔥 ApiDown fired'],
+      [4000, '🔥 ApiDown: instance=api-2 firing too'],
+      [6000, '✅ ApiDown: instance=api-2 resolved'],
+    ]);
+    const resolved = itemsFromGroup({ groupId: 'g', epoch: 2, title: 'ApiDown', firedAt: 1000, resolvedAt: 9500, alerts });
+    expect(resolved.map((i) => i.text)).toEqual(['🔥 ApiDown fired', '🔥 ApiDown: instance=api-2 firing too', '✅ ApiDown: instance=api-2 resolved', '✅ ApiDown resolved']);
+    expect(new Set(resolved.map((i) => i.key)).size).toBe(resolved.length);
   });
 });
 
