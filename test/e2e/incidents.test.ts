@@ -91,7 +91,13 @@ beforeAll(async () => {
     alerts: { channels: { critical: CRIT, default: 'C0DEFAULT' }, cooldownSeconds: { critical: 1, default: 1 }, storm: { perMinute: 100 } },
     extra: {
       incidents: { announceChannel: ANNOUNCE, invite: { userGroups: ['S0ONCALL'] } },
-      actions: { approvalChannel: 'C0APPROVALS', catalog: { 'say-hello': { title: 'Say hello', risk: 'low', approval: 'none', exec: ['echo', 'hello'] } } },
+      actions: {
+        approvalChannel: 'C0APPROVALS',
+        catalog: {
+          'say-hello': { title: 'Say hello', risk: 'low', approval: 'none', exec: ['echo', 'hello'] },
+          'note-alert': { title: 'Note an alert', risk: 'low', approval: 'none', exec: ['echo', '{alertname}'], params: { alertname: { enum: ['PaymentsSlow'] } } },
+        },
+      },
     },
     features: [inspectFeature, (i) => alertsFeature(i, { processorPollMs: 200 }), actionsFeature, (i) => incidentsFeature(i, { pollMs: 200 }), auditFeature],
   });
@@ -117,8 +123,13 @@ describe('an incident from a critical alert to its write-up', () => {
     );
     expect(clicks.map((c) => c.status)).toEqual([200, 200, 200]);
     await waitFor(() => slack.openedViews.length === 3, { what: 'three declare forms' });
-    const view = slack.openedViews[0]?.view as { callback_id: string; private_metadata: string };
+    const view = slack.openedViews[0]?.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(view.callback_id).toMatch(/^incidents\.declare-form/);
+    // Title (empty: the alert's name), severity (sev1 for a critical alert), lead (whoever clicked).
+    const form = JSON.stringify(view.blocks);
+    expect(form).toContain('Leave empty for \\"CheckoutErrors\\"');
+    expect(form).toContain('"initial_option":{"text":{"type":"plain_text","text":"SEV1"');
+    expect(form).toMatch(/"type":"users_select","action_id":"value","initial_user":"U0(ALICE|BOB)"/);
     // …all submitted at once.
     const submitted = await Promise.all(
       clickers.map((u) =>
@@ -259,6 +270,10 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(step(/Action say-hello requested/)).toBeGreaterThan(-1);
     expect(step(/Action say-hello requested/)).toBeLessThan(step(/say-hello \(req-\S+\) started/));
     expect(step(/say-hello \(req-\S+\) started/)).toBeLessThan(step(/say-hello \(req-\S+\) ended: succeeded/));
+
+    // …and so does one requested anywhere for a linked alert (its alertname parameter).
+    await postSigned(`${bot.baseUrl}/slack/events`, signedSlashCommand({ command: '/run', text: 'note-alert --alertname PaymentsSlow', user_id: USERS.bob, user_name: 'bob', channel_id: 'C0ELSEWHERE' }, { signingSecret: ALERT_SIGNING_SECRET }));
+    await waitFor(() => slack.messageTexts(ch).some((t) => /Action note-alert \(req-\S+\) ended: succeeded/.test(t)), { timeoutMs: 15_000, what: 'the action for the alert in the channel' });
 
     const timeline = said(await slash('timeline', 'alice', ch));
     expect(timeline).toContain(`Incident ${id} so far`);

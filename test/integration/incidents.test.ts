@@ -83,11 +83,14 @@ describe('declaring from an alert group', () => {
   it('declares anew once the incident the group was part of is resolved', async () => {
     const a = service(replicaA);
     const first = (await a.declare({ group: { groupId: GROUP, epoch: 1 } }, alice)).incident;
+    // Declared with a title above; without one an incident from an alert takes the alert's name.
+    expect(first.title).toBe('API errors');
     expect((await a.declare({ group: { groupId: GROUP, epoch: 1 } }, bob)).kind).toBe('existing');
     await a.resolve(first, alice, 'fixed');
     await expect(a.resolve(first, bob, 'again')).rejects.toThrow(/already resolved/);
     const again = await a.declare({ group: { groupId: GROUP, epoch: 1 } }, bob);
     expect(again.kind).toBe('declared');
+    expect(again.incident).toMatchObject({ title: 'HighErrorRate', severity: 'sev1', lead: 'U0BOB' });
     expect(again.incident.id).not.toBe(first.id);
   });
 });
