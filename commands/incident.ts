@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/command.ts';
 import { requireDep } from '../src/core/deps.ts';
-import type { Reply, RichText } from '../src/core/reply.ts';
+import type { Ref, Reply, RichText } from '../src/core/reply.ts';
 import { NEXT_STEPS } from '../src/incidents/messages.ts';
 import type { IncidentService } from '../src/incidents/service.ts';
 import { INCIDENT_SEVERITIES, type Incident } from '../src/incidents/store.ts';
@@ -73,7 +73,7 @@ const incidentArgs = z
     }
   });
 
-const channelOf = (inc: Incident): RichText => (inc.channelId ? ['in ', { channel: inc.channelId }] : `(its channel #${inc.channelName} is being created)`);
+const channelOf = (inc: Incident): Array<string | Ref> => (inc.channelId ? ['in ', { channel: inc.channelId }] : [`(its channel #${inc.channelName} is being created)`]);
 
 export default defineCommand<IncidentArgs, IncidentCommandDeps>({
   name: 'incident',
@@ -93,7 +93,7 @@ export default defineCommand<IncidentArgs, IncidentCommandDeps>({
     switch (args.sub) {
       case 'update':
         await incidents.update(inc, invoker, args.text);
-        return done([`Update posted `, ...[channelOf(inc)].flat(), ` and in the announcement's thread: ${args.text}`]);
+        return done(['Update posted ', ...channelOf(inc), ` and in the announcement's thread: ${args.text}`]);
       case 'lead':
         await incidents.setLead(inc, invoker, args.lead);
         return done(['Lead is now ', { user: args.lead }, '; they are invited and the topic says so.']);
@@ -114,7 +114,7 @@ function declaredReply(inc: Incident, existing: boolean): Reply {
   return {
     title: existing ? `Already incident ${inc.id}: ${inc.title}` : `Incident ${inc.id} declared: ${inc.title}`,
     status: existing ? 'info' : 'ok',
-    summary: [`${inc.severity.toUpperCase()} · lead `, { user: inc.lead }, ' · worked ', ...[channelOf(inc)].flat()],
+    summary: [`${inc.severity.toUpperCase()} · lead `, { user: inc.lead }, ' · worked ', ...channelOf(inc)],
     notes: existing ? ['This alert is already part of it: join its channel.'] : ['What to do next:', ...NEXT_STEPS],
     visibility: 'private',
     data: { id: inc.id, title: inc.title, severity: inc.severity, lead: inc.lead, channel: inc.channelId, channelName: inc.channelName, existing },

@@ -1,6 +1,7 @@
 import { commands } from '../../commands/index.ts';
 import type { IncidentCommandDeps } from '../../commands/incident.ts';
 import { bindCommands } from '../core/command.ts';
+import { AppError } from '../core/errors.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { Feature } from './feature.ts';
@@ -26,12 +27,19 @@ export async function incidentsFeature(infra: Infrastructure, opts: IncidentsFea
   const off = (missing: string): Feature => ({ name: 'incidents', commands: bindCommands<IncidentCommandDeps>([commands.incident], { incidents: null, missing }) });
   if (!cfg) return off(NOT_CONFIGURED);
   const pool = state.pool;
-  if (!pool) return off(`incidents need Vigil's state database (${state.status().kind === 'ready' ? 'none' : 'not available'})`);
+  const status = state.status();
+  if (!pool) return off(`incidents need Vigil's state database (${status.kind === 'ready' ? 'none' : status.why})`);
 
   const { createIncidentService } = await import('../incidents/service.ts');
   const { declareHandlers } = await import('../incidents/handlers.ts');
   const workers: (Runnable & { kick(): void })[] = [];
-  const incidents = createIncidentService({ pool, audit: infra.audit, cfg, changed: () => workers.forEach((w) => w.kick()) });
+  const db = async () => {
+    const s = await state.ready();
+    if (s.kind !== 'ready') throw new AppError('dependency_unavailable', `Vigil's state database is not available: ${s.why}.`);
+    return s.pool;
+  };
+  const ready = async () => (await state.ready()).kind === 'ready';
+  const incidents = createIncidentService({ db, audit: infra.audit, cfg, changed: () => workers.forEach((w) => w.kick()) });
 
   const slack = config.slack;
   if (infra.outbox && slack.kind !== 'none') {
@@ -39,7 +47,7 @@ export async function incidentsFeature(infra: Infrastructure, opts: IncidentsFea
     const { createChannelSync } = await import('../incidents/channel-sync.ts');
     const { createRelay } = await import('../incidents/relay.ts');
     const channels = createIncidentChannels({ token: slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
-    const relay = createRelay({ pool, outbox: infra.outbox, announceChannel: cfg.announceChannel, log, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+    const relay = createRelay({ pool, outbox: infra.outbox, announceChannel: cfg.announceChannel, log, ready, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
     const sync = createChannelSync({
       pool,
       channels,
@@ -50,6 +58,7 @@ export async function incidentsFeature(infra: Infrastructure, opts: IncidentsFea
       messageLink: infra.messageLink,
       log,
       onChannel: () => relay.kick(),
+      ready,
       ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     });
     workers.push(sync, relay);

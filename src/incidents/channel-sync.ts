@@ -29,6 +29,8 @@ export interface ChannelSyncDeps {
   /** A channel was made: the relay may start showing the timeline in it. */
   onChannel?: () => void;
   pollMs?: number;
+  /** Whether Vigil's state database is migrated and answering (the loop waits for it). */
+  ready?: () => Promise<boolean>;
 }
 
 // How long one replica holds an incident while it talks to Slack; a crash frees it after this.
@@ -167,7 +169,7 @@ export function createChannelSync(deps: ChannelSyncDeps): PollLoop & { syncOnce(
     return links;
   }
 
-  const loop = createPollLoop({ name: 'incident-channels', pollMs: deps.pollMs ?? 1000, step: syncOnce, log });
+  const loop = createPollLoop({ name: 'incident-channels', pollMs: deps.pollMs ?? 1000, step: syncOnce, log, ...(deps.ready ? { ready: deps.ready } : {}) });
   return { ...loop, syncOnce };
 }
 

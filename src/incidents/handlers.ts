@@ -3,7 +3,7 @@ import { ALERT_MESSAGE_ACCESS, groupTitle } from '../alerts/message.ts';
 import { loadGroup } from '../alerts/store.ts';
 import { AppError } from '../core/errors.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
-import type { Button, RichText } from '../core/reply.ts';
+import type { Button, Ref } from '../core/reply.ts';
 import type { StateStore } from '../db/state.ts';
 import type { IncidentService } from './service.ts';
 import { INCIDENT_SEVERITIES, loadIncident, openIncidentOfGroup, type Incident, type IncidentSeverity } from './store.ts';
@@ -24,10 +24,10 @@ export function declareButton(g: AlertGroup): Button[] {
   return [{ handler: DECLARE_HANDLER, label: 'Declare incident', value: `${g.groupId}:${g.epoch}`, style: 'danger' }];
 }
 
-const where = (inc: Incident): RichText => (inc.channelId ? [{ channel: inc.channelId }] : [`#${inc.channelName} (being created)`]);
+const where = (inc: Incident): Array<string | Ref> => (inc.channelId ? [{ channel: inc.channelId }] : [`#${inc.channelName} (being created)`]);
 
 function alreadyReply(inc: Incident) {
-  return { reply: { title: `Incident ${inc.id}`, status: 'info' as const, summary: [`This alert is already part of incident ${inc.id} (${inc.title}): join `, ...[where(inc)].flat(), '.'] } };
+  return { reply: { title: `Incident ${inc.id}`, status: 'info' as const, summary: [`This alert is already part of incident ${inc.id} (${inc.title}): join `, ...where(inc), '.'] } };
 }
 
 /**

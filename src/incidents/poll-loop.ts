@@ -12,7 +12,7 @@ export interface PollLoop extends Runnable {
  * time per replica; replicas share the work through SQL (leases, SKIP LOCKED), not through this.
  * A failing step is logged (once per kind of error) and tried again at the next poll.
  */
-export function createPollLoop(o: { name: string; pollMs: number; step: () => Promise<boolean>; log: Logger }): PollLoop {
+export function createPollLoop(o: { name: string; pollMs: number; step: () => Promise<boolean>; log: Logger; ready?: () => Promise<boolean> }): PollLoop {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let again = false;
@@ -23,6 +23,8 @@ export function createPollLoop(o: { name: string; pollMs: number; step: () => Pr
     do {
       again = false;
       try {
+        // Not before Vigil's schema is there (Postgres down at start): looked at again at the next poll.
+        if (o.ready && !(await o.ready())) continue;
         while (!stopped && (await o.step()));
         lastError = '';
       } catch (err) {

@@ -20,6 +20,8 @@ export interface RelayDeps {
   announceChannel: string;
   log: Logger;
   pollMs?: number;
+  /** Whether Vigil's state database is migrated and answering (the loop waits for it). */
+  ready?: () => Promise<boolean>;
 }
 
 /** Record timeline items as shown (without showing them): the opening message covers them. */
@@ -78,6 +80,6 @@ export function createRelay(deps: RelayDeps): PollLoop & { relayOnce(): Promise<
     return false;
   }
 
-  const loop = createPollLoop({ name: 'incident-relay', pollMs: deps.pollMs ?? 1000, step: relayOnce, log: deps.log });
+  const loop = createPollLoop({ name: 'incident-relay', pollMs: deps.pollMs ?? 1000, step: relayOnce, log: deps.log, ...(deps.ready ? { ready: deps.ready } : {}) });
   return { ...loop, relayOnce };
 }

@@ -40,7 +40,8 @@ export interface IncidentService {
 }
 
 export interface IncidentServiceDeps {
-  pool: pg.Pool;
+  /** Vigil's state pool once its schema is migrated: a dependency_unavailable error otherwise. */
+  db: () => Promise<pg.Pool>;
   audit: AuditChain;
   cfg: IncidentsConfig;
   /** Something changed: the channel worker and the relay look now. */
@@ -53,11 +54,11 @@ const SEVERITY_OF_ALERT: Record<string, IncidentSeverity> = { critical: 'sev1', 
 const actor = (i: Invoker) => ({ actorId: i.userId, ...(i.userName ? { actorName: i.userName } : {}), ...(i.channelId ? { channel: i.channelId } : {}) });
 
 export function createIncidentService(deps: IncidentServiceDeps): IncidentService {
-  const { pool, cfg } = deps;
+  const { cfg } = deps;
 
   /** One change and its audit event (appended last: the chain's lock is held until commit). */
   async function change(inc: Incident, invoker: Invoker, kind: string, outcome: string, details: Record<string, unknown>, work: (db: Queryable) => Promise<void>) {
-    await inTransaction(pool, async (client) => {
+    await inTransaction(await deps.db(), async (client) => {
       const now = await loadIncident(client, inc.id, { forUpdate: true });
       if (!now || now.status !== 'open') throw new AppError('stale', `Incident ${inc.id} is resolved; nothing changes it any more.`);
       await work(client);
@@ -67,7 +68,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
   }
 
   async function declareOnce(input: DeclareInput, invoker: Invoker): Promise<Declared> {
-    return inTransaction(pool, async (client) => {
+    return inTransaction(await deps.db(), async (client) => {
       const group = input.group ? await loadGroup(client, input.group.groupId) : null;
       if (input.group && !group) throw new AppError('stale', 'Vigil no longer knows this alert group.');
       if (group) {
@@ -108,6 +109,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       return declared;
     },
     async find(invoker, id) {
+      const pool = await deps.db();
       if (id !== undefined) {
         const inc = await loadIncident(pool, id);
         if (!inc) throw new AppError('not_found', `Vigil knows no incident ${id}.`);
@@ -133,6 +135,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
         await setIncidentFields(db, inc.id, { severity });
       }),
     async link(inc, invoker, alert) {
+      const pool = await deps.db();
       const firing = await firingGroups(pool);
       const group = firing.find((g) => g.groupId === alert) ?? firing.find((g) => groupTitle(g) === alert);
       if (!group) throw new AppError('not_found', `No firing alert group is called ${alert}; /alerts lists them.`);
@@ -141,8 +144,9 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       await change(inc, invoker, 'incident.link', groupTitle(group), { group: group.groupId, title: groupTitle(group) }, (db) => insertLink(db, inc.id, group.groupId, group.epoch, invoker.userId));
       return `${groupTitle(group)} is linked: its changes show in the incident's channel from now on.`;
     },
-    record: (inc) => loadIncidentRecord(pool, inc),
+    record: async (inc) => loadIncidentRecord(await deps.db(), inc),
     async resolve(inc, invoker, summary) {
+      const pool = await deps.db();
       const resolved = await inTransaction(pool, async (client) => {
         const done = await markResolved(client, inc.id, invoker.userId, summary);
         if (!done) throw new AppError('stale', `Incident ${inc.id} is already resolved.`);
@@ -152,6 +156,6 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       deps.changed();
       return loadIncidentRecord(pool, resolved);
     },
-    open: () => openIncidents(pool),
+    open: async () => openIncidents(await deps.db()),
   };
 }

@@ -40,7 +40,7 @@ let redis: Redis;
 let outbox: Outbox;
 const prefix = uniqueName('incidents');
 
-const service = (pool: pg.Pool): IncidentService => createIncidentService({ pool, audit: auditChain(null), cfg, changed: () => undefined });
+const service = (pool: pg.Pool): IncidentService => createIncidentService({ db: async () => pool, audit: auditChain(null), cfg, changed: () => undefined });
 
 beforeAll(async () => {
   db = await createTestDatabase('incidents');
