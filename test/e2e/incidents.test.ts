@@ -162,6 +162,8 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(opening).toContain(`Incident ${inc.id}: Checkout errors`);
     expect(opening).toContain('CheckoutErrors');
     expect(opening).toContain('/incident update');
+    // …with a link to the alert's own message.
+    expect(JSON.stringify(slack.topLevel(ch)[0]?.blocks)).toContain(`"url":"https://slack.com/archives/${CRIT}/p${alert.ts.replace('.', '')}"`);
     await waitFor(() => slack.replies(CRIT, alert.ts).some((r) => r.text.includes(`<#${ch}>`)), { what: "the alert thread's link" });
     expect(slack.topLevel(ANNOUNCE)[0]?.text).toContain(`<#${ch}>`);
     const declaredEvents = await db.query("SELECT 1 FROM vigil.audit_events WHERE kind = 'incident.declare'");
