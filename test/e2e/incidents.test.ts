@@ -309,6 +309,8 @@ describe('an incident from a critical alert to its write-up', () => {
       // The bot with Slack, beside it on the same database, opens the channel.
       await waitFor(() => slack.conversations.channels.some((c) => c.name.endsWith('-disk-full-on-db-2') && c.members.includes('U0CAROL')), { timeoutMs: 10_000, what: 'the channel made by the bot' });
       await run(`update freed 20 GB --id ${id}`);
+      const listed = await run('');
+      expect(listed.sections?.[0]?.table?.rows.map((r) => r.slice(0, 3))).toContainEqual([String(id), 'sev2', 'Disk full on db-2']);
       const writeup = await run(`resolve old WAL removed --id ${id}`);
       expect(writeup.title).toBe(`Incident ${id} resolved: Disk full on db-2`);
       const rows = writeup.sections?.find((x) => x.heading.startsWith('Timeline'))?.table?.rows.map((r) => r[1]);
