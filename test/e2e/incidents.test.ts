@@ -133,7 +133,7 @@ describe('an incident from a critical alert to its write-up', () => {
     // …all submitted at once.
     const submitted = await Promise.all(
       clickers.map((u) =>
-        post(viewSubmissionBody({ callbackId: view.callback_id, privateMetadata: view.private_metadata, userId: USERS[u], values: { title: 'Checkout errors', lead: USERS.alice }, choices: { severity: 'sev1' } })),
+        post(viewSubmissionBody({ callbackId: view.callback_id, privateMetadata: view.private_metadata, userId: USERS[u], values: { title: 'Checkout errors' }, users: { lead: 'U0DAVE' }, choices: { severity: 'sev1' } })),
       ),
     );
     expect(submitted.map((s) => s.status)).toEqual([200, 200, 200]);
@@ -151,8 +151,9 @@ describe('an incident from a critical alert to its write-up', () => {
     expect(channel?.name).toMatch(/^inc-\d{8}-checkout-errors$/);
     expect(channel?.purpose).toContain(`vigil-incident-${inc.id}`);
     await waitFor(() => ONCALL.every((u) => channel?.members.includes(u)) && (channel?.topic ?? '') !== '', { what: 'the invites and the topic' });
-    expect(channel?.members).toEqual(expect.arrayContaining([inc.declared_by, USERS.alice, ...ONCALL]));
-    expect(channel?.topic).toContain('SEV1 · lead <@U0ALICE>');
+    expect(channel?.members).toEqual(expect.arrayContaining([inc.declared_by, 'U0DAVE', ...ONCALL]));
+    // The lead picked in the form (a people picker), not whoever declared.
+    expect(channel?.topic).toContain('SEV1 · lead <@U0DAVE>');
 
     // The channel opens with the alert; the alert's thread and the announcement link to it.
     const ch = inc.channel_id;
