@@ -128,7 +128,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       }),
     setLead: (inc, invoker, lead) =>
       change(inc, invoker, 'incident.lead', 'changed', { lead, was: inc.lead }, async (db) => {
-        await setIncidentFields(db, inc.id, { lead, inviteUsers: [...new Set([...inc.inviteUsers, lead])] });
+        await setIncidentFields(db, inc.id, { lead });
       }),
     setSeverity: (inc, invoker, severity) =>
       change(inc, invoker, 'incident.severity', 'changed', { severity, was: inc.severity }, async (db) => {
@@ -141,7 +141,13 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       if (!group) throw new AppError('not_found', `No firing alert group is called ${alert}; /alerts lists them.`);
       const other = await openIncidentOfGroup(pool, group.groupId);
       if (other !== null) return other === inc.id ? `${groupTitle(group)} is already linked.` : `${groupTitle(group)} belongs to incident ${other} already.`;
-      await change(inc, invoker, 'incident.link', groupTitle(group), { group: group.groupId, title: groupTitle(group) }, (db) => insertLink(db, inc.id, group.groupId, group.epoch, invoker.userId));
+      try {
+        await change(inc, invoker, 'incident.link', groupTitle(group), { group: group.groupId, title: groupTitle(group) }, (db) => insertLink(db, inc.id, group.groupId, group.epoch, invoker.userId));
+      } catch (err) {
+        // Linked or declared elsewhere in the meantime: the unique index kept it to one incident.
+        if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return `${groupTitle(group)} was linked to an incident by someone else just now; /incident list shows it.`;
+        throw err;
+      }
       return `${groupTitle(group)} is linked: its changes show in the incident's channel from now on.`;
     },
     record: async (inc) => loadIncidentRecord(await deps.db(), inc),

@@ -160,11 +160,13 @@ export async function insertUpdate(db: Queryable, incidentId: number, author: st
   return Number((rows[0] as { id: string }).id);
 }
 
-/** Change what the people working it change (lead, severity); the channel worker follows with the topic. */
-export async function setIncidentFields(db: Queryable, id: number, fields: { lead?: string; severity?: IncidentSeverity; inviteUsers?: string[] }): Promise<void> {
+/** Change what the people working it change (lead, severity); the channel worker follows with the topic and the invite. */
+export async function setIncidentFields(db: Queryable, id: number, fields: { lead?: string; severity?: IncidentSeverity }): Promise<void> {
   await db.query(
-    `UPDATE ${T.incidents} SET lead = coalesce($2, lead), severity = coalesce($3, severity), invite_users = coalesce($4, invite_users) WHERE id = $1`,
-    [id, fields.lead ?? null, fields.severity ?? null, fields.inviteUsers ?? null],
+    `UPDATE ${T.incidents} SET lead = coalesce($2, lead), severity = coalesce($3, severity),
+       invite_users = CASE WHEN $2::text IS NULL OR $2 = ANY(invite_users) THEN invite_users ELSE invite_users || $2::text END
+     WHERE id = $1`,
+    [id, fields.lead ?? null, fields.severity ?? null],
   );
 }
 
