@@ -47,13 +47,16 @@ export async function loadIncidentRecord(db: Queryable, incident: Incident): Pro
     if (g.view.commonLabels.alertname) alertnames.push(g.view.commonLabels.alertname);
   }
   const since = new Date(Math.min(incident.declaredAt, ...groups.map((g) => g.firedAt)));
+  // Three indexed lookups (by subject, by request id) rather than one OR across them, which would
+  // read the whole trail: the relay asks this every second for every open incident.
   const { rows } = await db.query(
-    `SELECT /* vigil:incident timeline */ ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE}
-      WHERE subject = $1
-         OR (kind IN ('alert.ack', 'alert.unack') AND subject = ANY($2::text[]) AND at >= $3)
-         OR request_id IN (SELECT id FROM vigil.action_requests
-                            WHERE created_at >= $3 AND (channel = $4 OR params->>'alertname' = ANY($5::text[])))
-      ORDER BY id LIMIT 5000`,
+    `SELECT /* vigil:incident timeline */ ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE} WHERE subject = $1
+     UNION
+     SELECT ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE} WHERE subject = ANY($2::text[]) AND kind IN ('alert.ack', 'alert.unack') AND at >= $3
+     UNION
+     SELECT ${AUDIT_COLUMNS} FROM ${AUDIT_TABLE}
+      WHERE request_id IN (SELECT id FROM vigil.action_requests WHERE created_at >= $3 AND (channel = $4 OR params->>'alertname' = ANY($5::text[])))
+     ORDER BY id LIMIT 5000`,
     [incidentSubject(incident.id), groups.map((g) => g.groupId), since, incident.channelId ?? '', alertnames],
   );
   const titles = new Map(groups.map((g) => [g.groupId, g.title]));
