@@ -1,4 +1,6 @@
 import type { Runnable } from '../core/runnable.ts';
+import type { Button } from '../core/reply.ts';
+import type { AlertGroup } from './group.ts';
 import type { InteractionHandler } from '../core/interactions.ts';
 import type { Route } from '../http/route.ts';
 import type { Infrastructure } from '../infrastructure.ts';
@@ -15,6 +17,7 @@ import { createAlertProcessor } from './processor.ts';
 import { severityOf, type AlertsConfig } from './routing.ts';
 import { createRuleSchedule } from './rules/rule-schedule.ts';
 import { alertGroupButtons } from './runbook-buttons.ts';
+import { declareButton } from '../incidents/handlers.ts';
 import { storeNotification } from './store.ts';
 import { createTestAlertSender, type TestAlertSent } from './test-alert.ts';
 
@@ -60,7 +63,7 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
         log,
         metrics,
         onStorm: () => onStorm(),
-        actionsFor: alertGroupButtons(cfg.actions, catalog),
+        actionsFor: withDeclare(alertGroupButtons(cfg.actions, catalog), config.file.incidents !== undefined),
         pollMs: opts.processorPollMs,
         lateFiring: createLateFiringJudge({ alertmanager }),
         ...(mayClaim ? { mayClaim } : {}),
@@ -115,6 +118,11 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
           })
         : null,
   };
+}
+
+/** With incidents configured, critical and warning groups offer Declare incident first among their buttons. */
+function withDeclare(buttons: (g: AlertGroup, now: number) => Button[], incidents: boolean): (g: AlertGroup, now: number) => Button[] {
+  return incidents ? (g, now) => [...declareButton(g), ...buttons(g, now)] : buttons;
 }
 
 /** The start-up line: where alerts go, and what is off and why. */

@@ -2,6 +2,7 @@ import { AUDIT_TOOLS, runAuditTool } from '../audit/cli-tools.ts';
 import type { Config } from '../config/load.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import { MIGRATE_TOOL, runMigrateTool } from '../db/migrate-cli.ts';
+import { INCIDENT_EXPORT } from '../incidents/cli-export.ts';
 import type { Logger } from '../log.ts';
 
 const RUNNER_TOOL = {
@@ -43,6 +44,14 @@ export const CLI_TOOLS: readonly CliTool[] = [
     summary: AUDIT_TOOLS.export.summary,
     database: 'borrowed',
     run: (rest, config, log) => runAuditTool('export', [...rest], config, log),
+  },
+  {
+    words: ['incident', 'export'],
+    usage: INCIDENT_EXPORT.usage,
+    summary: INCIDENT_EXPORT.summary,
+    database: 'borrowed',
+    // Imported when run, like the runner: the rest of the CLI never loads it.
+    run: async (rest, config, log) => (await import('../incidents/cli-export.ts')).runIncidentExport([...rest], config, log),
   },
   {
     words: ['runner'],

@@ -4,6 +4,7 @@ import { accessConfigSchema, NO_ACCESS_RULES } from '../access/access-config.ts'
 import { backupsSchema } from './backup-config.ts';
 import { slosSchema } from '../reports/slo/slo-config.ts';
 import { reportsConfigSchema } from '../reports/report-config.ts';
+import { incidentsConfigSchema } from './incidents-config.ts';
 import { durationText } from './duration.ts';
 import { httpUrl } from './http-url.ts';
 import { channelId, userGroupId } from './slack-ids.ts';
@@ -210,6 +211,8 @@ export const fileSchema = z
     actions: actionsConfigSchema.optional(),
     /** Scheduled ops reports and their checklists (src/reports/report-config.ts, docs/reports.md). */
     reports: reportsConfigSchema.optional(),
+    /** Incidents: declare, a channel each, updates, a write-up (see incidents-config.ts). */
+    incidents: incidentsConfigSchema.optional(),
     /** Who may run which command, act on alert messages, request which action; terminal users. */
     access: accessConfigSchema.default(NO_ACCESS_RULES),
     bullmq: z

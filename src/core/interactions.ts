@@ -55,8 +55,10 @@ export interface FormField {
   maxLength?: number;
   /** A choice instead of free text; the submission carries the chosen option's value. */
   options?: FormOption[];
-  /** The value of the option chosen unless someone picks another (choice fields only). */
+  /** The value of the option chosen unless someone picks another (choice fields), or the person preselected (person fields). */
   initial?: string;
+  /** A person: Slack offers its people picker (the submission carries a user id); the shell asks for the id. */
+  person?: boolean;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FeatureFactory } from './feature.ts';
 import { actionsFeature } from './actions.ts';
 import { alertsFeature } from './alerts.ts';
 import { auditFeature } from './audit.ts';
+import { incidentsFeature } from './incidents.ts';
 import { inspectFeature } from './inspect.ts';
 import { slosFeature } from './slos.ts';
 import { reportsFeature } from './reports.ts';
@@ -13,4 +14,4 @@ export type { FeatureFactory } from './feature.ts';
 const reportsWithSlos: FeatureFactory = (infra) => reportsFeature(infra, { extraSections: sloReportSections });
 
 /** The explicit list of features the bot runs, in start order (stopped in reverse). */
-export const features: readonly FeatureFactory[] = [inspectFeature, alertsFeature, slosFeature, actionsFeature, auditFeature, reportsWithSlos];
+export const features: readonly FeatureFactory[] = [inspectFeature, alertsFeature, slosFeature, actionsFeature, incidentsFeature, auditFeature, reportsWithSlos];

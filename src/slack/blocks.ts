@@ -169,7 +169,9 @@ function inputBlock(f: FormField): Block {
     ...(f.hint ? { hint: plain(f.hint, LIMITS.inputLabel) } : {}),
     element: f.options
       ? selectElement(f.id, f.options, f.initial)
-      : { type: 'plain_text_input', action_id: 'value', multiline: f.multiline === true, ...(f.maxLength ? { max_length: f.maxLength } : {}) },
+      : f.person
+        ? { type: 'users_select', action_id: 'value', ...(f.initial ? { initial_user: f.initial } : {}) }
+        : { type: 'plain_text_input', action_id: 'value', multiline: f.multiline === true, ...(f.maxLength ? { max_length: f.maxLength } : {}) },
   };
 }
 

@@ -29,7 +29,7 @@ const viewSubmissionSchema = z.object({
     callback_id: z.string().max(255),
     private_metadata: z.string().max(3000).default(''),
     state: z.object({
-      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish(), selected_option: z.object({ value: z.string().max(LIMITS.optionValue) }).nullish() }))),
+      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish(), selected_option: z.object({ value: z.string().max(LIMITS.optionValue) }).nullish(), selected_user: z.string().max(40).nullish() }))),
     }),
   }),
 });
@@ -111,7 +111,7 @@ export function registerInteractionListener(app: App, opts: InteractionListenerO
     const values: Record<string, string> = {};
     for (const [blockId, actions] of Object.entries(p.view.state.values)) {
       const first = Object.values(actions)[0];
-      const value = first?.value ?? first?.selected_option?.value;
+      const value = first?.value ?? first?.selected_option?.value ?? first?.selected_user;
       if (value !== null && value !== undefined) values[blockId] = value;
     }
     let answer: InteractionAnswer;

@@ -5,24 +5,27 @@ import type { FileConfig } from '../config/file.ts';
  * manifests/vigil.yaml: `alerts`, `actions` and `reports` are its sections, `userGroups` is a user group
  * named anywhere who is listed: approvers, requesters, access rules.
  */
-export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'reports' | 'userGroups';
+export type SlackFeature = 'commands' | 'alerts' | 'actions' | 'incidents' | 'reports' | 'userGroups';
 
 export type FeatureSet = Readonly<Record<SlackFeature, boolean>>;
 
 /** When nobody says which features are on (no `--config`): all of them, so none is missing a scope. */
-export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, reports: true, userGroups: true };
+export const ALL_FEATURES: FeatureSet = { commands: true, alerts: true, actions: true, incidents: true, reports: true, userGroups: true };
 
 /** The features a parsed configuration turns on. */
-export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access' | 'reports'>): FeatureSet {
+export function featuresOf(file: Pick<FileConfig, 'alerts' | 'actions' | 'access' | 'incidents' | 'reports'>): FeatureSet {
   const catalog = Object.values(file.actions?.catalog ?? {});
   const accessRules = [...Object.values(file.access.commands), ...(file.access.alerts.acknowledge ? [file.access.alerts.acknowledge] : [])];
   return {
     commands: true,
     alerts: file.alerts !== undefined,
     actions: file.actions !== undefined,
+    incidents: file.incidents !== undefined,
     reports: Object.keys(file.reports?.reports ?? {}).length > 0,
     userGroups:
-      catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) || accessRules.some((r) => r.groups.length > 0),
+      catalog.some((a) => (a.policy?.groups.length ?? 0) + (a.requesters?.groups.length ?? 0) > 0) ||
+      accessRules.some((r) => r.groups.length > 0) ||
+      (file.incidents?.invite.userGroups.length ?? 0) > 0,
   };
 }
 
@@ -53,7 +56,7 @@ export interface SlackApiUse {
  */
 function lookupUses(feature: SlackFeature): SlackApiUse[] {
   return ['conversations.history', 'conversations.replies'].flatMap((method) =>
-    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${{ alerts: 'alert', actions: 'approval', reports: 'report' }[feature as string] ?? feature} message looked for before posting again` })),
+    ['channels:history', 'groups:history'].map((scope) => ({ method, scope, feature, where: `src/slack/outbox/find-posted.ts: a retried ${{ alerts: 'alert', actions: 'approval', incidents: 'incident', reports: 'report' }[feature as string] ?? feature} message looked for before posting again` })),
   );
 }
 
@@ -69,6 +72,15 @@ export const SLACK_API_USES: readonly SlackApiUse[] = [
   { method: 'chat.update', scope: 'chat:write', feature: 'reports', where: "src/reports/checklist-click.ts: a report's checklist as items are ticked" },
   ...lookupUses('alerts'),
   ...lookupUses('actions'),
+  // Incidents (src/slack/incident-channels.ts): a public channel each, made and kept by the channel worker.
+  { method: 'chat.postMessage', scope: 'chat:write', feature: 'incidents', where: 'src/incidents/channel-sync.ts, relay.ts: opening message, announcement, timeline and write-up, through the outbox' },
+  { method: 'conversations.create', scope: 'channels:manage', feature: 'incidents', where: 'src/slack/incident-channels.ts: the incident channel' },
+  { method: 'conversations.setPurpose', scope: 'channels:manage', feature: 'incidents', where: "src/slack/incident-channels.ts: Vigil's marker, how a retry recognises the channel it made" },
+  { method: 'conversations.list', scope: 'channels:read', feature: 'incidents', where: 'src/slack/incident-channels.ts: a taken name looked up, to tell our channel from someone else\'s' },
+  { method: 'conversations.invite', scope: 'channels:write.invites', feature: 'incidents', where: 'src/slack/incident-channels.ts: the declarer, the lead and incidents.invite' },
+  { method: 'conversations.setTopic', scope: 'channels:write.topic', feature: 'incidents', where: 'src/slack/incident-channels.ts: severity, lead and status in the topic' },
+  { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/incidents/channel-sync.ts: members of incidents.invite.userGroups, invited one by one' },
+  ...lookupUses('incidents'),
   ...lookupUses('reports'),
   { method: 'views.open', scope: null, feature: 'actions', where: 'src/slack/interaction-listener.ts: a form (e.g. a silence) after a click' },
   { method: 'usergroups.users.list', scope: 'usergroups:read', feature: 'userGroups', where: 'src/slack/user-groups.ts: members of a user group named by approvers, requesters or access rules' },

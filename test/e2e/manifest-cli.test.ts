@@ -57,7 +57,7 @@ describe('npm run manifest -- --url …', () => {
     const m = JSON.parse(text) as Manifest;
     expect(new Set(m.features.slash_commands.map((c) => c.url))).toEqual(new Set(['https://vigil.acme.test/slack/events']));
     expect(m.settings.interactivity.request_url).toBe('https://vigil.acme.test/slack/events');
-    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
+    expect(m.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'channels:manage', 'channels:read', 'channels:write.invites', 'channels:write.topic', 'usergroups:read']);
   });
 
   it('writes slack-app.json in the directory it runs in by default', async () => {

@@ -20,6 +20,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { createSlackConversations, type SlackConversations } from './slack-conversations.ts';
 
 export interface RecordedCall {
   method: string;
@@ -181,6 +182,8 @@ export interface SlackApiServer {
   openedViews: OpenedView[];
   /** Set a user group's members (usergroups.users.list answers them from now on). */
   setUserGroup(id: string, members: string[]): void;
+  /** Channels made with conversations.create (and by tests), their members, topics and purposes. */
+  conversations: SlackConversations;
   responseUrl(id?: string): string;
   waitFor(pred: () => boolean, timeoutMs?: number): Promise<void>;
   /** Stored messages (top-level and replies) in post order, of one channel or of all. */
@@ -375,6 +378,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   const updateBurst = opts.updateBurst ?? updatesPerMinute ?? 0;
   const now = opts.now ?? Date.now;
   const calls: RecordedCall[] = [];
+  const conversations = createSlackConversations({ botUserId: 'U0VIGIL', now: () => now() });
   const responses: RecordedResponse[] = [];
   const violations: Violation[] = [];
   const faults: Array<{ fault: Fault; until: number; left: number }> = [];
@@ -501,7 +505,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   /** Returns [httpStatus, payload, extraHeaders]. */
   function dispatch(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] {
     const known = ['auth.test', 'chat.postMessage', 'chat.postEphemeral', 'chat.update', 'apps.connections.open', 'usergroups.users.list', 'views.open', 'conversations.history', 'conversations.replies'];
-    if (!known.includes(method)) return [200, { ok: false, error: 'unknown_method' }];
+    if (!known.includes(method) && !conversations.handles(method)) return [200, { ok: false, error: 'unknown_method' }];
     if (token === undefined || token === '') return [200, { ok: false, error: 'not_authed' }];
     // Socket Mode: only an app-level token may open a connection, and only a bot token may do the rest.
     if (method === 'apps.connections.open') {
@@ -528,6 +532,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       return members ? [200, { ok: true, users: members }] : [200, { ok: false, error: 'no_such_subteam' }];
     }
     if (method === 'conversations.history' || method === 'conversations.replies') return [200, readChannel(method, body)];
+    if (conversations.handles(method)) return [200, conversations.answer(method, body)];
     const problem = checkMessage(body);
     if (problem) return [200, problem];
     const channel = body.channel as string;
@@ -707,6 +712,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     responses,
     violations,
     openedViews,
+    conversations,
     setUserGroup(id, members) {
       userGroups.set(id, [...members]);
     },
@@ -746,6 +752,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
       store.length = 0;
       byTs.clear();
       updateBucket = null;
+      conversations.reset();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -139,11 +139,20 @@ export function blockActionsBody(f: BlockActionFields): string {
 
 /**
  * A view_submission as Slack posts it: the modal's inputs by block id and action id; `choices` are
- * static selects (block id → the chosen option's value), `null` for one left unchosen.
+ * static selects (block id → the chosen option's value), `null` for one left unchosen; `users` people pickers.
  */
-export function viewSubmissionBody(f: { callbackId: string; values: Record<string, string>; choices?: Record<string, string | null>; userId?: string; privateMetadata?: string }): string {
+export function viewSubmissionBody(f: {
+  callbackId: string;
+  values: Record<string, string>;
+  choices?: Record<string, string | null>;
+  /** People pickers (users_select): block id → the chosen user id. */
+  users?: Record<string, string>;
+  userId?: string;
+  privateMetadata?: string;
+}): string {
   const values = Object.fromEntries([
     ...Object.entries(f.values).map(([blockId, value]) => [blockId, { input: { type: 'plain_text_input', value } }]),
+    ...Object.entries(f.users ?? {}).map(([blockId, user]) => [blockId, { value: { type: 'users_select', selected_user: user } }]),
     ...Object.entries(f.choices ?? {}).map(([blockId, value]) => [
       blockId,
       { value: { type: 'static_select', selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value } } },

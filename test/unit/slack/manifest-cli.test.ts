@@ -74,7 +74,7 @@ describe('npm run manifest: the command line', () => {
 
 describe('npm run manifest: scopes from --config', () => {
   it('a configuration without alerts or actions needs only `commands`', () => {
-    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, reports: false, userGroups: false });
+    expect(featuresFromConfigFile(configFile('bare.yaml', 'bullmq:\n  prefix: shop\n'))).toEqual({ commands: true, alerts: false, actions: false, incidents: false, reports: false, userGroups: false });
     expect(featuresFromConfigFile(configFile('empty.yaml', ''))).toMatchObject({ alerts: false, actions: false });
   });
 
@@ -94,7 +94,7 @@ describe('npm run manifest: scopes from --config', () => {
   });
 
   it('the example configuration enables everything', () => {
-    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, reports: true, userGroups: true });
+    expect(featuresFromConfigFile(new URL('../../../manifests/vigil.example.yaml', import.meta.url).pathname)).toEqual({ commands: true, alerts: true, actions: true, incidents: true, reports: true, userGroups: true });
   });
 
   it('a missing, unreadable or invalid configuration is refused, naming the key', () => {
@@ -139,7 +139,7 @@ describe('runManifestCli', () => {
     expect(r.code).toBe(0);
     expect(r.files.size).toBe(0);
     expect(r.stdout).toBe(manifestFile(commands, 'socket'));
-    expect(r.stderr).toMatch(/Socket Mode; bot scopes commands, chat:write, channels:history, groups:history, usergroups:read/);
+    expect(r.stderr).toMatch(/Socket Mode; bot scopes commands, chat:write, channels:history, groups:history, channels:manage, channels:read, channels:write.invites, channels:write.topic, usergroups:read/);
   });
 
   it('never writes a checked-in manifest with a real URL', () => {

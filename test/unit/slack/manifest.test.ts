@@ -14,7 +14,7 @@ interface Manifest {
   settings: { socket_mode_enabled: boolean; interactivity: { is_enabled: boolean; request_url?: string } };
 }
 const manifest = (...args: Parameters<typeof buildManifest>) => buildManifest(...args) as unknown as Manifest;
-const only = (on: Partial<FeatureSet>): FeatureSet => ({ commands: true, alerts: false, actions: false, reports: false, userGroups: false, ...on });
+const only = (on: Partial<FeatureSet>): FeatureSet => ({ commands: true, alerts: false, actions: false, incidents: false, reports: false, userGroups: false, ...on });
 
 describe('Slack app manifest', () => {
   it.each(['http', 'socket'] as const)('manifests/ %s file matches the command registry (run `npm run manifest`)', (mode) => {
@@ -25,7 +25,7 @@ describe('Slack app manifest', () => {
   it('the checked-in files keep the placeholder URL and every feature’s scopes', () => {
     const http = JSON.parse(readFileSync(new URL(MANIFEST_PATHS.http, root), 'utf8')) as Manifest;
     expect(http.features.slash_commands.every((c) => c.url === `${PLACEHOLDER_URL}${SLACK_EVENTS_PATH}`)).toBe(true);
-    expect(http.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
+    expect(http.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'channels:manage', 'channels:read', 'channels:write.invites', 'channels:write.topic', 'usergroups:read']);
   });
 
   it('declares every registered command plus /vigil, with URLs only over HTTP', () => {
@@ -55,7 +55,9 @@ describe('Slack app manifest', () => {
     expect(scopes(only({ actions: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
     expect(scopes(only({ reports: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history']);
     expect(scopes(only({ actions: true, userGroups: true }))).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
-    expect(scopes(ALL_FEATURES)).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'usergroups:read']);
+    // Channel scopes only with incidents: (a channel each), and no user groups unless it invites some.
+    expect(scopes(only({ incidents: true }))).toEqual(['commands', 'chat:write', 'channels:manage', 'channels:read', 'channels:write.invites', 'channels:write.topic', 'channels:history', 'groups:history']);
+    expect(scopes(ALL_FEATURES)).toEqual(['commands', 'chat:write', 'channels:history', 'groups:history', 'channels:manage', 'channels:read', 'channels:write.invites', 'channels:write.topic', 'usergroups:read']);
     // Argued in scopes.ts: the bot is invited to its channels instead.
     expect(botScopes(ALL_FEATURES)).not.toContain('chat:write.public');
   });
