@@ -25,6 +25,7 @@ import { buildReport } from '../../src/reports/build.ts';
 import { reportsConfigSchema } from '../../src/reports/report-config.ts';
 import { actionsSection, silencesSection } from '../../src/reports/sections/activity.ts';
 import { alertsSection } from '../../src/reports/sections/alerts.ts';
+import { incidentsSection } from '../../src/reports/sections/incidents.ts';
 import { responseTimesSection } from '../../src/reports/sections/response-times.ts';
 import { createReportService } from '../../src/reports/service.ts';
 import { renderChannelMessage } from '../../src/slack/channel-message.ts';
@@ -176,6 +177,26 @@ describe('activity', () => {
     expect(actions.sections[0]?.table?.rows[0]).toEqual(['restart-api', '2', '2', '1', '1', '0']);
     const silences = await silencesSection(db, ['silence']).collect(ctx());
     expect(silences.data).toEqual({ created: 2, byWho: [{ who: 'carol', created: 1 }, { who: 'u0bob', created: 1 }] });
+  });
+});
+
+describe('incidents', () => {
+  it('lists those declared or resolved in the window and those still open, with the mean time to resolve', async () => {
+    const incident = (title: string, severity: string, declaredAt: number, resolvedAfterS?: number) =>
+      pool.query(
+        `INSERT INTO vigil.incidents (title, severity, lead, declared_by, declared_at, status, channel_name, resolved_at)
+         VALUES ($1, $2, 'U0LEAD', 'U0ALICE', $3, $4, $5, $6)`,
+        [title, severity, new Date(declaredAt), resolvedAfterS === undefined ? 'open' : 'resolved', `inc-${title}`, resolvedAfterS === undefined ? null : new Date(declaredAt + resolvedAfterS * 1000)],
+      );
+    await incident('checkout-errors', 'sev1', END - 5 * HOUR, 1800);
+    await incident('slow-search', 'sev3', END - 3 * HOUR, 3600);
+    await incident('queue-stuck', 'sev2', END - 30 * HOUR);
+    await incident('last-week', 'sev2', END - 200 * HOUR, 600);
+    const section = await incidentsSection(db).collect(ctx());
+    expect(section.data).toMatchObject({ declared: 2, resolved: 2, open: 1, meanTimeToResolveSeconds: 2700 });
+    expect((section.data as { incidents: { title: string }[] }).incidents.map((i) => i.title)).toEqual(['queue-stuck', 'checkout-errors', 'slow-search']);
+    expect(section.sections[0]?.text).toContain('2 declared, 2 resolved, 1 open now. Mean time from declaration to resolution: 45m.');
+    expect(section.sections[0]?.table?.rows[1]).toEqual(['#1 checkout-errors', 'sev1', 'resolved', '2026-12-01 04:00', '30m', '#inc-checkout-errors']);
   });
 });
 

@@ -5,6 +5,7 @@ import type { ReportSection } from '../section.ts';
 import { actionsSection, silencesSection } from './activity.ts';
 import { alertsSection } from './alerts.ts';
 import { backupsSection, healthSection } from './health.ts';
+import { incidentsSection } from './incidents.ts';
 import { queuesSection } from './queues.ts';
 import { responseTimesSection } from './response-times.ts';
 import { statementsSection } from './statements.ts';
@@ -25,6 +26,7 @@ export function defaultSections(d: DefaultSectionDeps): ReportSection[] {
     alertsSection(d.stateDb),
     responseTimesSection(d.stateDb),
     silencesSection(d.stateDb, d.silenceActions),
+    incidentsSection(d.stateDb),
     actionsSection(d.stateDb),
     queuesSection(d.queues),
     statementsSection(d.probeDb),
