@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { createLimiter } from '../core/limiter.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
 import { request } from 'undici';
@@ -93,6 +94,8 @@ export function createResponseUrlPoster(opts: ResponseUrlPosterOptions): Respons
   const now = opts.now ?? Date.now;
   const retry = opts.retry ?? DEFAULT_RETRY;
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+  // Without a limit a burst of deferred answers opens a socket each at once, and attempts time out
+  // while queued: a timed-out post that Slack did take is posted again, so the user sees it twice.
   const inTurn = createLimiter(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const closing = new AbortController();
   // Every answer waiting for a retry listens on it (hundreds during a Slack outage); not a leak.
@@ -191,28 +194,6 @@ export function createResponseUrlPoster(opts: ResponseUrlPosterOptions): Respons
       closing.abort();
       await settled();
     },
-  };
-}
-
-/**
- * At most `max` runs at once, the others in arrival order. Without it a burst of deferred answers
- * opens a socket each at once, and attempts time out while queued: a timed-out post that Slack did
- * take is posted again, so the user sees the answer twice.
- */
-function createLimiter(max: number): <T>(work: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (work) => {
-    // A released slot passes straight to the next in line, so `active` only counts real runs.
-    if (active < max) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
   };
 }
 

@@ -1,4 +1,5 @@
 import { createPrometheusClient, PrometheusError, type PrometheusClient } from './prometheus-client.ts';
+import { createLimiter } from '../../core/limiter.ts';
 import { WINDOW_PLACEHOLDER, type SloSpec } from './slo-config.ts';
 import { budgetRemaining, burnRate, compliance, errorRatio, isBurning } from './slo-math.ts';
 
@@ -76,7 +77,7 @@ export async function readSloStatuses(deps: SloStatusDeps): Promise<SloStatus[]>
   const at = deps.now();
   // Once Prometheus does not answer, the queries still waiting fail at once instead of each timing out.
   let down: PrometheusError | null = null;
-  const limit = limiter(deps.concurrency ?? 4);
+  const limit = createLimiter(deps.concurrency ?? 4);
   const query = (q: string) =>
     limit(async () => {
       if (down) throw down;
@@ -136,19 +137,3 @@ function valueOf(answer: PromiseSettledResult<number | null> | undefined): numbe
   return answer.value;
 }
 
-/** At most `n` of the functions run at once, the rest in order as permits free up. */
-function limiter(n: number): <T>(work: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (work) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await work();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}

@@ -1,32 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
+import { yamlConfigLoader } from '../../support/yaml-config.ts';
 
 /** `probes.backups` as operators write it: YAML read by loadConfig, every problem naming its key. */
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-function load(yaml: string) {
-  const d = mkdtempSync(join(tmpdir(), 'vigil-backups-config-'));
-  made.push(d);
-  writeFileSync(join(d, 'vigil.yaml'), yaml);
-  return loadConfig({ VIGIL_CONFIG: 'vigil.yaml' }, d);
-}
-
-/** The problems, without the file path each begins with. */
-function problems(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => p.replace(/^.*vigil\.yaml: /, ''));
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { load, problems } = yamlConfigLoader('backups');
 
 describe('probes.backups', () => {
   it('reads each source, maxAge in milliseconds, pattern defaulting to every file', () => {

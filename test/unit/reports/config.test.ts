@@ -1,32 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.ts';
 import { parseWindow, windowLabel } from '../../../src/reports/window.ts';
+import { yamlConfigLoader } from '../../support/yaml-config.ts';
 
 /** `reports:` as operators write it: YAML read by loadConfig, every problem naming its key. */
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-function load(yaml: string) {
-  const d = mkdtempSync(join(tmpdir(), 'vigil-reports-config-'));
-  made.push(d);
-  writeFileSync(join(d, 'vigil.yaml'), yaml);
-  return loadConfig({ VIGIL_CONFIG: 'vigil.yaml' }, d);
-}
-
-function problems(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => p.replace(/^.*vigil\.yaml: /, ''));
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { load, problems } = yamlConfigLoader('reports');
 
 describe('reports:', () => {
   it('reads reports with a seconds-first schedule, windows in ms, a checklist, and targets over the defaults', () => {
