@@ -62,7 +62,7 @@ describe('maskArgs', () => {
   });
 
   it('masks URL passwords and Slack tokens inside any argument', () => {
-    expect(maskArgs(['SET', 'cfg', 'redis://app:pw@cache:6379/0', 'xoxb-123-456'])).toEqual(['SET', 'cfg', 'redis://app:***@cache:6379/0', 'xoxb-***']);
+    expect(maskArgs(['SET', 'cfg', 'redis://app:pw@cache:6379/0', 'xoxb-placeholder-token'])).toEqual(['SET', 'cfg', 'redis://app:***@cache:6379/0', 'xoxb-***']);
   });
 
   it('leaves ordinary commands as they are', () => {
