@@ -93,8 +93,8 @@ export async function createContainer(config: Config, opts: ContainerOptions): P
     onRun: (run) => {
       infra.metrics.recordRun(run);
       if (run.outcome === 'refused') accessMetrics.refused('command', run.command, run.invoker.surface);
-      audit.record(commandRunEvent(run));
     },
+    recordRun: (run) => audit.record(commandRunEvent(run)),
     authorize: (name, invoker, asPublic) => infra.access.check({ kind: 'command', name, public: asPublic }, invoker),
     logError: (message, run) => log.error({ command: run.command, surface: run.invoker.surface }, message),
     explainError: infra.explainError,

@@ -135,7 +135,14 @@ function trackInFlight(commands: Dispatcher, interactions: InteractionDispatcher
     return work;
   };
   return {
-    commands: { dispatch: (slash, text, invoker) => track(commands.dispatch(slash, text, invoker)) } satisfies Dispatcher,
+    commands: {
+      dispatch: (slash, text, invoker) => {
+        const work = commands.dispatch(slash, text, invoker);
+        // In flight until its audit event is safe too: the answer waits for that before it goes.
+        track(work.then((result) => result.recorded));
+        return work;
+      },
+    } satisfies Dispatcher,
     interactions: { dispatch: (interaction) => track(interactions.dispatch(interaction)) } satisfies InteractionDispatcher,
     count: () => pending.size,
     async settled(): Promise<void> {

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from './chain.ts';
 
@@ -9,9 +9,12 @@ import type { AuditEvent } from './chain.ts';
  * Layout: one segment per Vigil process, `spool-<pid>-<startedAtMs>-1.jsonl` (one event per line)
  * beside `….offset` holding how many bytes of it are already in Postgres. A segment left by a
  * process that is gone (crashed, or this same pid in an earlier life, as PID 1 in a container is)
- * is adopted on start and replayed before anything newer. At shutdown, events still in memory are
- * older than the process's segment: they go to `…-0.jsonl`, replayed before it. An append is synchronous, so an event
- * that was spooled survives the process dying a moment later.
+ * is adopted on start and replayed before anything newer; while running, Vigil also claims (by
+ * renaming it to its own pid) the segments of a process that died since, which happens when
+ * replicas share the directory. At shutdown, events still in memory are older than the process's
+ * segment: they go to `…-0.jsonl`, replayed before it, as do copies of what waits in memory when
+ * Postgres is slow (see the writer). An append is synchronous, so an event that was spooled
+ * survives the process dying a moment later.
  *
  * The offset is written after Postgres committed the batch, so a crash between the two replays
  * that batch once more: at-least-once, never lost.
@@ -28,6 +31,11 @@ export interface AuditSpool {
   peek(max: number): AuditEvent[];
   /** The first `count` events returned by the last peek are in Postgres: drop them. */
   consume(count: number): void;
+  /**
+   * Claim the segments of processes that have died since (a killed replica sharing this
+   * directory), to replay after what is already pending; returns how many events they hold.
+   */
+  adoptOrphans(): number;
 }
 
 interface Segment {
@@ -50,7 +58,7 @@ export function openAuditSpool(dir: string, deps: { pid?: number; startedAt?: nu
 
   const own = segmentAt(join(dir, `spool-${pid}-${startedAt}-1.jsonl`));
   const head = segmentAt(join(dir, `spool-${pid}-${startedAt}-0.jsonl`));
-  const segments: Segment[] = adoptLeftovers(dir, pid, isAlive);
+  const segments: Segment[] = claimLeftovers(dir, pid, isAlive, 'with-own-pid');
   let peeked: { segment: Segment; ends: number[] } | null = null;
 
   function current(): Segment | undefined {
@@ -90,6 +98,11 @@ export function openAuditSpool(dir: string, deps: { pid?: number; startedAt?: nu
       if (segment.pending <= 0 || segment.offset >= segment.size) retire(segment);
       else writeFileSync(segment.offsetFile, String(segment.offset));
     },
+    adoptOrphans() {
+      const claimed = claimLeftovers(dir, pid, isAlive, 'others-only');
+      segments.push(...claimed);
+      return claimed.reduce((n, s) => n + s.pending, 0);
+    },
   };
 
   function write(segment: Segment, events: readonly AuditEvent[]): void {
@@ -110,19 +123,42 @@ export function openAuditSpool(dir: string, deps: { pid?: number; startedAt?: nu
   }
 }
 
+/** Renames a dead process's segment (and its offset) to this process; null if another got it first. */
+function claim(dir: string, name: string, claimed: string): string | null {
+  const to = join(dir, claimed);
+  if (existsSync(to)) return null;
+  try {
+    renameSync(join(dir, name), to);
+  } catch {
+    return null; // claimed by another replica a moment ago
+  }
+  // Lost between the two renames, the offset only makes the next claimant replay from the start:
+  // events already written are recognised by their write keys.
+  const offset = join(dir, name.replace(/\.jsonl$/, '.offset'));
+  if (existsSync(offset)) renameSync(offset, to.replace(/\.jsonl$/, '.offset'));
+  return to;
+}
+
 function segmentAt(file: string): Segment {
   return { file, offsetFile: file.replace(/\.jsonl$/, '.offset'), offset: 0, size: 0, pending: 0 };
 }
 
-/** Segments of processes that are gone (or of this pid's earlier life), oldest first. */
-function adoptLeftovers(dir: string, pid: number, isAlive: (pid: number) => boolean): Segment[] {
+/**
+ * Segments of processes that are gone (and, at start, of this pid's earlier life), oldest first.
+ * Another process's segment is claimed by renaming it to this pid, so when replicas share the
+ * directory exactly one of them replays it: the others' renames find it gone.
+ */
+function claimLeftovers(dir: string, pid: number, isAlive: (pid: number) => boolean, which: 'with-own-pid' | 'others-only'): Segment[] {
   const found: Array<{ segment: Segment; order: [number, number] }> = [];
   for (const name of readdirSync(dir)) {
-    const match = /^spool-(\d+)-(\d+)-([01])\.jsonl$/.exec(name);
+    // `-<pid>` at the end: claimed from that process (kept, so a claimed name never equals one of this process's own).
+    const match = /^spool-(\d+)-(\d+)-([01])(-\d+)?\.jsonl$/.exec(name);
     if (!match) continue;
     const owner = Number(match[1]);
-    if (owner !== pid && isAlive(owner)) continue; // a live replica's: it replays its own
-    const segment = segmentAt(join(dir, name));
+    if (owner === pid ? which === 'others-only' : isAlive(owner)) continue; // a live process's: it replays its own
+    const file = owner === pid ? join(dir, name) : claim(dir, name, `spool-${pid}-${match[2]}-${match[3]}-${owner}.jsonl`);
+    if (!file) continue;
+    const segment = segmentAt(file);
     segment.size = statSync(segment.file).size;
     segment.offset = existsSync(segment.offsetFile) ? Number(readFileSync(segment.offsetFile, 'utf8')) || 0 : 0;
     segment.pending = countLines(segment);

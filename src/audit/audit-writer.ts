@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { describeError } from '../core/errors.ts';
 import type { StateStore } from '../db/state.ts';
 import type { Logger } from '../log.ts';
+import { auditMetrics } from './audit-metrics.ts';
 import type { AuditSpool } from './audit-spool.ts';
+import { writeIsolating } from './refused-rows.ts';
 import { recordAuditEvents, storedWriteKeys, type AuditEvent, type AuditKey } from './chain.ts';
 
 /**
@@ -15,11 +17,21 @@ import { recordAuditEvents, storedWriteKeys, type AuditEvent, type AuditKey } fr
  *   `rejected` event in its place, so it never costs its neighbours;
  * - past `memoryLimit` waiting events, new ones go to the disk spool (src/audit/audit-spool.ts),
  *   and keep going there until it is replayed, so the order is kept;
- * - `close` writes what it can within its deadline and spools the rest.
+ * - `close` writes what it can within its deadline and spools the rest;
+ * - `record` tells when an event is safe from a process kill, so an answer that waits for it never
+ *   outlives its event: with the writer idle, once committed (a few ms); with a write already
+ *   under way, failing, or slower than `safeWithinMs`, once copied to the disk spool (a sync
+ *   append, so a burst is not held to Postgres' pace). A copy whose event is committed after all
+ *   is skipped on replay by its write key;
+ * - segments of the spool that a killed Vigil left in the same directory are adopted every
+ *   `adoptEveryMs`, so a replica sharing the directory writes them without waiting for a restart.
  */
 export interface AuditWriter {
-  /** Queue one event; never delays or fails the caller. */
-  record(event: AuditEvent): void;
+  /**
+   * Queue one event; never delays or fails the caller. The promise (never rejecting) settles once
+   * the event would survive this process being killed: in Postgres or in the disk spool.
+   */
+  record(event: AuditEvent): Promise<void>;
   /** Resolves once everything recorded so far is in Postgres (waits through an outage). */
   flush(): Promise<void>;
   /** Write what can be written within `deadlineMs`, spool the rest to disk, and stop. */
@@ -51,12 +63,19 @@ export interface AuditWriterDeps {
   /** Wait before retry n (from 0). */
   backoffMs?: (attempt: number) => number;
   now?: () => number;
+  /** How long `record` waits for the commit before it copies the event to disk instead. */
+  safeWithinMs?: number;
+  /** How often to look for spool segments a killed process left behind. */
+  adoptEveryMs?: number;
 }
 
 /** Rows per INSERT (one statement over arrays whatever the size): bounds a statement's size and lock time. */
 const MAX_BATCH = 500;
 const DEFAULT_MEMORY_LIMIT = 10_000;
 const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
+const DEFAULT_SAFE_WITHIN_MS = 300;
+const DEFAULT_ADOPT_EVERY_MS = 5000;
+const DONE: Promise<void> = Promise.resolve();
 const defaultBackoff = (attempt: number) => Math.min(100 * 2 ** attempt, 5000);
 
 export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
@@ -67,6 +86,8 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   const metrics = auditMetrics(deps.registry, () => ({ queued: memory.length, spooled: deps.spool?.pending() ?? 0 }));
 
   let memory: AuditEvent[] = [];
+  /** How many of memory's oldest events have a copy on disk (see copyMemoryToDisk). */
+  let copied = 0;
   let writing: Promise<void> | null = null;
   let failingSince: number | null = null;
   let lastError: string | null = null;
@@ -74,9 +95,54 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   /** Set by close: stop retrying after the current attempt. */
   let abandon = false;
   let wake: (() => void) | null = null;
+  /** Callers waiting for their event to be safe, by write key. */
+  const waiters = new Map<string, () => void>();
+  const safeWithinMs = deps.safeWithinMs ?? DEFAULT_SAFE_WITHIN_MS;
+
+  function settle(events: readonly AuditEvent[]): void {
+    if (waiters.size === 0) return;
+    for (const e of events) if (e.writeKey) waiters.get(e.writeKey)?.();
+  }
+
+  /**
+   * Copies of what waits in memory, on disk so a kill cannot take them: the events stay in memory
+   * and are written from there, and the spool's copies are skipped on replay once their keys are
+   * stored. Copies go before everything spooled (as memory does at shutdown), and always as a
+   * prefix of memory, so a replay after a kill keeps the order.
+   */
+  function copyMemoryToDisk(): void {
+    if (!deps.spool || copied >= memory.length || deps.spool.bytes() >= spoolMaxBytes) return;
+    try {
+      const copies = memory.slice(copied);
+      deps.spool.prepend(copies);
+      copied = memory.length;
+      metrics.spooled.inc(copies.length);
+      settle(copies);
+    } catch (err) {
+      deps.log.error({ err: describeError(err) }, 'audit spool append failed');
+    }
+  }
+
+  /** Settles once `event` (in memory) is committed, or copied to disk when that takes too long. */
+  function committedOrCopied(event: AuditEvent & { writeKey: string }): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        waiters.delete(event.writeKey);
+        copyMemoryToDisk();
+        resolve();
+      }, safeWithinMs);
+      waiters.set(event.writeKey, () => {
+        clearTimeout(timer);
+        waiters.delete(event.writeKey);
+        resolve();
+      });
+    });
+  }
 
   function spoolOrDrop(events: AuditEvent[], where: 'append' | 'prepend' = 'append'): void {
     if (events.length === 0) return;
+    // Spooled, or dropped and counted: either way nothing more will come of waiting.
+    settle(events);
     if (deps.spool && deps.spool.bytes() < spoolMaxBytes) {
       try {
         if (where === 'append') deps.spool.append(events);
@@ -104,19 +170,31 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       const state = await deps.state.ready();
       if (state.kind === 'off') {
         // Said once at start; nothing can be kept.
-        if (batch.from === 'memory') memory = memory.slice(batch.events.length);
-        else deps.spool?.consume(batch.events.length);
+        if (batch.from === 'memory') {
+          memory = memory.slice(batch.events.length);
+          copied = Math.max(0, copied - batch.events.length);
+        } else deps.spool?.consume(batch.events.length);
         continue;
       }
       try {
         if (state.kind === 'unreachable') throw new Error(state.why);
         const pool = state.pool;
-        // After a failure the last attempt may have committed without us hearing back: skip what it stored.
-        const stored = attempt > 0 ? await storedWriteKeys(pool, batch.events.flatMap((e) => (e.writeKey ? [e.writeKey] : []))) : null;
+        // After a failure the last attempt may have committed without us hearing back, and the
+        // spool holds copies of events written from memory since: skip what is already stored.
+        const stored = attempt > 0 || batch.from === 'spool' ? await storedWriteKeys(pool, batch.events.flatMap((e) => (e.writeKey ? [e.writeKey] : []))) : null;
         const unwritten = stored?.size ? batch.events.filter((e) => !e.writeKey || !stored.has(e.writeKey)) : batch.events;
-        await writeIsolating(unwritten, (events) => recordAuditEvents(pool, events, deps.key ?? null));
-        if (batch.from === 'memory') memory = memory.slice(batch.events.length);
-        else deps.spool?.consume(batch.events.length);
+        await writeIsolating(unwritten, (events) => recordAuditEvents(pool, events, deps.key ?? null), {
+          rejected: (refused, err) => {
+            metrics.rejected.inc();
+            deps.log.error({ kind: refused.kind, subject: refused.subject, err: describeError(err) }, 'audit event refused by Postgres; stored as rejected');
+          },
+          dropped: () => metrics.dropped.inc(),
+        });
+        if (batch.from === 'memory') {
+          memory = memory.slice(batch.events.length);
+          copied = Math.max(0, copied - batch.events.length);
+        } else deps.spool?.consume(batch.events.length);
+        settle(batch.events);
         metrics.written.inc(batch.events.length);
         if (failingSince !== null) deps.log.info({ failedForMs: now() - failingSince }, 'audit writes recovered');
         failingSince = null;
@@ -133,29 +211,6 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         }
         await sleep(backoff(attempt++));
       }
-    }
-  }
-
-  /** Write `events`; a data error splits the batch until the refused row is alone, then stores a stand-in. */
-  async function writeIsolating(events: AuditEvent[], write: (events: AuditEvent[]) => Promise<void>): Promise<void> {
-    try {
-      await write(events);
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      if (events.length > 1) {
-        const half = Math.ceil(events.length / 2);
-        await writeIsolating(events.slice(0, half), write);
-        await writeIsolating(events.slice(half), write);
-        return;
-      }
-      const [refused] = events;
-      if (!refused) return;
-      metrics.rejected.inc();
-      deps.log.error({ kind: refused.kind, subject: refused.subject, err: describeError(err) }, 'audit event refused by Postgres; stored as rejected');
-      await write([rejectedStandIn(refused, err)]).catch((again: unknown) => {
-        if (!isDataError(again)) throw again;
-        metrics.dropped.inc();
-      });
     }
   }
 
@@ -184,20 +239,38 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
     deps.log.warn({ events: deps.spool?.pending() }, 'replaying audit events spooled to disk by an earlier run');
     void startDraining();
   }
+  const adopting = deps.spool
+    ? setInterval(() => {
+        const adopted = deps.spool?.adoptOrphans() ?? 0;
+        if (adopted === 0 || abandon) return;
+        deps.log.warn({ events: adopted }, 'replaying audit events a stopped Vigil left in the spool');
+        void startDraining();
+      }, deps.adoptEveryMs ?? DEFAULT_ADOPT_EVERY_MS).unref()
+    : null;
 
   return {
     record(recorded) {
-      if (deps.state.status().kind === 'off') return;
-      const event = recorded.writeKey ? recorded : { ...recorded, writeKey: randomUUID() };
-      if (abandon) return spoolOrDrop([event]);
-      if ((deps.spool?.pending() ?? 0) > 0 || memory.length >= memoryLimit) spoolOrDrop([event]);
-      else memory.push(event);
+      if (deps.state.status().kind === 'off') return DONE;
+      const event = { ...recorded, writeKey: recorded.writeKey ?? randomUUID() };
+      if (abandon || (deps.spool?.pending() ?? 0) > 0 || memory.length >= memoryLimit) {
+        spoolOrDrop([event]);
+        if (!abandon) void startDraining();
+        return DONE;
+      }
+      // Idle: this event is the next append, so its commit is a few ms away. Busy or failing: it
+      // would wait behind others (or an outage), so disk now.
+      const idle = writing === null && failingSince === null;
+      memory.push(event);
       void startDraining();
+      if (idle) return committedOrCopied(event);
+      copyMemoryToDisk();
+      return DONE;
     },
     async flush() {
       while (writing) await writing;
     },
     async close(deadlineMs = 5000) {
+      if (adopting) clearInterval(adopting);
       const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), deadlineMs).unref());
       const done = (async () => {
         while (writing) await writing;
@@ -210,8 +283,11 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         await done;
       }
       abandon = true;
-      const left = memory;
+      // Those with a copy on disk already are not spooled twice.
+      const left = memory.slice(copied);
+      settle(memory);
       memory = [];
+      copied = 0;
       if (left.length > 0) {
         // Older than anything already spooled (the spool only takes events once memory is full).
         spoolOrDrop(left, 'prepend');
@@ -219,46 +295,5 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       }
     },
     status: () => ({ queued: memory.length, spooled: deps.spool?.pending() ?? 0, failingSince, lastError }),
-  };
-}
-
-/** SQLSTATE classes meaning "this row's data is refused": retrying the same row will not help. */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
-}
-
-/** What is kept of a refused event: who, what, that it was refused and why, with the text cut short. */
-function rejectedStandIn(event: AuditEvent, err: unknown): AuditEvent {
-  const cut = (text: string) => text.slice(0, 200);
-  return {
-    actorId: cut(event.actorId),
-    kind: cut(event.kind),
-    subject: cut(event.subject),
-    outcome: 'rejected',
-    details: { originalOutcome: cut(event.outcome), refusedBecause: cut(describeError(err)) },
-    ...(event.writeKey ? { writeKey: event.writeKey } : {}),
-  };
-}
-
-function auditMetrics(registry: Registry, waiting: () => { queued: number; spooled: number }) {
-  const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
-  new Gauge({
-    name: 'vigil_audit_pending_events',
-    help: 'Audit events not yet in Postgres, by where they wait (memory or the disk spool)',
-    labelNames: ['where'] as const,
-    registers: [registry],
-    collect() {
-      const w = waiting();
-      this.set({ where: 'memory' }, w.queued);
-      this.set({ where: 'spool' }, w.spooled);
-    },
-  });
-  return {
-    failures: counter('vigil_audit_write_failures_total', 'Audit events in write attempts that failed (retried until written)'),
-    written: counter('vigil_audit_written_total', 'Audit events written by the background writer'),
-    spooled: counter('vigil_audit_spooled_total', 'Audit events written to the disk spool while Postgres was away'),
-    rejected: counter('vigil_audit_rejected_total', 'Audit events Postgres refused, stored as rejected stand-ins'),
-    dropped: counter('vigil_audit_dropped_total', 'Audit events lost: memory and spool full, or even the stand-in refused'),
   };
 }

@@ -60,7 +60,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Columns in the order rows are read and written. */
 export const AUDIT_COLUMNS = 'id, at, actor_id, actor_name, channel, kind, subject, request_id, outcome, details, prev_hash, hash, keyed';
 // "vigilA" in ASCII: one lock for the whole chain, recognisable in pg_locks.
-const CHAIN_LOCK = 0x766967696c41;
+export const CHAIN_LOCK = 0x766967696c41;
 
 /**
  * Postgres text refuses NUL and jsonb refuses lone surrogates: replace both, so one odd character

@@ -30,12 +30,19 @@ export interface DispatchResult {
   reply: Reply;
   flags: GlobalFlags;
   run: CommandRun;
+  /** Settles once the run's audit event is safe from a process kill (see `recordRun`); never rejects. */
+  recorded: Promise<void>;
 }
 
 export interface DispatcherDeps {
   commands: readonly BoundCommand[];
   /** Called once per run, after the reply is ready: metrics, audit. Must not throw. */
   onRun?: (run: CommandRun) => void;
+  /**
+   * The run's audit event. Resolves once it is safe from a process kill (committed, or on local
+   * disk), so a Slack answer that waits for it is never shown for a run the trail then lacks.
+   */
+  recordRun?: (run: CommandRun) => Promise<void>;
   logError?: (message: string, run: CommandRun) => void;
   /** A dependency's failure (Postgres refused, Redis not connected) as a clear error; null for Vigil's own bugs. */
   explainError?: (err: unknown) => AppError | null;
@@ -52,6 +59,7 @@ export interface Dispatcher {
 }
 
 const UMBRELLA = 'vigil';
+const DONE: Promise<void> = Promise.resolve();
 
 /** How an AppError counts in metrics and the audit: a missing dependency is not a Vigil bug. */
 const OUTCOME_BY_CODE: Partial<Record<ErrorCode, Outcome>> = {
@@ -96,8 +104,9 @@ export function createDispatcher(d: DispatcherDeps): Dispatcher {
     const finish = (reply: Reply, outcome: Outcome, error?: string, refusedBy?: string): DispatchResult => {
       const run: CommandRun = { command: command?.name ?? name, text, invoker, outcome, durationMs: elapsedMs(start), ...(error ? { error } : {}), ...(refusedBy ? { refusedBy } : {}) };
       d.onRun?.(run);
+      const recorded = d.recordRun ? d.recordRun(run).catch(() => undefined) : DONE;
       // A refusal is for the person who asked, whatever --public said.
-      return { reply: flags.public && outcome !== 'refused' ? { ...reply, visibility: 'channel' } : reply, flags, run };
+      return { reply: flags.public && outcome !== 'refused' ? { ...reply, visibility: 'channel' } : reply, flags, run, recorded };
     };
     /** A thrown error as the answer: the person's mistake, a dependency down, or Vigil's bug (logged). */
     const failed = (thrown: unknown): DispatchResult => {

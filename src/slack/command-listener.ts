@@ -58,13 +58,19 @@ async function handleCommand(body: Record<string, unknown>, ack: Ack, opts: Comm
     return;
   }
   const cmd = parsed.data;
-  const work = opts.dispatcher.dispatch(cmd.command, plainMentions(cmd.text), {
-    surface: 'slack',
-    userId: cmd.user_id,
-    ...(cmd.user_name ? { userName: cmd.user_name } : {}),
-    ...(cmd.channel_id ? { channelId: cmd.channel_id } : {}),
-    ...(cmd.team_id ? { teamId: cmd.team_id } : {}),
-  });
+  const work = opts.dispatcher
+    .dispatch(cmd.command, plainMentions(cmd.text), {
+      surface: 'slack',
+      userId: cmd.user_id,
+      ...(cmd.user_name ? { userName: cmd.user_name } : {}),
+      ...(cmd.channel_id ? { channelId: cmd.channel_id } : {}),
+      ...(cmd.team_id ? { teamId: cmd.team_id } : {}),
+    })
+    // No answer before its audit event is safe: a replica killed right after answering loses no row.
+    .then(async (result) => {
+      await result.recorded;
+      return result;
+    });
   // Slow answers are acked with "working…" when the timer fires and posted once ready.
   let deferred = false;
   const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,13 +10,14 @@ import { Registry } from 'prom-client';
 import { openAuditSpool } from '../../src/audit/audit-spool.ts';
 import { createAuditWriter, type AuditWriter } from '../../src/audit/audit-writer.ts';
 import type { AuditEvent } from '../../src/audit/chain.ts';
-import { verifyAuditChain } from '../../src/audit/chain.ts';
+import { CHAIN_LOCK, verifyAuditChain } from '../../src/audit/chain.ts';
 import { commandRunEvent } from '../../src/audit/command-log.ts';
 import { createPool } from '../../src/db/pools.ts';
 import { createStateStore } from '../../src/db/state.ts';
 import type { Logger } from '../../src/log.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { waitFor } from '../support/wait.ts';
 
 const pools: pg.Pool[] = [];
 const dirs: string[] = [];
@@ -64,12 +65,22 @@ async function storedOrder(subject: string): Promise<number[]> {
   return rows.map((r) => r.n);
 }
 
-function writer(pool: pg.Pool, opts: { spoolDir?: string; memoryLimit?: number; log?: Logger } = {}): AuditWriter {
+interface WriterOptions {
+  spoolDir?: string;
+  memoryLimit?: number;
+  log?: Logger;
+  /** The spool's own pid and who counts as alive (stand-ins for replicas sharing the directory). */
+  spoolAs?: { pid: number; isAlive: (pid: number) => boolean };
+  adoptEveryMs?: number;
+}
+
+function writer(pool: pg.Pool, opts: WriterOptions = {}): AuditWriter {
   return createAuditWriter({
     state: createStateStore(pool),
     log: opts.log ?? quietLog().log,
     registry: new Registry(),
-    spool: opts.spoolDir ? openAuditSpool(opts.spoolDir) : null,
+    spool: opts.spoolDir ? openAuditSpool(opts.spoolDir, opts.spoolAs ?? {}) : null,
+    ...(opts.adoptEveryMs !== undefined ? { adoptEveryMs: opts.adoptEveryMs } : {}),
     ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}),
     backoffMs: () => 100,
   });
@@ -168,6 +179,78 @@ describe('audit writer', () => {
   });
 });
 
+/** Holds the audit chain's lock in a transaction of its own until `release`, so appends wait. */
+async function holdChainLock(): Promise<{ release: () => Promise<void> }> {
+  const client = await admin.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  return {
+    release: async () => {
+      await client.query('COMMIT');
+      client.release();
+    },
+  };
+}
+
+/** Whether `promise` settled within `ms`. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+}
+
+describe('safe before the answer', () => {
+  it('settles once the event is committed, not before', async () => {
+    const audit = writer(makePool(db.url), { spoolDir: tempDir() });
+    const lock = await holdChainLock();
+    const recorded = audit.record(events('safe-commit', 1)[0] as AuditEvent);
+    // The append waits for the lock: nothing is safe yet, so an answer would have to wait too.
+    expect(await settledWithin(recorded, 150)).toBe(false);
+    await lock.release();
+    await recorded;
+    expect(await storedOrder('safe-commit')).toEqual([0]);
+    expect(audit.status()).toMatchObject({ spooled: 0 });
+  });
+
+  it('copies the event to disk when the commit is slow, and writes it once all the same', async () => {
+    const spoolDir = tempDir();
+    const { log, lines } = quietLog();
+    const audit = writer(makePool(db.url), { spoolDir, log });
+    const lock = await holdChainLock();
+    const [event] = events('safe-slow', 1) as [AuditEvent];
+    const started = Date.now();
+    await audit.record(event);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // What a kill now would leave: the event, on disk (the spool's files are what the next start replays).
+    expect(audit.status()).toMatchObject({ queued: 1, spooled: 1 });
+    const onDisk = readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(spoolDir, f), 'utf8')).join('');
+    expect(onDisk).toContain('"subject":"safe-slow"');
+    await lock.release();
+    await audit.flush();
+    // Written from memory, and the copy on disk recognised as written when replayed.
+    expect(await storedOrder('safe-slow')).toEqual([0]);
+    expect(audit.status()).toMatchObject({ queued: 0, spooled: 0 });
+    // Recognised before the append, not by a unique-key error and a retry.
+    expect(lines.map((l) => l.msg)).toEqual([]);
+    expect(await verifyAuditChain(admin)).toMatchObject({ ok: true });
+  });
+
+  it('while Postgres is failing, puts each event on disk before it settles, and writes each once when it is back', async () => {
+    const spoolDir = tempDir();
+    const audit = writer(makePool(proxiedUrl()), { spoolDir });
+    await proxy.set('refuse');
+    audit.record(events('safe-failing-first', 1)[0] as AuditEvent);
+    await waitFor(() => audit.status().failingSince !== null, { what: 'the writer to see Postgres failing' });
+    const all = events('safe-failing', 5);
+    const started = Date.now();
+    await Promise.all(all.map((e) => audit.record(e)));
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(audit.status().spooled).toBeGreaterThanOrEqual(5);
+    await proxy.set('pass');
+    await audit.flush();
+    expect(await storedOrder('safe-failing')).toEqual([0, 1, 2, 3, 4]);
+    expect(await storedOrder('safe-failing-first')).toEqual([0]);
+  });
+});
+
 describe('audit spool', () => {
   it('spools past the memory limit while Postgres is away, and the next start replays it in order', async () => {
     const spoolDir = tempDir();
@@ -175,7 +258,9 @@ describe('audit spool', () => {
     const first = writer(makePool(proxiedUrl()), { spoolDir, memoryLimit: 50 });
     const all = events('spooled', 500);
     for (const e of all) first.record(e);
-    expect(first.status()).toMatchObject({ queued: 50, spooled: 450 });
+    // All on disk: those kept in memory (a write was under way when they came) have a copy there.
+    expect(first.status().spooled).toBe(500);
+    expect(first.status().queued).toBeLessThanOrEqual(50);
     // Shutdown with Postgres still away: what is in memory goes to disk too.
     await first.close(300);
     expect(first.status()).toMatchObject({ queued: 0, spooled: 500 });
@@ -200,6 +285,26 @@ describe('audit spool', () => {
     await audit.flush();
     expect(await storedOrder('crashed')).toEqual([0, 1, 2]);
     expect(existsSync(join(spoolDir, 'spool-999999-1000-1.jsonl'))).toBe(false);
+  });
+
+  it('replicas sharing the directory claim what a killed one left, and it is written once', async () => {
+    const spoolDir = tempDir();
+    const dead = new Set<number>();
+    const isAlive = (pid: number) => !dead.has(pid);
+    // Two live replicas, started before the third dies (so not adopted at their start).
+    const siblings = [101, 102].map((pid) => writer(makePool(db.url), { spoolDir, spoolAs: { pid, isAlive }, adoptEveryMs: 50 }));
+    await proxy.set('refuse');
+    const victim = writer(makePool(proxiedUrl()), { spoolDir, spoolAs: { pid: 103, isAlive } });
+    const all = events('claimed', 20);
+    await Promise.all(all.map((e) => victim.record(e)));
+    expect(victim.status().spooled).toBe(20);
+    dead.add(103); // killed: nothing of its memory survives, its spool does
+    await waitFor(() => siblings.every((w) => w.status().spooled === 0) && readdirSync(spoolDir).length === 0, { what: 'the orphaned spool claimed and written' });
+    await Promise.all(siblings.map((w) => w.flush()));
+    expect(await storedOrder('claimed')).toEqual(all.map((_, n) => n));
+    await victim.close(50);
+    await proxy.set('pass');
+    await Promise.all(siblings.map((w) => w.close(100)));
   });
 
   it("leaves a live process's spool to that process", async () => {
