@@ -18,6 +18,10 @@ import { severityOf, type AlertsConfig } from './routing.ts';
 import { createRuleSchedule } from './rules/rule-schedule.ts';
 import { alertGroupButtons } from './runbook-buttons.ts';
 import { declareButton } from '../incidents/handlers.ts';
+import { incidentShownOnGroup } from '../incidents/store.ts';
+import type { Queryable } from '../db/queryable.ts';
+import type { GroupIncident } from './group-messages.ts';
+import { provideGroupRefresher } from './message-refresh.ts';
 import { storeNotification } from './store.ts';
 import { createTestAlertSender, type TestAlertSent } from './test-alert.ts';
 
@@ -64,12 +68,15 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
         metrics,
         onStorm: () => onStorm(),
         actionsFor: withDeclare(alertGroupButtons(cfg.actions, catalog), config.file.incidents !== undefined),
+        ...(config.file.incidents ? { incidentOf: (db: Queryable, g: AlertGroup) => incidentShownOnGroup(db, g.groupId, g.epoch) } : {}),
         pollMs: opts.processorPollMs,
         lateFiring: createLateFiringJudge({ alertmanager }),
         ...(mayClaim ? { mayClaim } : {}),
       })
     : null;
 
+  // Incidents show on the group's message: their feature asks for it to be shown again.
+  if (processor && pool && config.file.incidents) provideGroupRefresher(infra, pool, processor);
   const schedules: Runnable[] = [];
   if (processor && pool && infra.probeRedis) {
     const housekeeping = createHousekeeping({ pool, processor, outbox: infra.outbox, cfg, redis: infra.probeRedis, keyPrefix, log, alertmanager, ...(mayClaim ? { eligible: mayClaim } : {}) });
@@ -120,9 +127,12 @@ export function createAlertPipeline(infra: Infrastructure, cfg: AlertsConfig, op
   };
 }
 
-/** With incidents configured, critical and warning groups offer Declare incident first among their buttons. */
-function withDeclare(buttons: (g: AlertGroup, now: number) => Button[], incidents: boolean): (g: AlertGroup, now: number) => Button[] {
-  return incidents ? (g, now) => [...declareButton(g), ...buttons(g, now)] : buttons;
+/**
+ * With incidents configured, critical and warning groups offer Declare incident first among their
+ * buttons, until an incident is worked for them (the message then links to its channel instead).
+ */
+function withDeclare(buttons: (g: AlertGroup, now: number) => Button[], incidents: boolean): (g: AlertGroup, now: number, incident: GroupIncident | null) => Button[] {
+  return incidents ? (g, now, incident) => [...(incident ? [] : declareButton(g)), ...buttons(g, now)] : buttons;
 }
 
 /** The start-up line: where alerts go, and what is off and why. */

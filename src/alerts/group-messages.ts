@@ -3,6 +3,12 @@ import type { Button, Ref, RichText } from '../core/reply.ts';
 import type { AlertGroup } from './group.ts';
 import { groupReply } from './message.ts';
 
+/** The incident worked for a group's current firing, once it has a channel: its message links there. */
+export interface GroupIncident {
+  id: number;
+  channelId: string;
+}
+
 // Lines of a thread reply listed one by one; the rest are counted.
 const MAX_REPLY_LINES = 20;
 
@@ -12,8 +18,12 @@ const MAX_REPLY_LINES = 20;
  * does not notify on edits anyway). `banner` is a line of Vigil's own above the message (the
  * escalation copy says why it is there).
  */
-export function groupMessage(g: AlertGroup, now: number, opts: { mention?: string | undefined; banner?: RichText; actions?: readonly Button[] } = {}): ChannelMessage {
-  const reply = groupReply(g, now, opts.actions);
+export function groupMessage(
+  g: AlertGroup,
+  now: number,
+  opts: { mention?: string | undefined; banner?: RichText; actions?: readonly Button[]; incident?: GroupIncident | null } = {},
+): ChannelMessage {
+  const reply = groupReply(g, now, opts.actions, opts.incident ?? null);
   const lead: Array<string | Ref> = [];
   if (opts.mention) lead.push({ userGroup: opts.mention });
   if (opts.banner !== undefined) lead.push(...(lead.length > 0 ? [' '] : []), ...(typeof opts.banner === 'string' ? [opts.banner] : opts.banner));

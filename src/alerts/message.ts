@@ -36,7 +36,7 @@ export function groupTitle(g: Pick<AlertGroup, 'view' | 'groupKey'>): string {
  * The group's living message as a transport-neutral Reply: severity, summary, description, key
  * labels, since when, the alerts, who acknowledged, and links to runbook, source and dashboard.
  */
-export function groupReply(g: AlertGroup, now: number, actions: readonly Button[] = []): Reply {
+export function groupReply(g: AlertGroup, now: number, actions: readonly Button[] = [], incident: { id: number; channelId: string } | null = null): Reply {
   const all = Object.values(g.view.alerts);
   const firingAlerts = all.filter((a) => a.status === 'firing');
   const resolved = g.status === 'resolved';
@@ -59,6 +59,7 @@ export function groupReply(g: AlertGroup, now: number, actions: readonly Button[
   const rows = listed.map((a) => [a.status === 'firing' ? 'firing' : 'resolved', alertLabel(a, g.view.commonLabels), iso(Date.parse(a.startsAt))]);
 
   const notes: RichText[] = [];
+  if (incident) notes.push([`🚨 Incident ${incident.id} is worked in `, { channel: incident.channelId }, '.']);
   if (all.length > listed.length) notes.push(`${all.length - listed.length} more alert(s) not listed.`);
   if (g.flaps > 0) notes.push(`Flapped ${g.flaps}× (resolved and fired again within its cooldown).`);
   if (g.silence && g.silence.endsAt > now && !resolved) notes.push(silenceNote(g.silence));

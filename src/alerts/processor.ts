@@ -5,13 +5,14 @@ import { withTimeout } from '../core/timeout.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Runnable } from '../core/runnable.ts';
 import type { Logger } from '../log.ts';
-import type { Button } from '../core/reply.ts';
+import type { ChannelMessage } from '../core/channel-message.ts';
+import type { Button, RichText } from '../core/reply.ts';
 import type { Outbox, OutboxRequest } from '../slack/outbox/types.ts';
 import { applyNotification, messageKeys, silenced, type AlertGroup, type Intent } from './group.ts';
 import type { AlertMetrics } from './metrics.ts';
 import { notificationSchema } from './notification.ts';
 import { mentionFor, type AlertsConfig } from './routing.ts';
-import { escalationBanner, escalationReply, groupMessage, replyMessage } from './group-messages.ts';
+import { escalationBanner, escalationReply, groupMessage, replyMessage, type GroupIncident } from './group-messages.ts';
 import { endCalmStorms, markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
 import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
@@ -36,8 +37,10 @@ export interface AlertProcessorDeps {
   onStorm?: () => void;
   /** Whether this replica may apply notifications now (see PosterPresence); default: always. */
   mayClaim?: () => Promise<boolean>;
-  /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h). */
-  actionsFor?: (g: AlertGroup, now: number) => Button[];
+  /** Buttons requesting catalog actions for a group (Silence 1h / 4h / 24h), knowing its incident. */
+  actionsFor?: (g: AlertGroup, now: number, incident: GroupIncident | null) => Button[];
+  /** The incident worked for the group's current firing (with incidents configured): its message links there. */
+  incidentOf?: (db: Queryable, g: AlertGroup) => Promise<GroupIncident | null>;
   /** Settles a firing that may be a late copy (see late-firing.ts); default: apply everything. */
   lateFiring?: LateFiringJudge;
 }
@@ -54,6 +57,9 @@ export interface AlertProcessor extends Runnable {
    */
   sendIntents(db: Queryable, g: AlertGroup, intents: Intent[], originAt: number): Promise<AlertGroup>;
 }
+
+/** A group's message as shown now: with its incident and the buttons that go with it. */
+type Render = (g: AlertGroup, opts?: { mention?: string | undefined; banner?: RichText }) => Promise<ChannelMessage>;
 
 const DEFAULT_POLL_MS = 1000;
 // A notification that failed is tried again after 1 s, 2 s, 4 s … at most a minute apart, for as
@@ -101,6 +107,13 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
       deps.metrics.slackWrite(kind);
     };
     let replyCount = 0;
+    // Asked once per send, and only when a message is rendered (not for thread replies).
+    let incident: Promise<GroupIncident | null> | undefined;
+    const render: Render = async (g, opts = {}) => {
+      incident ??= deps.incidentOf ? deps.incidentOf(db, g) : Promise.resolve(null);
+      const shown = await incident;
+      return groupMessage(g, now(), { ...opts, incident: shown, actions: deps.actionsFor?.(g, now(), shown) ?? [] });
+    };
     for (const intent of intents) {
       signal?.throwIfAborted();
       if (intent.kind === 'post') {
@@ -118,11 +131,11 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         if (next.source === 'vigil') next = { ...next, silence: vigilGroupSilence(next, await activeVigilSilences(db, now())) };
         next = { ...next, messageKey: messageKeys.post(next) };
         const mention = silenced(next, now()) ? undefined : mentionFor(cfg, next.severity);
-        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: groupMessage(next, now(), { mention, actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'post');
+        await send({ op: 'post', key: next.messageKey as string, channel: next.channel, message: await render(next, { mention }) }, 'post');
         continue;
       }
       if (intent.kind === 'escalate') {
-        next = await escalate(next, intent.minutes, send);
+        next = await escalate(next, intent.minutes, send, render);
         continue;
       }
       if (next.messageKey === null) {
@@ -134,7 +147,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
         continue;
       }
       if (intent.kind === 'update') {
-        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: groupMessage(next, now(), { actions: deps.actionsFor?.(next, now()) ?? [] }) }, 'update');
+        await send({ op: 'update', key: messageKeys.update(next), ref: next.messageKey, message: await render(next) }, 'update');
       } else if (!silenced(next, now())) {
         // Silenced on purpose: the message shows every change, the thread stays quiet.
         const mention = intent.mention ? mentionFor(cfg, next.severity) : undefined;
@@ -145,14 +158,14 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   }
 
   /** Mention on-call in the group's thread and copy its message to the escalation channel. */
-  async function escalate(g: AlertGroup, minutes: number, send: (req: OutboxRequest, kind: 'escalation') => Promise<void>): Promise<AlertGroup> {
+  async function escalate(g: AlertGroup, minutes: number, send: (req: OutboxRequest, kind: 'escalation') => Promise<void>, render: Render): Promise<AlertGroup> {
     const esc = cfg.escalation;
     if (!esc) return g;
     if (g.messageKey !== null) {
       await send({ op: 'post', key: messageKeys.escalationReply(g), channel: g.channel, threadOf: g.messageKey, message: escalationReply(minutes, esc.channel, esc.mention) }, 'escalation');
     }
     const banner = escalationBanner(minutes, g.messageKey === null ? null : g.channel);
-    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: groupMessage(g, now(), { mention: esc.mention, banner, actions: deps.actionsFor?.(g, now()) ?? [] }) }, 'escalation');
+    await send({ op: 'post', key: messageKeys.escalation(g), channel: esc.channel, message: await render(g, { mention: esc.mention, banner }) }, 'escalation');
     return g;
   }
 

@@ -47,7 +47,11 @@ export async function incidentsFeature(infra: Infrastructure, opts: IncidentsFea
     const { createChannelSync } = await import('../incidents/channel-sync.ts');
     const { createRelay } = await import('../incidents/relay.ts');
     const channels = createIncidentChannels({ token: slack.botToken, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}), log });
-    const relay = createRelay({ pool, outbox: infra.outbox, announceChannel: cfg.announceChannel, log, ready, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+    const { groupRefresherOf } = await import('../alerts/message-refresh.ts');
+    // Provided by the alerts feature (built before this one) when it has a processor.
+    const refresh = groupRefresherOf(infra);
+    const refreshAlertMessages = refresh ? { refreshAlertMessages: refresh } : {};
+    const relay = createRelay({ pool, outbox: infra.outbox, announceChannel: cfg.announceChannel, log, ready, ...refreshAlertMessages, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
     const sync = createChannelSync({
       pool,
       channels,
@@ -58,6 +62,7 @@ export async function incidentsFeature(infra: Infrastructure, opts: IncidentsFea
       messageLink: infra.messageLink,
       log,
       onChannel: () => relay.kick(),
+      ...refreshAlertMessages,
       ready,
       ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     });

@@ -28,6 +28,8 @@ export interface ChannelSyncDeps {
   log: Logger;
   /** A channel was made: the relay may start showing the timeline in it. */
   onChannel?: () => void;
+  /** Shows these alert groups' messages again, now linking to their incident's channel. */
+  refreshAlertMessages?: (groupIds: readonly string[]) => Promise<void>;
   pollMs?: number;
   /** Whether Vigil's state database is migrated and answering (the loop waits for it). */
   ready?: () => Promise<boolean>;
@@ -123,12 +125,12 @@ export function createChannelSync(deps: ChannelSyncDeps): PollLoop & { syncOnce(
     const links = await linksOf(pool, inc.id);
     const groups = (await Promise.all(links.map((l) => loadGroup(pool, l.groupId)))).filter((g): g is AlertGroup => g !== null);
     const groupLinks = await messageLinks(groups);
-    await inTransaction(pool, async (client) => {
+    const recorded = await inTransaction(pool, async (client) => {
       const { rowCount } = await client.query(
         `UPDATE ${INCIDENT_TABLES.incidents} SET channel_id = $2, name_attempt = $3, purpose_set = true, invite_users = $4 WHERE id = $1 AND channel_id IS NULL`,
         [inc.id, channelId, attempt, invite],
       );
-      if (rowCount === 0) return;
+      if (rowCount === 0) return false;
       const send = deps.outbox.send;
       await send({ op: 'post', key: incidentKeys.opening(inc.id), channel: channelId, message: openingMessage(opened, groups, groupLinks, Date.now()), kind: 'incident' }, client);
       await send({ op: 'post', key: incidentKeys.announce(inc.id), channel: deps.announceChannel, message: announcementMessage(opened), kind: 'incident' }, client);
@@ -142,9 +144,18 @@ export function createChannelSync(deps: ChannelSyncDeps): PollLoop & { syncOnce(
       await deps.audit.append(client, [
         { actorId: 'vigil', kind: 'incident.channel', subject: incidentSubject(inc.id), outcome: 'created', channel: channelId, details: { name: channelNameAttempt(inc.channelName, attempt) } },
       ]);
+      return true;
     });
+    // After the commit, so each message renders with the channel; one missed here (a crash) shows
+    // it at its group's next change.
+    if (recorded) await refreshAlerts(groups.filter((g) => g.messageKey !== null).map((g) => g.groupId));
     deps.onChannel?.();
     return opened;
+  }
+
+  async function refreshAlerts(groupIds: string[]): Promise<void> {
+    if (!deps.refreshAlertMessages || groupIds.length === 0) return;
+    await deps.refreshAlertMessages(groupIds).catch((err: unknown) => log.warn({ err: describeError(err) }, 'incidents: could not show the channel on the alert messages'));
   }
 
   async function groupMembers(groups: readonly string[]): Promise<string[]> {

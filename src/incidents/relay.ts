@@ -5,7 +5,8 @@ import type { Logger } from '../log.ts';
 import type { Outbox } from '../slack/outbox/types.ts';
 import { incidentKeys, itemMessage } from './messages.ts';
 import { createPollLoop, type PollLoop } from './poll-loop.ts';
-import { incidentFromRow, INCIDENT_TABLES, setAuditRange } from './store.ts';
+import { describeError } from '../core/errors.ts';
+import { incidentFromRow, INCIDENT_TABLES, linksOf, setAuditRange } from './store.ts';
 import { loadIncidentRecord } from './timeline-source.ts';
 import type { TimelineKind } from './timeline.ts';
 import { writeupReply } from './writeup.ts';
@@ -22,6 +23,8 @@ export interface RelayDeps {
   pollMs?: number;
   /** Whether Vigil's state database is migrated and answering (the loop waits for it). */
   ready?: () => Promise<boolean>;
+  /** Shows these alert groups' messages again (a group was linked: its message links to the channel). */
+  refreshAlertMessages?: (groupIds: readonly string[]) => Promise<void>;
 }
 
 /** Record timeline items as shown (without showing them): the opening message covers them. */
@@ -44,13 +47,14 @@ export async function markRelayed(db: Queryable, incidentId: number, keys: reado
 export function createRelay(deps: RelayDeps): PollLoop & { relayOnce(): Promise<boolean> } {
   const { pool } = deps;
 
-  async function relayIncident(id: number): Promise<void> {
-    await inTransaction(pool, async (client) => {
+  /** Relays what is new; resolves with whether a group was linked among it. */
+  async function relayIncident(id: number): Promise<boolean> {
+    return inTransaction(pool, async (client) => {
       const { rows } = await client.query(
         `SELECT * FROM ${INCIDENT_TABLES.incidents} WHERE id = $1 AND channel_id IS NOT NULL AND (status = 'open' OR audit_to IS NULL) FOR UPDATE SKIP LOCKED`,
         [id],
       );
-      if (rows.length === 0) return;
+      if (rows.length === 0) return false;
       const incident = incidentFromRow(rows[0]);
       const channel = incident.channelId as string;
       const record = await loadIncidentRecord(client, incident);
@@ -70,12 +74,23 @@ export function createRelay(deps: RelayDeps): PollLoop & { relayOnce(): Promise<
         await deps.outbox.send({ op: 'post', key: incidentKeys.writeup(id), channel, message: { reply: writeupReply(record) }, kind: 'incident' }, client);
         await setAuditRange(client, id, record.audit?.fromId ?? 0, record.audit?.toId ?? 0);
       }
+      return fresh.some((i) => i.kind === 'incident.link');
     });
+  }
+
+  /** After the commit: the linked groups' messages show the incident's channel. */
+  async function refreshLinked(id: number): Promise<void> {
+    if (!deps.refreshAlertMessages) return;
+    const groupIds = (await linksOf(pool, id)).map((l) => l.groupId);
+    await deps.refreshAlertMessages(groupIds).catch((err: unknown) => deps.log.warn({ err: describeError(err) }, 'incidents: could not show the channel on the alert messages'));
   }
 
   async function relayOnce(): Promise<boolean> {
     const { rows } = await pool.query(`SELECT id FROM ${INCIDENT_TABLES.incidents} WHERE channel_id IS NOT NULL AND (status = 'open' OR audit_to IS NULL) ORDER BY id LIMIT 100`);
-    for (const r of rows) await relayIncident(Number((r as { id: string }).id));
+    for (const r of rows) {
+      const id = Number((r as { id: string }).id);
+      if (await relayIncident(id)) await refreshLinked(id);
+    }
     // One pass per kick or poll: new items are looked for again at the next.
     return false;
   }

@@ -127,6 +127,17 @@ export async function openIncidentOfGroup(db: Queryable, groupId: string): Promi
   return rows.length > 0 ? Number((rows[0] as { incident_id: string }).incident_id) : null;
 }
 
+/** The open incident worked for this firing of a group, once it has a channel: what the alert's message links to. */
+export async function incidentShownOnGroup(db: Queryable, groupId: string, epoch: number): Promise<{ id: number; channelId: string } | null> {
+  const { rows } = await db.query(
+    `SELECT /* vigil:incident of group */ i.id, i.channel_id FROM ${T.groups} l JOIN ${T.incidents} i ON i.id = l.incident_id
+      WHERE l.group_id = $1 AND l.open AND l.epoch = $2 AND i.channel_id IS NOT NULL`,
+    [groupId, epoch],
+  );
+  const row = rows[0] as { id: string; channel_id: string } | undefined;
+  return row ? { id: Number(row.id), channelId: row.channel_id } : null;
+}
+
 export interface NewIncident {
   title: string;
   severity: IncidentSeverity;

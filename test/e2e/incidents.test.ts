@@ -166,6 +166,11 @@ describe('an incident from a critical alert to its write-up', () => {
     // …with a link to the alert's own message.
     expect(JSON.stringify(slack.topLevel(ch)[0]?.blocks)).toContain(`"url":"https://slack.com/archives/${CRIT}/p${alert.ts.replace('.', '')}"`);
     await waitFor(() => slack.replies(CRIT, alert.ts).some((r) => r.text.includes(`<#${ch}>`)), { what: "the alert thread's link" });
+    // The alert's own message links to the channel too, and offers Declare no more (a click on the
+    // button as first shown still answers with the incident, below).
+    await waitFor(() => shown(alert).includes(`Incident ${inc.id} is worked in <#${ch}>`), { what: "the alert message's link to the channel" });
+    expect(buttonOf(alert, 'incidents.declare')).toBeUndefined();
+    expect(buttonOf(alert, 'alerts.ack')).toBeDefined();
     expect(slack.topLevel(ANNOUNCE)[0]?.text).toContain(`<#${ch}>`);
     const declaredEvents = await db.query("SELECT 1 FROM vigil.audit_events WHERE kind = 'incident.declare'");
     expect(declaredEvents.rows).toHaveLength(1);
@@ -234,6 +239,10 @@ describe('an incident from a critical alert to its write-up', () => {
     const said = (res: { json: Record<string, unknown> | null }) => JSON.stringify(res.json);
     await postAlert('firing', 'PaymentsSlow');
     await waitFor(() => slack.topLevel(CRIT).some((m) => shown(m).includes('PaymentsSlow')), { timeoutMs: 10_000, what: 'the second alert' });
+    const alert = slack.topLevel(CRIT).find((m) => shown(m).includes('PaymentsSlow')) as StoredMessage;
+    // As first shown; once the group is linked its message offers Declare no more.
+    const declare = buttonOf(alert, 'incidents.declare');
+    expect(shown(alert)).not.toContain('is worked in');
     const declared = await slash('declare Payments slow --severity sev3', 'bob', 'C0ELSEWHERE');
     expect(said(declared)).toMatch(/Incident (\d+) declared: Payments slow/);
     const id = Number(/Incident (\d+) declared/.exec(said(declared))?.[1]);
@@ -250,9 +259,10 @@ describe('an incident from a critical alert to its write-up', () => {
     // A new alert joins the linked group: the channel says so.
     await postAlert('firing', 'PaymentsSlow', ['web-1', 'web-2']);
     await waitFor(() => slack.messageTexts(ch).some((t) => t.includes('PaymentsSlow: instance=web-2 firing too')), { timeoutMs: 10_000, what: 'the new alert in the channel' });
-    // Declare on the linked alert's message answers with this incident.
-    const alert = slack.topLevel(CRIT).find((m) => shown(m).includes('PaymentsSlow')) as StoredMessage;
-    const declare = buttonOf(alert, 'incidents.declare');
+    // Linked from the channel: the alert's message now links there.
+    await waitFor(() => shown(alert).includes(`is worked in <#${ch}>`), { what: "the linked alert's message showing the channel" });
+    expect(buttonOf(alert, 'incidents.declare')).toBeUndefined();
+    // Declare on the linked alert's message (as first shown) answers with this incident.
     await post(blockActionsBody({ actionId: declare?.action_id ?? '', value: declare?.value ?? '', userId: USERS.alice, userName: 'alice', channelId: CRIT, messageTs: alert.ts, responseUrl: slack.responseUrl() }));
     await waitFor(() => slack.responses.some((r) => JSON.stringify(r.body).includes(`already part of incident ${id}`)), { what: 'the answer naming the incident' });
 
