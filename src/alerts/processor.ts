@@ -15,7 +15,7 @@ import { mentionFor, type AlertsConfig } from './routing.ts';
 import { escalationBanner, escalationReply, groupMessage, replyMessage, type GroupIncident } from './group-messages.ts';
 import { endCalmStorms, markStormDirty, stormFor } from './storm.ts';
 import type { Queryable } from '../db/queryable.ts';
-import { loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
+import { claimDueNotification, loadGroup, lockGroup, saveGroup, TABLES } from './store.ts';
 import { activeVigilSilences, vigilGroupSilence } from './vigil-silences.ts';
 import { LATE_FIRING_RETRY_S, type LateFiringJudge } from './late-firing.ts';
 
@@ -66,6 +66,8 @@ const DEFAULT_POLL_MS = 1000;
 // long as it takes (Redis or Postgres down): an alert is never dropped.
 const MAX_RETRY_DELAY_MS = 60_000;
 const LOUD_ATTEMPTS = new Set([5, 20, 100]);
+// Retries (1 + 2 + 4 + 8 + 16 s apart) during which a failed notification keeps its group's later ones waiting.
+const ORDERED_RETRIES = 5;
 // Sends under the same keys are delivered once, so giving up on a slow one and retrying is safe.
 const SEND_TIMEOUT_MS = 10_000;
 
@@ -173,11 +175,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps): AlertProcessor {
   async function processOne(): Promise<boolean> {
     if (deps.mayClaim && !(await deps.mayClaim())) return false;
     return inTransaction(pool, async (client) => {
-      const { rows } = await client.query(
-        `SELECT id, group_id, payload, attempts, received_at FROM ${TABLES.notifications}
-         WHERE processed_at IS NULL AND next_attempt_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      );
-      const row = rows[0] as { id: string; group_id: string; payload: unknown; attempts: number; received_at: Date } | undefined;
+      const row = await claimDueNotification(client, ORDERED_RETRIES);
       if (!row) return false;
       await client.query('SAVEPOINT apply');
       try {

@@ -189,3 +189,30 @@ export async function firingSeverities(db: Queryable): Promise<string[]> {
   const { rows } = await db.query(`SELECT DISTINCT severity FROM ${TABLES.groups} WHERE status = 'firing'`);
   return rows.map((r) => z.object({ severity: z.string() }).parse(r).severity);
 }
+
+/** A stored notification as the processor takes it. */
+export interface DueNotification {
+  id: string;
+  group_id: string;
+  payload: unknown;
+  attempts: number;
+  received_at: Date;
+}
+
+/**
+ * The oldest notification due now, locked for the caller's transaction (SKIP LOCKED: replicas take
+ * different ones). Not one ahead of an older notification of its group that failed and waits to be
+ * retried, for that one's first `orderedRetries` retries: a group's notifications apply in the
+ * order they came, and past those one bad row no longer holds its group back.
+ */
+export async function claimDueNotification(db: Queryable, orderedRetries: number): Promise<DueNotification | undefined> {
+  const { rows } = await db.query(
+    `SELECT id, group_id, payload, attempts, received_at FROM ${TABLES.notifications} n
+     WHERE processed_at IS NULL AND next_attempt_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM ${TABLES.notifications} o
+                       WHERE o.group_id = n.group_id AND o.processed_at IS NULL AND o.attempts >= 1 AND o.attempts <= $1 AND o.id < n.id)
+     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    [orderedRetries],
+  );
+  return rows[0] as DueNotification | undefined;
+}

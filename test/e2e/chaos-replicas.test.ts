@@ -109,6 +109,29 @@ async function commandAuthors(): Promise<string[]> {
   return commandAuthorsSeen;
 }
 
+/** For a failure: what Postgres holds about groups never shown resolved, and what the replicas warned. */
+async function whereStuck(stuck: string[]): Promise<string> {
+  const lines: string[] = [];
+  for (const name of stuck) {
+    const { rows: groups } = await world.db.query<{ group_id: string; status: string; epoch: number; version: number; message_key: string | null }>(
+      "SELECT group_id, status, epoch, version, message_key FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = $1",
+      [name],
+    );
+    lines.push(`${name}: group ${JSON.stringify(groups)}`);
+    const { rows: notes } = await world.db.query(
+      "SELECT id, payload->>'status' AS status, received_at, processed_at, attempts, last_error FROM vigil.alert_notifications WHERE payload::text LIKE $1 ORDER BY id",
+      [`%${name}%`],
+    );
+    lines.push(`  notifications ${JSON.stringify(notes)}`);
+    for (const g of groups) {
+      const { rows: out } = await world.db.query("SELECT key, op, created_at, finished_at FROM vigil.outbox_messages WHERE key LIKE $1 ORDER BY seq", [`alert:${g.group_id}:%`]);
+      lines.push(`  outbox ${JSON.stringify(out)}`);
+    }
+  }
+  for (const [i, r] of replicas.entries()) lines.push(`replica ${i}: ${r ? r.warnings.slice(-8).map((w) => w.line).join('\n  ') : 'killed'}`);
+  return lines.join('\n');
+}
+
 const shownAlerts = () => world.slack.topLevel(ALERTS);
 const runs = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).length : 0);
 
@@ -178,8 +201,8 @@ describe('three replicas while Redis, a replica and Slack fail in turn', () => {
 
     const about = (name: string) => shownAlerts().filter((m) => blockText(m.blocks).includes(`${name} is down`));
     const unresolved = () => names.filter((n) => !blockText(about(n)[0]?.blocks).includes('RESOLVED'));
-    await waitFor(() => unresolved().length === 0, { timeoutMs: 90_000, intervalMs: 500, what: 'every group shown and resolved' }).catch((err: unknown) => {
-      throw new Error(`${String(err)}; not shown resolved: ${unresolved().join(', ')}`);
+    await waitFor(() => unresolved().length === 0, { timeoutMs: 90_000, intervalMs: 500, what: 'every group shown and resolved' }).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; not shown resolved: ${unresolved().join(', ')}\n${await whereStuck(unresolved())}`);
     });
     for (const name of names) expect(about(name), name).toHaveLength(1);
     expect(shownAlerts()).toHaveLength(names.length);

@@ -102,6 +102,33 @@ describe('alert processor', () => {
   });
 });
 
+describe('a group whose older notification waits to be retried', () => {
+  it('applies the newer one only after it: the group is shown firing, then resolved', async () => {
+    const cfg = alertsConfig();
+    const metrics = createAlertMetrics(new Registry(), []);
+    const labels = { alertname: 'OrderKept', severity: 'critical', instance: 'o-1' };
+    const group = (status: 'firing' | 'resolved') =>
+      snapshot([alert('o-1', status, { labels })], { groupKey: '{}:{alertname="OrderKept"}', groupLabels: { alertname: 'OrderKept' }, commonLabels: { alertname: 'OrderKept', severity: 'critical' } });
+    const shown = async (groupId: string) =>
+      (await pool.query<{ status: string; message_key: string | null }>('SELECT status, message_key FROM vigil.alert_groups WHERE group_id = $1', [groupId])).rows[0];
+
+    // The firing fails (Redis away) and waits its backoff.
+    const down = createAlertProcessor({ pool, outbox: outboxOn('redis://127.0.0.1:1'), cfg, log, metrics, sendTimeoutMs: 300 });
+    const firing = await storeNotification(pool, group('firing'));
+    expect(await down.drain()).toBe(1);
+    // Its resolve comes meanwhile, and a replica that can send is up: the resolve waits its turn.
+    await storeNotification(pool, group('resolved'));
+    const up = createAlertProcessor({ pool, outbox: outboxOn(TEST_REDIS_URL), cfg, log, metrics });
+    expect(await up.drain()).toBe(0);
+    expect(await shown(firing.groupId)).toBeUndefined();
+
+    await pool.query('UPDATE vigil.alert_notifications SET next_attempt_at = now() WHERE id = $1', [firing.id]);
+    expect(await up.drain()).toBe(2);
+    // Shown (a message), then resolved: not "first seen resolved" with nothing to show.
+    expect(await shown(firing.groupId)).toEqual({ status: 'resolved', message_key: expect.stringMatching(/^alert:/) });
+  });
+});
+
 describe('a firing group whose annotations change', () => {
   // Its own alert name, severity and channel, apart from the other tests' group.
   const labels = (instance: string) => ({ alertname: 'DiskFilling', severity: 'warning', instance });

@@ -49,6 +49,8 @@ export interface Fault {
   reset?: boolean;
   /** Do what was asked (post, update), then drop the connection: Slack's answer lost on the way back. */
   lostAnswer?: boolean;
+  /** Do what was asked, then never answer (until close): the sender waits, as one killed meanwhile would. */
+  acceptedThenHang?: boolean;
   forMs?: number;
   count?: number;
   method?: string;
@@ -470,7 +472,7 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
   }
 
   /** Returns [httpStatus, payload, extraHeaders], or null to drop the connection. */
-  function answer(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] | null {
+  function answer(method: string, body: Obj, token: string | undefined): [number, Obj, Record<string, string>?] | null | 'hang' {
     const scope = typeof body.channel === 'string' && body.channel !== '' ? body.channel : method;
     // The scope of the stand-in's own limit: the channel for chat.postMessage, the workspace
     // (named by the method) for chat.update.
@@ -487,6 +489,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     } else if (fault?.lostAnswer) {
       dispatch(method, body, token);
       return null;
+    } else if (fault?.acceptedThenHang) {
+      dispatch(method, body, token);
+      return 'hang';
     } else if (fault) {
       result = [fault.status ?? 200, { ok: false, error: fault.error ?? 'internal_error' }];
     } else {
@@ -621,8 +626,9 @@ export async function startSlackApiServer(opts: SlackApiServerOptions = {}): Pro
     delete body.token; // recorded separately, and keeps secrets out of snapshot diffs
     const at = now();
     const result = answer(method, body, token);
-    if (result === null) {
+    if (result === null || result === 'hang') {
       calls.push({ method, body, ...(token !== undefined && { token }), status: 0, response: {}, at });
+      if (result === 'hang') return void hung.add(res);
       return void res.destroy();
     }
     const [status, payload, headers] = result;

@@ -166,9 +166,10 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       return giveUp(data, jobId, data.op === 'update' ? 'ref_not_posted' : 'parent_not_posted');
     }
 
-    // A post tried before (its answer may have been lost after Slack accepted it) or put back in
-    // line after Redis lost it: looked for in the channel by its key before it goes out again.
-    if (data.op === 'post' && (job.attemptsMade > 0 || data.recheck)) {
+    // A post tried before (its answer may have been lost after Slack accepted it), taken back from
+    // a worker that died while sending it (stalled: BullMQ counts no attempt for that), or put back
+    // in line after Redis lost it: looked for in the channel by its key before it goes out again.
+    if (data.op === 'post' && (job.attemptsMade > 0 || job.stalledCounter > 0 || data.recheck)) {
       const ts = await postedBefore(data.channel, data.key, job.timestamp, targetRef?.ts);
       if (ts !== null) {
         await refs.record(data.key, { channel: data.channel, ts }, targetRef?.ts);

@@ -48,6 +48,14 @@ const KEEP_FAILED_MS = 7 * 24 * 3600_000;
 const DEFAULT_CONCURRENCY = 4;
 // Longer than the Slack client's own timeout, so a delivery under way can finish.
 const CLOSE_GRACE_MS = 12_000;
+// A replica that dies while sending: its job's lock lapses after LOCK_MS and a live worker's
+// stalled check (every STALLED_CHECK_MS) takes it back, within about 25 s rather than BullMQ's
+// default minute, since an alert waits on it. The lock is renewed every LOCK_MS / 2 meanwhile.
+const LOCK_MS = 15_000;
+const STALLED_CHECK_MS = 10_000;
+// Taken back is safe (the post is looked up before it goes again): BullMQ's default fails a job
+// on its second stall, and a failed job's message would be closed unsent.
+const MAX_STALLS = 5;
 // Stale entries skipped per scrape when finding the oldest pending message.
 const MAX_STALE_AGE_ENTRIES = 10;
 
@@ -121,6 +129,9 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         connection,
         prefix,
         concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
+        lockDuration: LOCK_MS,
+        stalledInterval: STALLED_CHECK_MS,
+        maxStalledCount: MAX_STALLS,
         settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, retry) },
       });
       worker.on('error', distinctErrorLogger(log, 'slack outbox worker: error', 'error').onError);
