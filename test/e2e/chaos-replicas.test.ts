@@ -117,7 +117,8 @@ async function whereStuck(stuck: string[]): Promise<string> {
       "SELECT group_id, status, epoch, version, message_key FROM vigil.alert_groups WHERE state->'commonLabels'->>'alertname' = $1",
       [name],
     );
-    lines.push(`${name}: group ${JSON.stringify(groups)}`);
+    const messages = shownAlerts().filter((m) => blockText(m.blocks).includes(`${name} is down`));
+    lines.push(`${name}: ${messages.length} message(s) in Slack; group ${JSON.stringify(groups)}`);
     const { rows: notes } = await world.db.query(
       "SELECT id, payload->>'status' AS status, received_at, processed_at, attempts, last_error FROM vigil.alert_notifications WHERE payload::text LIKE $1 ORDER BY id",
       [`%${name}%`],
