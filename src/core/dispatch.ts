@@ -36,7 +36,7 @@ export interface DispatchResult {
 
 export interface DispatcherDeps {
   commands: readonly BoundCommand[];
-  /** Called once per run, after the reply is ready: metrics, audit. Must not throw. */
+  /** Called once per run, after the reply is ready (metrics, access counters). Must not throw. */
   onRun?: (run: CommandRun) => void;
   /**
    * The run's audit event. Resolves once it is safe from a process kill (committed, or on local

@@ -9,9 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
+import { ALERT_SIGNING_SECRET, alertsBotEnv, startAlertsBot, type AlertsBot } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockText, type SlackApiServer } from '../support/slack-api-server.ts';
 import { blockActionsBody, postSigned, signBody, signedSlashCommand } from '../support/slack-requests.ts';
 import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
@@ -60,14 +59,7 @@ describe('a worker killed mid-run', () => {
   it('leaves the request interrupted, reported in the thread, and never runs it again', async () => {
     child = await startVigilProcess({
       config: { state: { queuePrefix }, bullmq: { prefix: `${queuePrefix}-inspected` }, actions: catalog() },
-      env: {
-        SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
-        SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
-        SLACK_API_URL: `${slack.url}/api/`,
-        DATABASE_URL: world.testDb.url,
-        REDIS_URL: TEST_REDIS_URL,
-        ALERT_WEBHOOK_TOKEN,
-      },
+      env: alertsBotEnv({ slack, databaseUrl: world.testDb.url }),
       workDir,
     });
     const events = `${child.baseUrl}/slack/events`;
@@ -112,7 +104,7 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     const before = readFileSync(runsFile, 'utf8');
     child = await startVigilProcess({
       config: { state: { queuePrefix }, bullmq: { prefix: `${queuePrefix}-inspected` }, actions: catalog() },
-      env: { SLACK_BOT_TOKEN: ALERT_BOT_TOKEN, SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET, SLACK_API_URL: `${slack.url}/api/`, DATABASE_URL: world.testDb.url, REDIS_URL: TEST_REDIS_URL, ALERT_WEBHOOK_TOKEN },
+      env: alertsBotEnv({ slack, databaseUrl: world.testDb.url }),
       workDir,
     });
     const events = `${child.baseUrl}/slack/events`;

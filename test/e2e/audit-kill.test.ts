@@ -9,10 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { CHAIN_LOCK, verifyAuditChain } from '../../src/audit/chain.ts';
-import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET } from '../support/alerts-bot.ts';
+import { ALERT_SIGNING_SECRET, alertsBotEnv } from '../support/alerts-bot.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { postSigned, signedSlashCommand } from '../support/slack-requests.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -23,13 +22,7 @@ async function startBot(): Promise<VigilProcess> {
   const bot = await startVigilProcess({
     workDir: world.workDir,
     config: { state: { queuePrefix: world.queuePrefix }, bullmq: { prefix: `${world.queuePrefix}-inspected` } },
-    env: {
-      SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
-      SLACK_API_URL: `${world.slack.url}/api/`,
-      DATABASE_URL: world.testDb.url,
-      REDIS_URL: TEST_REDIS_URL,
-    },
+    env: alertsBotEnv({ slack: world.slack, databaseUrl: world.testDb.url }),
   });
   started.push(bot);
   return bot;

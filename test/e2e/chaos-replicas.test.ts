@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/chain.ts';
-import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN } from '../support/alerts-bot.ts';
+import { ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN, alertsBotEnv } from '../support/alerts-bot.ts';
 import { oneAlertWebhook } from '../support/alertmanager-webhook.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
 import { killableRedis, type KillableRedis } from '../support/killable-redis.ts';
@@ -82,14 +82,7 @@ async function startReplica(): Promise<VigilProcess> {
         catalog: { 'mark-run': { title: 'Mark a run', risk: 'high', exec: ['node', join(world.workDir, 'mark.mjs'), runsFile], approvers: { users: [APPROVER] } } },
       },
     },
-    env: {
-      SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
-      SLACK_API_URL: `${world.slack.url}/api/`,
-      DATABASE_URL: world.testDb.url,
-      REDIS_URL: redis.url,
-      ALERT_WEBHOOK_TOKEN,
-    },
+    env: alertsBotEnv({ slack: world.slack, databaseUrl: world.testDb.url, redisUrl: redis.url }),
   });
 }
 

@@ -5,10 +5,9 @@
  * resolve then updates that one message.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERT_BOT_TOKEN, ALERT_SIGNING_SECRET, ALERT_WEBHOOK_TOKEN } from '../support/alerts-bot.ts';
+import { ALERT_WEBHOOK_TOKEN, alertsBotEnv } from '../support/alerts-bot.ts';
 import { oneAlertWebhook } from '../support/alertmanager-webhook.ts';
 import { createBotWorld, type BotWorld } from '../support/bot-world.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { blockText } from '../support/slack-api-server.ts';
 import { startVigilProcess, type VigilProcess } from '../support/vigil-process.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,14 +25,7 @@ async function startBot(): Promise<VigilProcess> {
       bullmq: { prefix: `${world.queuePrefix}-inspected` },
       slack: { outbox: { perSecond: 20, burst: 4 } },
     },
-    env: {
-      SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
-      SLACK_API_URL: `${world.slack.url}/api/`,
-      DATABASE_URL: world.testDb.url,
-      REDIS_URL: TEST_REDIS_URL,
-      ALERT_WEBHOOK_TOKEN,
-    },
+    env: alertsBotEnv({ slack: world.slack, databaseUrl: world.testDb.url }),
   });
   bots.push(bot);
   return bot;

@@ -17,6 +17,18 @@ export const ALERT_BOT_TOKEN = `xoxb-alerts-${randomBytes(12).toString('hex')}`;
 export const ALERT_SIGNING_SECRET = `alerts-signing-secret-${randomBytes(12).toString('hex')}`;
 export const ALERT_WEBHOOK_TOKEN = `alert-token-${randomBytes(16).toString('hex')}`;
 
+/** The environment of a bot in a process of its own (`startVigilProcess`) against the Slack stand-in. */
+export function alertsBotEnv(o: { slack: SlackApiServer; databaseUrl: string; redisUrl?: string }): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: ALERT_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: ALERT_SIGNING_SECRET,
+    SLACK_API_URL: `${o.slack.url}/api/`,
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: o.redisUrl ?? TEST_REDIS_URL,
+    ALERT_WEBHOOK_TOKEN,
+  };
+}
+
 export interface AlertsBotOptions {
   slack: SlackApiServer;
   databaseUrl: string;
