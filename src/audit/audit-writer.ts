@@ -9,8 +9,8 @@ import { writeIsolating } from './refused-rows.ts';
 import { recordAuditEvents, storedWriteKeys, type AuditEvent, type AuditKey } from './chain.ts';
 
 /**
- * Writes audit events that go with no other change (command runs) off the reply's path, and loses
- * none of them:
+ * Writes audit events that go with no other change (command runs) in batches beside the replies
+ * (a reply waits only until its event is safe, see `record`), and loses none of them:
  * - one writer at a time; events arriving meanwhile are batched into the next append;
  * - a failed write is retried with backoff until Postgres is back (the batch stays at the head);
  * - a row Postgres refuses (a data error) is isolated by halving the batch, and stored as a
