@@ -43,7 +43,7 @@ const outboxes: Outbox[] = [];
 const queues: Queue[] = [];
 
 /** The bot's outbox: one "replica", with its own Redis connection and metrics registry. */
-function replica(opts: { prefix: string; worker?: boolean; retry?: Partial<OutboxRetry>; concurrency?: number }) {
+function replica(opts: { prefix: string; worker?: boolean; retry?: Partial<OutboxRetry>; concurrency?: number; rolledBackAfterMs?: number }) {
   // Built as the container builds Vigil's own queue connection and state pool.
   const connection = createQueueConnection(TEST_REDIS_URL, log);
   connections.push(connection);
@@ -59,6 +59,7 @@ function replica(opts: { prefix: string; worker?: boolean; retry?: Partial<Outbo
     log,
     concurrency: opts.concurrency ?? 4,
     retry: opts.retry ?? RETRY,
+    ...(opts.rolledBackAfterMs !== undefined ? { rolledBackAfterMs: opts.rolledBackAfterMs } : {}),
   });
   outboxes.push(outbox);
   return { outbox, registry };
@@ -204,6 +205,36 @@ describe('Slack outbox', () => {
     expect((await main.outbox.send(req)).duplicate).toBe(true);
     await sleep(300);
     expect(texts(posted(channel))).toEqual(['once']);
+  });
+
+  it("sends nothing before its caller's transaction commits, and nothing for one rolled back", { timeout: 30_000 }, async () => {
+    const txPrefix = newPrefix();
+    const tx = replica({ prefix: txPrefix, rolledBackAfterMs: 3000 });
+    await tx.outbox.startWorker();
+    const channel = 'C-tx';
+    const inTransaction = async (key: string, text: string) => {
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await tx.outbox.send({ op: 'post', key, channel, message: { text } }, client);
+      return client;
+    };
+    // First in the channel's line, and rolled back: never sent, and the line moves on without it.
+    const rolledBack = await inTransaction('tx:rolled-back', 'never');
+    await rolledBack.query('ROLLBACK');
+    rolledBack.release();
+    // Behind it, committed only a while after it was queued: sent after the commit, not before.
+    const late = await inTransaction('tx:late', 'after the commit');
+    await sleep(1500);
+    expect(texts(posted(channel))).toEqual([]);
+    const committedAt = Date.now();
+    await late.query('COMMIT');
+    late.release();
+    await waitFor(() => posted(channel).length === 1, { timeoutMs: 15_000, what: 'the committed message' });
+    expect(texts(posted(channel))).toEqual(['after the commit']);
+    expect((posted(channel)[0]?.at ?? 0) >= committedAt).toBe(true);
+    await sleep(300);
+    expect(texts(posted(channel))).toEqual(['after the commit']);
+    expect(logLines.some((l) => l.msg === 'slack outbox: message given up')).toBe(true);
   });
 
   it('a job whose message is already recorded in Postgres does not post again', async () => {

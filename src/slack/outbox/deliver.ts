@@ -12,7 +12,7 @@ import { classifySlackError } from './slack-errors.ts';
 import type { Queryable } from '../../db/queryable.ts';
 import type { Wake } from './enqueue.ts';
 import { jobIdFor } from './keys.ts';
-import { finishOutboxRow, openOutboxRow } from './rows.ts';
+import { finishOutboxRow, openOutboxRow, outboxRowExists } from './rows.ts';
 import { findPostedByKey, keyMetadata } from './find-posted.ts';
 import { outboxJobSchema, type OutboxJob, type OutboxPace, type SlackWriteMethod } from './types.ts';
 
@@ -30,6 +30,8 @@ export interface DeliverDeps {
   metrics: OutboxMetrics;
   pace: OutboxPace;
   log: Logger;
+  /** See ROLLED_BACK_AFTER_MS. */
+  rolledBackAfterMs?: number;
 }
 
 export type Delivery = { method: SlackWriteMethod; channel: string; ts: string } | { skipped: 'already_delivered' | 'superseded' };
@@ -43,6 +45,13 @@ const MAX_INLINE_WAITS = 8;
 const MAX_BEHIND_MS = 30_000;
 // Stale heads dropped in one go before the job just waits (bounds the loop if Redis misbehaves).
 const MAX_STALE_HEADS = 20;
+// A job runs as soon as it is queued, usually before its caller's transaction commits: its row is
+// looked for a few times in place, then again later; one still missing after the longest a
+// caller's transaction may last (its send timeout and statements) was rolled back.
+const ROW_CHECKS = 10;
+const ROW_CHECK_MS = 20;
+const ROW_RECHECK_MS = 500;
+const ROLLED_BACK_AFTER_MS = 30_000;
 const GONE = new Set(['completed', 'failed', 'unknown']);
 
 /**
@@ -122,6 +131,14 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
     }
   }
 
+  async function rowCommitted(key: string): Promise<boolean> {
+    for (let check = 1; ; check++) {
+      if (await outboxRowExists(deps.db, key)) return true;
+      if (check >= ROW_CHECKS) return false;
+      await sleep(ROW_CHECK_MS);
+    }
+  }
+
   return async function deliver(job, token) {
     const jobId = job.id ?? '';
     const parsed = outboxJobSchema.safeParse(job.data);
@@ -133,6 +150,11 @@ export function createDeliver(deps: DeliverDeps): (job: Job, token?: string) => 
       metrics.duplicate('worker');
       await closeRow(data.key);
       return { skipped: 'already_delivered' };
+    }
+    // Nothing goes out before the change it reports has committed, nor for one rolled back.
+    if (data.committedRow && !(await rowCommitted(data.key))) {
+      if (Date.now() - job.timestamp < (deps.rolledBackAfterMs ?? ROLLED_BACK_AFTER_MS)) return delay(job, token, ROW_RECHECK_MS);
+      return giveUp(data, jobId, 'its change was rolled back (no outbox row)');
     }
     // Posted by an earlier run that stopped before leaving the line (so this job is still its
     // channel's head): record what is missing, never post twice.

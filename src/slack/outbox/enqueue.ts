@@ -86,7 +86,14 @@ export function createEnqueue(deps: EnqueueDeps): { send: Outbox['send']; wake: 
     if (req.op === 'post' && targetChannel !== null && targetChannel !== channel) {
       throw new AppError('bad_args', `A thread reply must go to its parent's channel (${targetChannel}), not ${channel}`);
     }
-    const common = { channel, key: req.key, message: renderChannelMessage(req.message), ...(req.kind && { kind: req.kind }), ...(req.originAt && { originAt: Math.round(req.originAt) }) };
+    const common = {
+      channel,
+      key: req.key,
+      message: renderChannelMessage(req.message),
+      ...(req.kind && { kind: req.kind }),
+      ...(req.originAt && { originAt: Math.round(req.originAt) }),
+      committedRow: true as const,
+    };
     const job = req.op === 'update' ? { ...common, op: 'update', ref: req.ref } : { ...common, op: 'post', ...(req.threadOf !== undefined && { threadOf: req.threadOf }) };
     const row = { key: req.key, op: req.op, channel, target: target ?? null, job };
     const seq = await insertOutboxRow(pg, row);

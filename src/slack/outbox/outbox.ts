@@ -38,6 +38,8 @@ export interface OutboxDeps {
   /** Worker slots per replica, shared by all channels (each channel still sends one at a time). */
   concurrency?: number;
   retry?: Partial<OutboxRetry>;
+  /** A message whose row has not appeared this long after it was queued was rolled back (default 30 s). */
+  rolledBackAfterMs?: number;
 }
 
 // Finished jobs keep their id (so a repeated send is a duplicate) for a day; a delivered job's
@@ -124,7 +126,20 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       if (closing) throw new Error('slack outbox: closed, cannot start a worker');
       if (worker) return;
       if (!deps.client) throw new Error('slack outbox: this replica only enqueues (no Slack client); a bot delivers');
-      const deliver = createDeliver({ queue, redis: connection, keys, gate, refs, db: deps.db, wake, client: deps.client, metrics, pace: deps.pace, log });
+      const deliver = createDeliver({
+        queue,
+        redis: connection,
+        keys,
+        gate,
+        refs,
+        db: deps.db,
+        wake,
+        client: deps.client,
+        metrics,
+        pace: deps.pace,
+        log,
+        ...(deps.rolledBackAfterMs !== undefined ? { rolledBackAfterMs: deps.rolledBackAfterMs } : {}),
+      });
       worker = new Worker(QUEUE_NAME, deliver, {
         connection,
         prefix,

@@ -50,6 +50,12 @@ export async function openOutboxRow(db: Queryable, key: string): Promise<OutboxR
   return rows.length > 0 ? rowSchema.parse(rows[0]) : null;
 }
 
+/** Whether `key`'s row is visible, finished or not: false while its transaction is open or after it rolled back. */
+export async function outboxRowExists(db: Queryable, key: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM ${TABLE} WHERE key = $1`, [key]);
+  return rows.length > 0;
+}
+
 /** Nothing more to send under `key`. */
 export async function finishOutboxRow(db: Queryable, key: string): Promise<void> {
   await db.query(`UPDATE ${TABLE} SET finished_at = now() WHERE key = $1 AND finished_at IS NULL`, [key]);

@@ -82,6 +82,10 @@ const message = z.object({
  * Job data as it sits in Redis. Validated by the worker because anything in Redis may have been
  * written by another version of Vigil, or by hand.
  */
+// Sent with a row in the caller's transaction: delivered only once that row is visible (committed),
+// never for a transaction that rolled back. Absent on jobs queued by a Vigil before this check.
+const committedRow = z.literal(true).optional();
+
 export const outboxJobSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('post'),
@@ -97,6 +101,7 @@ export const outboxJobSchema = z.discriminatedUnion('op', [
     posted: z.object({ ts: z.string(), threadTs: z.string().optional() }).optional(),
     // Put back in line after Redis lost it: it may have been posted already, so look first.
     recheck: z.boolean().optional(),
+    committedRow,
   }),
   z.object({
     op: z.literal('update'),
@@ -108,6 +113,7 @@ export const outboxJobSchema = z.discriminatedUnion('op', [
     message,
     kind,
     originAt,
+    committedRow,
   }),
 ]);
 
