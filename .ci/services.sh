@@ -66,53 +66,58 @@ if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
   done
 fi
 
-# Alertmanager, for end-to-end tests against the real thing (test/support/alertmanager.ts starts
-# its own instances on free loopback ports). Only the binary is wanted: Debian's package also
-# ships a service listening on :9093 (+ gossip on :9094), which must not be left running.
-am_binary() { command -v prometheus-alertmanager || command -v alertmanager || true; }
-if [ -z "$(am_binary)" ]; then
+# Installs a Debian package for its binary alone: no service of it starts during the install.
+install_binary_only() { # <package> <name shown>
+  local pkg=$1 name=$2
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "services: Alertmanager missing; install it: sudo apt-get install prometheus-alertmanager" >&2
+    echo "services: $name missing; install it: sudo apt-get install --no-install-recommends $pkg" >&2
     exit 1
   fi
-  echo "services: installing prometheus-alertmanager (Debian package; binary only)"
+  echo "services: installing $pkg (Debian package; binary only)"
   # Keep the postinst from starting the service at all. Docker images already ship a
   # policy-rc.d that denies every start; elsewhere put one in place for the install only.
-  policy=/usr/sbin/policy-rc.d own_policy=""
+  local policy=/usr/sbin/policy-rc.d own_policy="" ok=1
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\n# vigil .ci/services.sh: no service starts while installing\nexit 101\n' > "$policy"
     chmod 0755 "$policy"
     own_policy=1
   fi
-  am_install() {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
-  }
   # The package lists may be missing or stale (slim images): update once and retry on failure.
-  am_ok=1
-  am_install 2>/dev/null || { apt-get update -qq >/dev/null && am_install; } || am_ok=""
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null; }
+  apt_install 2>/dev/null || { apt-get update -qq >/dev/null && apt_install; } || ok=""
   if [ -n "$own_policy" ]; then rm -f "$policy"; fi
-  [ -n "$am_ok" ] || { echo "services: installing prometheus-alertmanager failed" >&2; exit 1; }
-fi
-# Whether just installed or installed long ago: the package's own service stays stopped and
+  [ -n "$ok" ] || { echo "services: installing $pkg failed" >&2; exit 1; }
+}
+
+# Whether just installed or installed long ago: a package's own service stays stopped and
 # disabled. (Only the service's own instance is touched, through its init system and pid file;
-# Alertmanagers that tests started are left alone.)
-if [ -e /etc/init.d/prometheus-alertmanager ] || [ -e /lib/systemd/system/prometheus-alertmanager.service ]; then
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus-alertmanager 2>/dev/null; then
-    echo "services: stopping the packaged prometheus-alertmanager service"
-    systemctl stop prometheus-alertmanager
-  elif [ -x /etc/init.d/prometheus-alertmanager ] && /etc/init.d/prometheus-alertmanager status >/dev/null 2>&1; then
-    echo "services: stopping the packaged prometheus-alertmanager service"
-    /etc/init.d/prometheus-alertmanager stop >/dev/null
+# instances that tests started are left alone.)
+keep_service_off() { # <service>
+  local svc=$1
+  [ -e "/etc/init.d/$svc" ] || [ -e "/lib/systemd/system/$svc.service" ] || return 0
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    echo "services: stopping the packaged $svc service"
+    systemctl stop "$svc"
+  elif [ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
+    echo "services: stopping the packaged $svc service"
+    "/etc/init.d/$svc" stop >/dev/null
   fi
-  if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus-alertmanager 2>/dev/null; then
-    echo "services: disabling the packaged prometheus-alertmanager service (systemd)"
-    systemctl disable --quiet prometheus-alertmanager 2>/dev/null || true
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+    echo "services: disabling the packaged $svc service (systemd)"
+    systemctl disable --quiet "$svc" 2>/dev/null || true
   fi
-  if compgen -G '/etc/rc[2345].d/S*prometheus-alertmanager' >/dev/null && command -v update-rc.d >/dev/null; then
-    echo "services: disabling the packaged prometheus-alertmanager service (sysvinit)"
-    update-rc.d prometheus-alertmanager disable >/dev/null 2>&1 || true
+  if compgen -G "/etc/rc[2345].d/S*$svc" >/dev/null && command -v update-rc.d >/dev/null; then
+    echo "services: disabling the packaged $svc service (sysvinit)"
+    update-rc.d "$svc" disable >/dev/null 2>&1 || true
   fi
-fi
+}
+
+# Alertmanager, for end-to-end tests against the real thing (test/support/alertmanager.ts starts
+# its own instances on free loopback ports). Only the binary is wanted: Debian's package also
+# ships a service listening on :9093 (+ gossip on :9094), which must not be left running.
+am_binary() { command -v prometheus-alertmanager || command -v alertmanager || true; }
+[ -n "$(am_binary)" ] || install_binary_only prometheus-alertmanager Alertmanager
+keep_service_off prometheus-alertmanager
 am=$(am_binary)
 [ -n "$am" ] || { echo "services: no Alertmanager binary on PATH after install" >&2; exit 1; }
 echo "services: Alertmanager $("$am" --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q') ($am)"
@@ -121,42 +126,7 @@ echo "services: Alertmanager $("$am" --version 2>&1 | sed -n 's/.*version \([^ ]
 # config and data directory on free loopback ports, scraping a test exporter). Only the binary is
 # wanted: Debian's package also ships a service on :9090 (and pulls node-exporter in as a
 # recommendation), neither of which may be left running.
-if ! command -v prometheus >/dev/null; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    echo "services: Prometheus missing; install it: sudo apt-get install --no-install-recommends prometheus" >&2
-    exit 1
-  fi
-  echo "services: installing prometheus (Debian package; binary only)"
-  policy=/usr/sbin/policy-rc.d own_policy=""
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# vigil .ci/services.sh: no service starts while installing\nexit 101\n' > "$policy"
-    chmod 0755 "$policy"
-    own_policy=1
-  fi
-  prom_install() {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  }
-  prom_ok=1
-  prom_install 2>/dev/null || { apt-get update -qq >/dev/null && prom_install; } || prom_ok=""
-  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
-  [ -n "$prom_ok" ] || { echo "services: installing prometheus failed" >&2; exit 1; }
-fi
-if [ -e /etc/init.d/prometheus ] || [ -e /lib/systemd/system/prometheus.service ]; then
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus 2>/dev/null; then
-    echo "services: stopping the packaged prometheus service"
-    systemctl stop prometheus
-  elif [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
-    echo "services: stopping the packaged prometheus service"
-    /etc/init.d/prometheus stop >/dev/null
-  fi
-  if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus 2>/dev/null; then
-    echo "services: disabling the packaged prometheus service (systemd)"
-    systemctl disable --quiet prometheus 2>/dev/null || true
-  fi
-  if compgen -G '/etc/rc[2345].d/S*prometheus' >/dev/null && command -v update-rc.d >/dev/null; then
-    echo "services: disabling the packaged prometheus service (sysvinit)"
-    update-rc.d prometheus disable >/dev/null 2>&1 || true
-  fi
-fi
+command -v prometheus >/dev/null || install_binary_only prometheus Prometheus
+keep_service_off prometheus
 command -v prometheus >/dev/null || { echo "services: no prometheus binary on PATH after install" >&2; exit 1; }
 echo "services: Prometheus $(prometheus --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q') ($(command -v prometheus))"
